@@ -1,0 +1,57 @@
+"""The `outreach` command: the root app, its global options, and the groups joined with add_typer.
+
+Each group lives in its own module and owns nothing but parsing, calling the core and printing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from outreach import __version__
+from outreach.cli import campaign as campaign_cli
+from outreach.cli import contacts as contacts_cli
+from outreach.cli import sending as sending_cli
+from outreach.cli import setup as setup_cli
+from outreach.cli import tracking as tracking_cli
+from outreach.cli import web as web_cli
+from outreach.cli._common import App, AppState, begin
+
+app = App(
+    name="outreach",
+    help="Multilingual newsletters and outreach: contacts, localized campaigns, careful sending, tracking.",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"outreach {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    db: Annotated[Path | None, typer.Option("--db", help="Database file (default: OUTREACH_DB or ./contacts.db).",
+                                            show_default=False)] = None,
+    env_file: Annotated[Path | None, typer.Option("--env-file", help="Settings file (default: ./.env).",
+                                                  show_default=False)] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """Multilingual newsletters and outreach: contacts, localized campaigns, careful sending, tracking."""
+    begin(AppState(db_option=db, env_file=env_file))
+
+
+setup_cli.register(app)
+app.add_typer(contacts_cli.app, name="contacts")
+campaign_cli.register(app)
+sending_cli.register(app)
+tracking_cli.register(app)
+web_cli.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

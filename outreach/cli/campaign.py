@@ -1,0 +1,9 @@
+"""Commands of the campaign part (filled in by its issue)."""
+
+from __future__ import annotations
+
+from outreach.cli._common import App
+
+
+def register(app: App) -> None:
+    """Add this part's commands and groups to the root app."""

@@ -1,0 +1,60 @@
+"""`outreach config` and `outreach countries`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from outreach.cli._common import App, err, print_json, state
+
+
+def register(app: App) -> None:
+    app.command("config")(config)
+    app.command("countries")(countries)
+
+
+def config(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Show the effective settings (environment over .env over defaults), secrets masked."""
+    rows = state().settings.describe()
+    if json_output:
+        print_json({name: value for name, value, _ in rows})
+        return
+    from rich.table import Table
+
+    table = Table("setting", "value", "meaning", box=None, pad_edge=False)
+    for name, value, doc in rows:
+        table.add_row(name, value or "[dim]-[/]", doc)
+    err().print(table)
+
+
+def countries(
+    all_countries: Annotated[bool, typer.Option("--all", help="Every EU/EEA country, not only the BSI 15.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the countries with their languages and contact counts per kind."""
+    from outreach.countries import BSI_COUNTRIES, COUNTRIES, country_name
+    from outreach.models import Kind
+
+    app_state = state()
+    db = app_state.db
+    counts: dict[tuple[str, str], int] = {}
+    for row in db.query("SELECT country, kind, count(*) AS n FROM contacts GROUP BY country, kind"):
+        counts[(row["country"], row["kind"])] = row["n"]
+    codes = COUNTRIES if all_countries else BSI_COUNTRIES
+    document = []
+    for code, languages in sorted(codes.items()):
+        entry = {"code": code, "name": country_name(code), "native_name": country_name(code, languages[0]),
+                 "languages": list(languages), "bsi": code in BSI_COUNTRIES}
+        entry["contacts"] = {kind.value: counts.get((code, kind.value), 0) for kind in Kind}
+        document.append(entry)
+    if json_output:
+        print_json(document)
+        return
+    from rich.table import Table
+
+    table = Table("code", "country", "languages", *[k.value for k in Kind], box=None, pad_edge=False)
+    for entry in document:
+        table.add_row(entry["code"], f"{entry['name']} ({entry['native_name']})", " ".join(entry["languages"]),
+                      *[str(entry["contacts"][k.value]) for k in Kind])
+    err().print(table)

@@ -1,0 +1,204 @@
+"""The database: opening `contacts.db`, its schema and migrations, transactions.
+
+This is the only module that imports sqlite_utils. Other parts receive the `Database` it returns and use
+its table API, and wrap multi-row writes in `db.atomic()`.
+
+Schema changes are append-only steps of one `Migrations("outreach")` set: never edit a step that has shipped,
+add `m00N_…` after it. A database that has steps this code does not know is newer than the code and is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from outreach.errors import DatabaseError
+from outreach.models import BounceType, ContactStatus, DeliveryStatus, EventType, Kind, sql_in
+
+__all__ = ["Database", "connect", "open_database", "schema_version", "suppression_hash"]
+
+migrations = Migrations("outreach")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    """Contacts, suppressions, campaigns, deliveries, events, locks, sign-ups and inbound-mail bookkeeping."""
+    db.executescript(f"""
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE contacts (
+        id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL DEFAULT '',
+        organisation TEXT NOT NULL DEFAULT '',
+        role TEXT NOT NULL DEFAULT '',
+        kind TEXT NOT NULL DEFAULT 'other' CHECK (kind IN ({sql_in(Kind)})),
+        country TEXT,
+        language TEXT,
+        tags TEXT NOT NULL DEFAULT '[]',
+        topics TEXT NOT NULL DEFAULT '[]',
+        attributes TEXT NOT NULL DEFAULT '{{}}',
+        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ({sql_in(ContactStatus)})),
+        consent_basis TEXT,
+        consent_source TEXT,
+        consent_at TEXT,
+        consent_detail TEXT NOT NULL DEFAULT '{{}}',
+        field_updated_at TEXT NOT NULL DEFAULT '{{}}',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX contacts_country_kind ON contacts(country, kind);
+    CREATE INDEX contacts_language ON contacts(language);
+    CREATE INDEX contacts_status ON contacts(status);
+
+    CREATE TABLE suppressions (
+        hash TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE campaigns (
+        slug TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        source_language TEXT NOT NULL,
+        content_hashes TEXT NOT NULL DEFAULT '{{}}',
+        created_at TEXT NOT NULL,
+        first_sent_at TEXT,
+        last_sent_at TEXT
+    ) STRICT;
+
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        campaign TEXT NOT NULL REFERENCES campaigns(slug),
+        contact_id INTEGER REFERENCES contacts(id) ON DELETE SET NULL,
+        email TEXT,
+        country TEXT,
+        kind TEXT NOT NULL,
+        language TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ({sql_in(DeliveryStatus)})),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_reply TEXT,
+        message_id TEXT,
+        queued_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        sent_at TEXT,
+        next_attempt_at TEXT,
+        UNIQUE (campaign, contact_id)
+    ) STRICT;
+    CREATE INDEX deliveries_campaign_status ON deliveries(campaign, status);
+    CREATE INDEX deliveries_message_id ON deliveries(message_id);
+    CREATE INDEX deliveries_contact ON deliveries(contact_id);
+    CREATE INDEX deliveries_sent_at ON deliveries(sent_at);
+
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        type TEXT NOT NULL CHECK (type IN ({sql_in(EventType)})),
+        contact_id INTEGER REFERENCES contacts(id) ON DELETE SET NULL,
+        campaign TEXT REFERENCES campaigns(slug),
+        delivery_id INTEGER REFERENCES deliveries(id) ON DELETE SET NULL,
+        bounce_type TEXT CHECK (bounce_type IS NULL OR bounce_type IN ({sql_in(BounceType)})),
+        detail TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL DEFAULT '',
+        source_id TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (type, source_id, contact_id)
+    ) STRICT;
+    CREATE INDEX events_contact ON events(contact_id);
+    CREATE INDEX events_campaign_type ON events(campaign, type);
+    CREATE INDEX events_delivery ON events(delivery_id);
+
+    CREATE TABLE send_locks (
+        campaign TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        acquired_at TEXT NOT NULL,
+        heartbeat_at TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE signups (
+        id INTEGER PRIMARY KEY,
+        nonce TEXT NOT NULL UNIQUE,
+        email TEXT NOT NULL,
+        data TEXT NOT NULL DEFAULT '{{}}',
+        client TEXT,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        confirmed_at TEXT
+    ) STRICT;
+    CREATE INDEX signups_email ON signups(email);
+
+    CREATE TABLE inbound_messages (
+        key TEXT PRIMARY KEY,
+        mailbox TEXT NOT NULL DEFAULT '',
+        outcome TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '',
+        processed_at TEXT NOT NULL
+    ) STRICT;
+    """)
+
+
+def connect(path: Path | str) -> Database:
+    """Open a SQLite file with outreach's pragmas, without touching the schema."""
+    path = Path(path)
+    if path.is_dir():
+        raise DatabaseError(f"{path} is a folder, not a database file", "Give --db a file path.")
+    try:
+        db = Database(path)
+        db.conn.execute("PRAGMA busy_timeout = 10000")
+        db.conn.execute("PRAGMA journal_mode = WAL")
+        # WAL + NORMAL survives any process crash (SIGKILL included); only a power cut can lose the last commit.
+        db.conn.execute("PRAGMA synchronous = NORMAL")
+        db.conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.DatabaseError as error:
+        raise DatabaseError(
+            f"{path} is not an outreach database ({error})",
+            "Point --db or OUTREACH_DB at a contacts.db made by outreach, or at a new file name.",
+        ) from None
+    return db
+
+
+def open_database(path: Path | str) -> Database:
+    """Open (creating on first use) and migrate the database, refusing one newer than this code."""
+    db = connect(path)
+    try:
+        known = {m.name for m in migrations._migrations}
+        applied = {m.name for m in migrations.applied(db)}
+        unknown = sorted(applied - known)
+        if unknown:
+            db.close()
+            raise DatabaseError(
+                f"{path} was written by a newer outreach (schema steps {', '.join(unknown)})",
+                "Upgrade outreach (pip install -U outreach) before using this database.",
+            )
+        if migrations.pending(db):
+            migrations.apply(db)
+    except sqlite3.DatabaseError as error:
+        raise DatabaseError(
+            f"{path} cannot be used as an outreach database ({error})",
+            "Point --db or OUTREACH_DB at a contacts.db made by outreach, or at a new file name.",
+        ) from None
+    return db
+
+
+def schema_version(db: Database) -> list[str]:
+    """The names of the schema steps applied to this database, oldest first."""
+    return [m.name for m in migrations.applied(db)]
+
+
+# A project-wide key: every outreach database hashes an address the same way, so suppressions can be merged
+# between the national databases. The hash is keyed so that a leaked table is no plain list of sha256(email).
+_SUPPRESSION_KEY = b"outreach/suppression/v1"
+
+
+def suppression_hash(normalized_email: str) -> str:
+    """The salted hash kept for an address that must never be mailed again."""
+    return hmac.new(_SUPPRESSION_KEY, normalized_email.encode("utf-8"), hashlib.sha256).hexdigest()

@@ -1,0 +1,112 @@
+"""Signed tokens for the links in emails and on the web pages (itsdangerous).
+
+A token is bound to a purpose (its salt: an unsubscribe token cannot confirm a sign-up), to a contact id and to
+a short hash of the address (so a token dies when the address changes or is erased), and expires where that
+makes sense. Unsubscribe and preference links never expire: RFC 8058 expects a List-Unsubscribe URL in an old
+message to keep working.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+from typing import Any
+from urllib.parse import quote
+
+from outreach.config import Settings
+from outreach.errors import ConfigError, InputError
+
+MIN_SECRET_LENGTH = 32
+
+
+class Purpose(StrEnum):
+    UNSUBSCRIBE = "unsubscribe"
+    PREFERENCES = "preferences"
+    CONFIRM = "confirm"  # double opt-in; payload names a sign-up, not a contact
+    ERASE = "erase"
+    BOUNCE = "bounce"  # VERP envelope sender
+
+
+MAX_AGE: dict[Purpose, int | None] = {
+    Purpose.UNSUBSCRIBE: None,
+    Purpose.PREFERENCES: None,
+    Purpose.CONFIRM: 7 * 24 * 3600,
+    Purpose.ERASE: 24 * 3600,
+    Purpose.BOUNCE: None,
+}
+
+
+class TokenError(InputError):
+    """A link that is forged, damaged, expired or meant for something else."""
+
+
+def require_secret(settings: Settings) -> str:
+    """The secret key, or a ConfigError saying how to make one."""
+    key = settings.secret_key
+    if not key or len(key) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            "OUTREACH_SECRET_KEY is missing or shorter than 32 characters; it signs every link in the emails",
+            'Make one with: python -c "import secrets; print(secrets.token_urlsafe(48))" '
+            "and put OUTREACH_SECRET_KEY=<that> in .env",
+        )
+    return key
+
+
+def email_fingerprint(email: str) -> str:
+    """A short hash of an address, bound into tokens so they die with the address."""
+    return hashlib.sha256(email.encode("utf-8")).hexdigest()[:12]
+
+
+def _serializer(secret: str, purpose: Purpose) -> Any:
+    from itsdangerous import URLSafeTimedSerializer
+
+    return URLSafeTimedSerializer(secret, salt=f"outreach/{purpose.value}")
+
+
+def make_token(secret: str, purpose: Purpose, payload: dict[str, Any]) -> str:
+    """Sign a small JSON payload for one purpose. The token is URL-safe."""
+    return str(_serializer(secret, purpose).dumps(payload))
+
+
+def read_token(secret: str, purpose: Purpose, token: str, max_age: int | None = None) -> dict[str, Any]:
+    """The payload of a valid token, or TokenError (forged, damaged, expired, other purpose)."""
+    from itsdangerous import BadSignature, SignatureExpired
+
+    age = max_age if max_age is not None else MAX_AGE[purpose]
+    try:
+        payload = _serializer(secret, purpose).loads(token, max_age=age)
+    except SignatureExpired:
+        raise TokenError("This link has expired", "Ask for a new one.") from None
+    except BadSignature:
+        raise TokenError("This link is not valid", "Check that the whole link was copied.") from None
+    if not isinstance(payload, dict):
+        raise TokenError("This link is not valid")
+    return payload
+
+
+def contact_token(secret: str, purpose: Purpose, contact_id: int, email: str,
+                  campaign: str | None = None) -> str:
+    """A token naming a contact (and the campaign the link came in, for tracking)."""
+    payload: dict[str, Any] = {"c": contact_id, "e": email_fingerprint(email)}
+    if campaign:
+        payload["k"] = campaign
+    return make_token(secret, purpose, payload)
+
+
+def public_link(settings: Settings, path: str) -> str:
+    """An absolute URL on the subscriber pages."""
+    return settings.public_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def unsubscribe_url(settings: Settings, secret: str, contact_id: int, email: str, campaign: str | None) -> str:
+    return public_link(settings, "unsubscribe/" + contact_token(secret, Purpose.UNSUBSCRIBE, contact_id, email,
+                                                               campaign))
+
+
+def preferences_url(settings: Settings, secret: str, contact_id: int, email: str) -> str:
+    return public_link(settings, "preferences/" + contact_token(secret, Purpose.PREFERENCES, contact_id, email))
+
+
+def archive_url(settings: Settings, slug: str, language: str) -> str:
+    """The web version of a campaign ("view in your browser")."""
+    return public_link(settings, f"archive/{quote(slug)}/{quote(language)}")
