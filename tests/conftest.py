@@ -75,7 +75,7 @@ class Runner:
         self.db_path = db_path
         self.runner = CliRunner()
 
-    def __call__(self, *args: str, input: str | None = None, env: dict[str, str] | None = None):  # noqa: A002
+    def __call__(self, *args: str, input: str | None = None, env: dict[str, str] | None = None):
         from outreach.cli import app
 
         return self.runner.invoke(app, ["--db", str(self.db_path), *args], input=input, env=env,
@@ -125,7 +125,7 @@ class SinkHandler:
     lock: threading.Lock = field(default_factory=threading.Lock)
     _since_connect: int = 0
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         reply = self.rcpt_replies.get(address)
         if reply is not None:
             remaining = self.rcpt_fail_times.get(address)
@@ -136,7 +136,7 @@ class SinkHandler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):
         if self.data_reply:
             return self.data_reply
         with self.lock:
