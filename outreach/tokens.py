@@ -110,3 +110,28 @@ def preferences_url(settings: Settings, secret: str, contact_id: int, email: str
 def archive_url(settings: Settings, slug: str, language: str) -> str:
     """The web version of a campaign ("view in your browser")."""
     return public_link(settings, f"archive/{quote(slug)}/{quote(language)}")
+
+
+def _verp_mac(secret: str, delivery_id: int) -> str:
+    import hmac
+
+    digest = hmac.new(secret.encode("utf-8"), f"outreach/verp/{delivery_id}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:10]
+
+
+def verp_address(secret: str, bounce_address: str, delivery_id: int) -> str:
+    """The envelope sender for one delivery: `bounces+<id>-<mac>@domain` (short: a local part holds 64 octets)."""
+    local, _, domain = bounce_address.rpartition("@")
+    return f"{local}+{delivery_id}-{_verp_mac(secret, delivery_id)}@{domain}"
+
+
+def parse_verp(secret: str, address: str) -> int | None:
+    """The delivery id in a VERP address written by `verp_address`, or None if it is not one of ours."""
+    local = address.strip().strip("<>").rpartition("@")[0]
+    _, plus, tag = local.partition("+")
+    delivery, dash, mac = tag.partition("-")
+    if not plus or not dash or not delivery.isdigit():
+        return None
+    import hmac
+
+    return int(delivery) if hmac.compare_digest(mac, _verp_mac(secret, int(delivery))) else None
