@@ -7,12 +7,20 @@ events the same way.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import sqlite3
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
 
 from outreach.clock import Clock, utcnow_iso
-from outreach.contacts import Contact, set_status
+from outreach.config import Settings
+from outreach.contacts import Contact, get_contact, get_contact_by_id, normalize_email, set_status
 from outreach.db import Database
+from outreach.errors import InputError
 from outreach.models import BounceType, ContactStatus, EventType
+from outreach.tokens import Purpose, TokenError, email_fingerprint, parse_verp, read_token
 
 
 def record_event(db: Database, clock: Clock, event_type: EventType, contact_id: int | None, *,
@@ -72,3 +80,241 @@ def hard_bounce(db: Database, clock: Clock, contact: Contact, *, campaign: str |
         record_event(db, clock, EventType.BOUNCED, contact.id, campaign=campaign, delivery_id=delivery_id,
                      bounce_type=BounceType.HARD, source=source, source_id=source_id, detail=detail)
         return set_status(db, clock, contact, ContactStatus.BOUNCED, "hard bounce")
+
+
+def soft_bounce(db: Database, clock: Clock, contact: Contact, *, limit: int, campaigns: int,
+                campaign: str | None = None, delivery_id: int | None = None, source: str = "",
+                source_id: str | None = None, detail: str = "") -> Contact:
+    """A transient failure (4.x.x): counted; `limit` of them across `campaigns` distinct campaigns → `bounced`.
+
+    One full mailbox is not a reason to drop a contact, but an address that keeps failing across several
+    campaigns is (settings.soft_bounce_limit / settings.soft_bounce_campaigns).
+    """
+    with db.atomic():
+        record_event(db, clock, EventType.BOUNCED, contact.id, campaign=campaign, delivery_id=delivery_id,
+                     bounce_type=BounceType.SOFT, source=source, source_id=source_id, detail=detail)
+        total, distinct = soft_bounce_counts(db, contact.id)
+        if contact.status == ContactStatus.ACTIVE and total >= limit and distinct >= campaigns:
+            return set_status(db, clock, contact, ContactStatus.BOUNCED,
+                              f"{total} soft bounces across {distinct} campaigns")
+        return contact
+
+
+def soft_bounce_counts(db: Database, contact_id: int) -> tuple[int, int]:
+    """(soft bounces, distinct campaigns they came from) recorded for a contact."""
+    row = db.execute(
+        "SELECT count(*), count(DISTINCT campaign) FROM events WHERE contact_id = ? AND type = ? AND bounce_type = ?",
+        [contact_id, EventType.BOUNCED.value, BounceType.SOFT.value]).fetchone()
+    return int(row[0]), int(row[1])
+
+
+# --- inbound mail: bounces, complaints and unsubscribe requests -------------------------------------------------
+
+class Mode(StrEnum):
+    """What a mailbox is expected to hold."""
+
+    BOUNCES = "bounces"  # the bounce / feedback-loop address
+    UNSUBSCRIBES = "unsubscribes"  # the mailto: address of List-Unsubscribe
+
+
+class Outcome(StrEnum):
+    MATCHED = "matched"  # applied to a contact
+    IGNORED = "ignored"  # auto-reply, not a bounce, already processed
+    UNMATCHED = "unmatched"  # a bounce or request for no known contact/delivery
+    PROBLEM = "problem"  # unreadable, truncated or malformed
+
+
+@dataclass
+class InboundResult:
+    """What happened to one inbound message, for the run's report."""
+
+    source: str
+    outcome: Outcome
+    reason: str
+    key: str = ""
+    email: str | None = None
+    campaign: str | None = None
+    delivery_id: int | None = None
+    action: str = ""  # hard bounce, soft bounce, complaint, unsubscribe
+    warning: str | None = None
+
+
+@dataclass
+class InboundReport:
+    """Every message of a run, grouped the way a coordinator reads them."""
+
+    results: list[InboundResult] = field(default_factory=list)
+
+    def of(self, outcome: Outcome) -> list[InboundResult]:
+        return [r for r in self.results if r.outcome == outcome]
+
+    def counts(self) -> dict[str, int]:
+        return {outcome.value: len(self.of(outcome)) for outcome in Outcome}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"counts": self.counts(), "messages": [
+            {k: (v.value if isinstance(v, StrEnum) else v) for k, v in asdict(r).items()} for r in self.results]}
+
+
+def inbound_key(data: bytes, message_id: str | None) -> str:
+    """The key that makes a second import of the same message change nothing."""
+    if message_id:
+        return "mid:" + message_id
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Match:
+    contact: Contact
+    delivery_id: int | None
+    campaign: str | None
+    how: str
+
+
+def match(db: Database, settings: Settings, *, original_message_id: str | None, recipient: str | None,
+          envelope: tuple[str, ...] = ()) -> Match | None:
+    """Find the contact (and delivery) a bounce or complaint is about.
+
+    A VERP envelope address names the delivery exactly (it is signed); then the original Message-ID; then the
+    most recent delivery to the failed address; then the contact with that address (no campaign known).
+    """
+    candidates: list[tuple[dict[str, Any], str]] = []
+    if settings.secret_key:
+        for address in envelope:
+            delivery_id = parse_verp(settings.secret_key, address)
+            if delivery_id is not None:
+                candidates += [(row, "VERP address") for row in db.query(
+                    "SELECT * FROM deliveries WHERE id = ?", [delivery_id])]
+    if original_message_id:
+        candidates += [(row, "original Message-ID") for row in db.query(
+            "SELECT * FROM deliveries WHERE message_id = ? ORDER BY id DESC LIMIT 1", [original_message_id])]
+    address = _normalized(recipient)
+    if address:
+        candidates += [(row, "recipient address") for row in db.query(
+            "SELECT * FROM deliveries WHERE email = ? ORDER BY coalesce(sent_at, queued_at) DESC, id DESC LIMIT 1",
+            [address])]
+    for row, how in candidates:
+        contact = get_contact_by_id(db, row["contact_id"]) if row["contact_id"] is not None else None
+        if contact is not None:
+            return Match(contact, int(row["id"]), row["campaign"], how)
+    if address:
+        contact = get_contact(db, address)
+        if contact is not None:
+            return Match(contact, None, None, "contact address")
+    return None
+
+
+def process_message(db: Database, clock: Clock, settings: Settings, data: bytes, *, source: str,
+                    mode: Mode = Mode.BOUNCES, mailbox: str = "", warning: str | None = None) -> InboundResult:
+    """Analyse one inbound message and apply it (in one transaction, with its inbound_messages row)."""
+    from outreach.bounces import Verdict, analyse_bytes
+
+    analysis = analyse_bytes(data)
+    key = inbound_key(data, analysis.message_id)
+    result = InboundResult(source=source, outcome=Outcome.IGNORED, reason=analysis.reason, key=key, warning=warning)
+    seen = db.execute("SELECT outcome, processed_at FROM inbound_messages WHERE key = ?", [key]).fetchone()
+    if seen:
+        result.reason = f"already processed on {seen[1]} ({seen[0]})"
+        return result
+    if analysis.verdict == Verdict.MALFORMED:
+        result.outcome = Outcome.PROBLEM
+        return result
+    with db.atomic():
+        if mode == Mode.UNSUBSCRIBES and analysis.verdict not in (Verdict.BOUNCE, Verdict.COMPLAINT,
+                                                                 Verdict.AUTO_REPLY):
+            _apply_unsubscribe(db, clock, settings, data, analysis, result)
+        elif analysis.verdict == Verdict.BOUNCE:
+            _apply_bounce(db, clock, settings, analysis, result)
+        elif analysis.verdict == Verdict.COMPLAINT:
+            found = match(db, settings, original_message_id=analysis.original_message_id,
+                          recipient=analysis.complainant, envelope=analysis.envelope_addresses)
+            if found is None:
+                result.outcome, result.reason = Outcome.UNMATCHED, "complaint for no known delivery or contact"
+                result.email = analysis.complainant
+            else:
+                complain(db, clock, found.contact, campaign=found.campaign, delivery_id=found.delivery_id,
+                         source="arf", source_id=key, detail=analysis.reason)
+                _matched(result, found, "complaint")
+        if result.outcome in (Outcome.MATCHED, Outcome.IGNORED):
+            db.execute("INSERT OR IGNORE INTO inbound_messages (key, mailbox, outcome, detail, processed_at) "
+                       "VALUES (?, ?, ?, ?, ?)", [key, mailbox, result.outcome.value,
+                                                  f"{result.action} {result.reason}".strip()[:500],
+                                                  utcnow_iso(clock)])
+    return result
+
+
+def _apply_bounce(db: Database, clock: Clock, settings: Settings, analysis: Any, result: InboundResult) -> None:
+    unmatched: list[str] = []
+    for failure in analysis.failures:
+        found = match(db, settings, original_message_id=analysis.original_message_id, recipient=failure.recipient,
+                      envelope=analysis.envelope_addresses)
+        if found is None:
+            unmatched.append(failure.recipient)
+            continue
+        detail = " ".join(part for part in (failure.status, failure.diagnostic) if part)[:500]
+        common = {"campaign": found.campaign, "delivery_id": found.delivery_id, "source": "bounce",
+                  "source_id": result.key, "detail": detail}
+        if failure.bounce_type == BounceType.HARD:
+            hard_bounce(db, clock, found.contact, **common)
+        else:
+            soft_bounce(db, clock, found.contact, limit=settings.soft_bounce_limit,
+                        campaigns=settings.soft_bounce_campaigns, **common)
+        _matched(result, found, f"{failure.bounce_type.value} bounce {failure.status}".strip())
+    if result.outcome != Outcome.MATCHED:
+        result.outcome = Outcome.UNMATCHED
+        result.email = ", ".join(unmatched) or None
+        result.reason = f"bounce for an address with no contact or delivery here ({result.email})"
+
+
+def _apply_unsubscribe(db: Database, clock: Clock, settings: Settings, data: bytes, analysis: Any,
+                       result: InboundResult) -> None:
+    found = _contact_from_token(db, settings, data)
+    how = "token"
+    if found is None and analysis.sender:
+        contact = get_contact(db, analysis.sender)
+        found, how = ((contact, None) if contact else None), "sender address"
+    if found is None:
+        result.outcome, result.email = Outcome.UNMATCHED, analysis.sender
+        result.reason = f"unsubscribe request from an address with no contact here ({analysis.sender})"
+        return
+    contact, campaign = found
+    unsubscribe(db, clock, contact, campaign=campaign, source="mail", source_id=result.key,
+                detail=f"by mail ({how})")
+    result.outcome, result.action, result.email, result.campaign = Outcome.MATCHED, "unsubscribe", contact.email, \
+        campaign
+    result.reason = f"unsubscribed ({how})"
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{8,}")
+
+
+def _contact_from_token(db: Database, settings: Settings, data: bytes) -> tuple[Contact, str | None] | None:
+    """The contact named by a valid unsubscribe token anywhere in the message (subject, body, quoted link)."""
+    if not settings.secret_key:
+        return None
+    text = data.decode("utf-8", "replace")
+    for candidate in dict.fromkeys(_TOKEN.findall(text)):
+        try:
+            payload = read_token(settings.secret_key, Purpose.UNSUBSCRIBE, candidate)
+        except TokenError:
+            continue
+        contact = get_contact_by_id(db, int(payload.get("c", 0)))
+        if contact is not None and email_fingerprint(contact.email) == payload.get("e"):
+            return contact, payload.get("k")
+    return None
+
+
+def _matched(result: InboundResult, found: Match, action: str) -> None:
+    result.outcome, result.email, result.campaign = Outcome.MATCHED, found.contact.email, found.campaign
+    result.delivery_id = found.delivery_id
+    result.action = f"{result.action}; {action}".strip("; ") if result.action else action
+    result.reason = f"matched by {found.how}"
+
+
+def _normalized(address: str | None) -> str | None:
+    if not address:
+        return None
+    try:
+        return normalize_email(address)
+    except InputError:
+        return address.strip().lower()
