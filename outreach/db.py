@@ -146,6 +146,16 @@ def m001_initial(db: Database) -> None:
     """)
 
 
+@migrations()
+def m003_report_indexes(db: Database) -> None:
+    """Covering indexes for the coordinator's reports: per campaign × country × kind × language, and reach."""
+    db.executescript("""
+    CREATE INDEX IF NOT EXISTS deliveries_report
+        ON deliveries(campaign, country, kind, language, status, sent_at, queued_at);
+    CREATE INDEX IF NOT EXISTS deliveries_reach ON deliveries(status, country, kind, contact_id, sent_at, campaign);
+    """)
+
+
 def connect(path: Path | str) -> Database:
     """Open a SQLite file with outreach's pragmas, without touching the schema."""
     path = Path(path)
