@@ -281,3 +281,59 @@ def reach_csv(reach: Reach) -> str:
         writer.writerow([code, values[Kind.AUTHORITY.value], values[Kind.SUPPLIER.value], values["others"],
                          values["total"], values["campaigns"]])
     return out.getvalue()
+
+
+# --- one person's history (coordinators, GDPR access requests) --------------------------------------------------
+
+
+def person_history(db: Database, email: str) -> dict[str, Any]:
+    """Everything sent to one person and everything that happened afterwards, oldest first.
+
+    For an address that is no longer a contact (erased) only the fact that it is suppressed is known: erasure
+    removed the rest, which is the point.
+    """
+    from outreach.contacts import get_contact, is_suppressed, normalize_email
+
+    contact = get_contact(db, email)
+    if contact is None:
+        try:
+            key = normalize_email(email)
+        except InputError:
+            raise NotFoundError(f"{email!r} is not a valid email address", "Check the spelling.") from None
+        if is_suppressed(db, key):
+            raise NotFoundError(f"No contact with the address {key}; it is on the suppression list "
+                                "(erased, unsubscribed or bounced) and is never mailed",
+                                "Nothing else is kept about this address.")
+        raise NotFoundError(f"No contact with the address {key!r}",
+                            "Check the spelling, or list contacts with: outreach contacts list --search …")
+    deliveries = [dict(row) for row in db.query(
+        "SELECT d.id, d.campaign, c.name AS campaign_name, d.language, d.kind, d.country, d.status, d.attempts, "
+        "d.last_reply, d.message_id, d.queued_at, d.sent_at, d.updated_at FROM deliveries d "
+        "LEFT JOIN campaigns c ON c.slug = d.campaign WHERE d.contact_id = ? ORDER BY d.queued_at, d.id",
+        [contact.id])]
+    events = [dict(row) for row in db.query(
+        "SELECT id, type, campaign, delivery_id, bounce_type, detail, source, created_at FROM events "
+        "WHERE contact_id = ? ORDER BY created_at, id", [contact.id])]
+    by_delivery: dict[int, list[dict[str, Any]]] = {}
+    for event in events:
+        if event["delivery_id"] is not None:
+            by_delivery.setdefault(event["delivery_id"], []).append(event)
+    for delivery in deliveries:
+        delivery["events"] = [e["type"] + (f" ({e['bounce_type']})" if e["bounce_type"] else "")
+                              for e in by_delivery.get(delivery["id"], [])]
+        delivery["outcome"] = _outcome(delivery["status"], by_delivery.get(delivery["id"], []), events,
+                                       delivery["campaign"])
+    return {"contact": contact.public_dict(), "deliveries": deliveries, "events": events}
+
+
+def _outcome(status: str, own: list[dict[str, Any]], events: list[dict[str, Any]], campaign: str) -> str:
+    """The one-word result of a delivery as a person would ask about it."""
+    related = own + [e for e in events if e["delivery_id"] is None and e["campaign"] == campaign]
+    for kind in (EventType.COMPLAINED, EventType.UNSUBSCRIBED):
+        if any(e["type"] == kind for e in related):
+            return f"sent, then {kind.value}"
+    if any(e["type"] == EventType.BOUNCED and e["bounce_type"] == BounceType.HARD for e in related):
+        return "bounced"
+    if any(e["type"] == EventType.BOUNCED for e in related):
+        return "sent, soft bounce"
+    return status
