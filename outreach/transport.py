@@ -1,0 +1,305 @@
+"""Transports: how a built message leaves outreach — an SMTP relay, or the local outbox Maildir.
+
+The SMTP transport speaks the protocol step by step (MAIL, RCPT, DATA) instead of calling `sendmail`, so it
+knows exactly when the server may already hold a message: a connection lost before the final dot is retried on a
+new connection; lost after it (before the reply) is `DeliveryUncertain` — the one case the queue records as
+`unknown` rather than guess. Replies become `TemporaryFailure` (4xx) or `PermanentFailure` (5xx) per recipient;
+a connection that cannot be opened, authenticated or secured is a `TransportError`, which stops a run at once.
+
+This is the only module that imports smtplib. No message here ever contains the password.
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+from pathlib import Path
+from typing import Protocol
+
+from outreach.config import Settings
+from outreach.errors import OutreachError, TransportError
+
+
+class Transport(Protocol):
+    def send(self, message: bytes, envelope_from: str, recipients: list[str]) -> str:
+        """Deliver one message; returns the server's reply or where the message was stored."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection (idempotent)."""
+        ...
+
+
+class _Refusal(OutreachError):
+    def __init__(self, code: int, reply: str, recipient: str | None = None, stage: str = "") -> None:
+        self.code = code
+        self.reply = reply
+        self.recipient = recipient
+        self.stage = stage  # "mail", "rcpt", "data" or "local"
+        who = f" for {recipient}" if recipient else ""
+        super().__init__(f"The server refused the message{who} at {stage or 'send'}: {code} {reply}".strip())
+
+
+class TemporaryFailure(_Refusal):
+    """A 4xx reply: try again later."""
+
+
+class PermanentFailure(_Refusal):
+    """A 5xx reply (or a local reason that no retry can fix)."""
+
+    @property
+    def no_such_user(self) -> bool:
+        """RFC 3463 5.1.x at RCPT: the mailbox does not exist — a hard bounce."""
+        return self.stage == "rcpt" and bool(re.match(r"5\.1\.\d{1,3}\b", self.reply))
+
+
+class DeliveryUncertain(OutreachError):
+    """The connection was lost after the whole message was sent and before the server answered."""
+
+
+def _reply_text(reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return " ".join(text.split())
+
+
+def _ascii_domain(address: str) -> str:
+    """An address with an IDN domain in punycode (valid on any server); the local part is left as is."""
+    local, _, domain = address.rpartition("@")
+    if domain and not domain.isascii():
+        import idna
+
+        domain = idna.encode(domain, uts46=True).decode("ascii")
+    return f"{local}@{domain}" if local else address
+
+
+class SmtpTransport:
+    """One SMTP connection, opened lazily, reused for many messages and reopened when the server drops it."""
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.smtp_host:
+            raise TransportError("OUTREACH_SMTP_HOST is not set", "Set it to your relay's host name.")
+        self.settings = settings
+        self.host = settings.smtp_host
+        self.port = settings.effective_smtp_port
+        self._smtp = None  # type: ignore[var-annotated]
+
+    # --- connection --------------------------------------------------------------------------------------
+
+    def _where(self) -> str:
+        return f"{self.host}:{self.port} (OUTREACH_SMTP_HOST/OUTREACH_SMTP_PORT)"
+
+    def _connect(self):  # type: ignore[no-untyped-def]
+        import smtplib
+
+        settings = self.settings
+        helo = settings.smtp_helo or None
+        context = ssl.create_default_context()
+        try:
+            if settings.smtp_security == "tls":
+                smtp = smtplib.SMTP_SSL(self.host, self.port, local_hostname=helo, timeout=settings.smtp_timeout,
+                                        context=context)
+            else:
+                smtp = smtplib.SMTP(self.host, self.port, local_hostname=helo, timeout=settings.smtp_timeout)
+            smtp.ehlo_or_helo_if_needed()
+            if settings.smtp_security == "starttls":
+                if not smtp.has_extn("starttls"):
+                    smtp.close()
+                    raise TransportError(
+                        f"The SMTP server {self._where()} does not offer STARTTLS",
+                        "Set OUTREACH_SMTP_SECURITY=tls (port 465) if the relay uses implicit TLS, or =none only "
+                        "for a local test server.")
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if settings.smtp_user:
+                smtp.login(settings.smtp_user, settings.smtp_password or "")
+        except TransportError:
+            raise
+        except smtplib.SMTPAuthenticationError as error:
+            raise TransportError(
+                f"The SMTP server {self._where()} refused the login of OUTREACH_SMTP_USER={settings.smtp_user!r}: "
+                f"{error.smtp_code} {_reply_text(error.smtp_error)}",
+                "Check OUTREACH_SMTP_USER and OUTREACH_SMTP_PASSWORD (in .env); some relays need an app password."
+            ) from None
+        except smtplib.SMTPNotSupportedError:
+            raise TransportError(
+                f"The SMTP server {self._where()} does not offer authentication on this connection",
+                "Use OUTREACH_SMTP_SECURITY=starttls or tls: most relays only allow login over TLS.") from None
+        except ssl.SSLError as error:
+            raise TransportError(
+                f"TLS with the SMTP server {self._where()} failed: {error.reason or error}",
+                "Check OUTREACH_SMTP_SECURITY (starttls on 587, tls on 465) and that the relay's certificate is "
+                "valid for OUTREACH_SMTP_HOST.") from None
+        except smtplib.SMTPResponseException as error:
+            raise TransportError(
+                f"The SMTP server {self._where()} refused the connection: {error.smtp_code} "
+                f"{_reply_text(error.smtp_error)}", "Check the relay settings with your mail administrator."
+            ) from None
+        except (OSError, smtplib.SMTPException) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error) or "timeout"
+            raise TransportError(
+                f"Cannot connect to the SMTP server {self._where()}: {reason}",
+                "Check OUTREACH_SMTP_HOST, OUTREACH_SMTP_PORT and OUTREACH_SMTP_SECURITY, and that this machine "
+                "may reach the relay.") from None
+        return smtp
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except Exception:
+                try:
+                    smtp.close()
+                except Exception:
+                    pass
+
+    def _drop(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.close()
+            except Exception:
+                pass
+
+    # --- sending -----------------------------------------------------------------------------------------
+
+    def send(self, message: bytes, envelope_from: str, recipients: list[str]) -> str:
+        """Send over the open connection; when it turns out dropped before any data went out, reconnect once."""
+        for attempt in (1, 2):
+            if self._smtp is None:
+                self._smtp = self._connect()
+            try:
+                return self._transaction(self._smtp, message, envelope_from, recipients)
+            except _Dropped as dropped:
+                self._drop()
+                if attempt == 2:
+                    raise TemporaryFailure(421, f"4.4.2 connection lost twice ({dropped})",
+                                           stage="connect") from None
+        raise AssertionError("unreachable")
+
+    def _transaction(self, smtp, message: bytes, envelope_from: str,  # type: ignore[no-untyped-def]
+                     recipients: list[str]) -> str:
+        import smtplib
+
+        addresses = [_ascii_domain(a) for a in recipients]
+        sender = _ascii_domain(envelope_from)
+        needs_utf8 = not sender.isascii() or any(not a.isascii() for a in addresses)
+        options: list[str] = []
+        if needs_utf8:
+            if not smtp.has_extn("smtputf8"):
+                raise PermanentFailure(
+                    553, "5.6.7 the address has non-ASCII letters before the @ and the SMTP server does not offer "
+                    "SMTPUTF8 (RFC 6531)", recipient=next((a for a in addresses if not a.isascii()), None),
+                    stage="local")
+            options.append("SMTPUTF8")
+            if smtp.has_extn("8bitmime"):  # the UTF-8 To header
+                options.append("BODY=8BITMIME")
+        try:
+            code, reply = smtp.mail(sender, options)
+            if code == 421:  # "service not available, closing": a new connection may well take it
+                raise _Dropped(f"{code} {_reply_text(reply)}")
+            if code != 250:
+                self._reset(smtp)
+                raise _refusal(code, reply, None, "mail")
+            accepted = []
+            refused: list[_Refusal] = []
+            for address in addresses:
+                code, reply = smtp.rcpt(address)
+                if code == 421:
+                    raise _Dropped(f"{code} {_reply_text(reply)}")
+                if code in (250, 251):
+                    accepted.append(address)
+                else:
+                    refused.append(_refusal(code, reply, address, "rcpt"))
+            if not accepted:
+                self._reset(smtp)
+                raise refused[0]
+            smtp.putcmd("data")
+            code, reply = smtp.getreply()
+            if code != 354:
+                self._reset(smtp)
+                raise _refusal(code, reply, None, "data")
+            payload = re.sub(rb"(?m)^\.", b"..", message)
+            if not payload.endswith(b"\r\n"):
+                payload += b"\r\n"
+            smtp.send(payload + b".\r\n")
+        except OSError as error:  # smtplib.SMTPServerDisconnected, resets and timeouts are all OSErrors
+            # Nothing was accepted yet: the message can safely go again on a new connection.
+            raise _Dropped(str(error) or type(error).__name__) from None
+        try:
+            code, reply = smtp.getreply()
+        except (smtplib.SMTPServerDisconnected, OSError) as error:
+            self._drop()
+            raise DeliveryUncertain(
+                f"The connection to {self.host} was lost after the message was sent, before the server confirmed "
+                f"it ({error or 'timeout'})") from None
+        if code == 421:
+            self._drop()
+        if code != 250:
+            raise _refusal(code, reply, None, "data")
+        text = _reply_text(reply)
+        if refused:  # only with several recipients: the others got it
+            text += " (refused: " + "; ".join(f"{r.recipient} {r.code} {r.reply}" for r in refused) + ")"
+        return f"{code} {text}"
+
+    @staticmethod
+    def _reset(smtp) -> None:  # type: ignore[no-untyped-def]
+        try:
+            smtp.rset()
+        except Exception:
+            pass
+
+
+class _Dropped(Exception):
+    """The connection went away before the message was complete (safe to send again)."""
+
+
+def _refusal(code: int, reply: bytes | str, recipient: str | None, stage: str) -> _Refusal:
+    text = _reply_text(reply)
+    if code == -1 or 400 <= code < 500:
+        return TemporaryFailure(code, text, recipient, stage)
+    return PermanentFailure(code, text, recipient, stage)
+
+
+class OutboxTransport:
+    """Messages go into a local Maildir (settings.outbox_dir) instead of a relay — for trying outreach out."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self._maildir = None  # type: ignore[var-annotated]
+
+    def send(self, message: bytes, envelope_from: str, recipients: list[str]) -> str:
+        import mailbox
+
+        if self._maildir is None:
+            try:
+                self._maildir = mailbox.Maildir(self.directory, create=True)
+            except OSError as error:
+                raise TransportError(f"The outbox {self.directory} cannot be created ({error.strerror})",
+                                     "Set OUTREACH_OUTBOX to a folder you can write to.") from None
+        # What a local delivery agent adds: the envelope, so the outbox shows who would have received it.
+        trace = f"Return-Path: <{envelope_from}>\r\n" + "".join(f"Delivered-To: {r}\r\n" for r in recipients)
+        try:
+            key = self._maildir.add(trace.encode("utf-8") + message.replace(b"\r\n", b"\n"))
+        except OSError as error:
+            raise TransportError(f"Cannot write to the outbox {self.directory} ({error.strerror})",
+                                 "Check the free space and permissions of OUTREACH_OUTBOX.") from None
+        return f"stored in {self.directory / 'new' / key}"
+
+    def close(self) -> None:
+        self._maildir = None
+
+
+def open_transport(settings: Settings) -> Transport:
+    """SMTP when OUTREACH_SMTP_HOST is set, else the outbox Maildir. Nothing connects until the first send."""
+    if settings.smtp_host:
+        return SmtpTransport(settings)
+    return OutboxTransport(settings.outbox_dir)
+
+
+def describe_transport(settings: Settings) -> str:
+    """Where messages will go, for the confirmation prompt (no secrets)."""
+    if settings.smtp_host:
+        user = f" as {settings.smtp_user}" if settings.smtp_user else ""
+        return f"SMTP {settings.smtp_host}:{settings.effective_smtp_port} ({settings.smtp_security}){user}"
+    return f"the local outbox {settings.outbox_dir} (no OUTREACH_SMTP_HOST set)"

@@ -1,0 +1,106 @@
+"""Helpers for the sending tests: a small campaign and a Variant-like renderer of our own, so the queue, the
+transports and the MIME building are tested independently of the real campaign folders and layouts."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from outreach.clock import FakeClock
+from outreach.config import Settings
+from outreach.contacts import ContactFilter, clean_fields, insert_contact, iter_contacts, normalize_email
+from outreach.db import Database
+from outreach.delivery import Sender, SendOptions
+from outreach.models import ContactStatus
+from outreach.render import Links, Rendered
+
+
+@dataclass
+class FakeCampaign:
+    slug: str = "autumn-news"
+    name: str = "Autumn news"
+    sender_name: str = "Buying for Social Impact"
+    sender_address: str = "news@bsi.example.org"
+    reply_to: str | None = "team@bsi.example.org"
+    organisation: str = "Buying for Social Impact"
+    postal_address: str = "Rue de l'Exemple 1, 1000 Bruxelles"
+    audience: ContactFilter = field(default_factory=ContactFilter)
+    source_language: str = "en"
+    languages: tuple[str, ...] = ("en", "pl", "el")
+    attachments: list[Any] = field(default_factory=list)
+    documents: dict[str, Any] = field(default_factory=dict)
+
+    def attachments_for(self, language: str) -> list[Any]:
+        return list(self.attachments)
+
+
+class FakeVariant:
+    def __init__(self, campaign: FakeCampaign, language: str, kind: str) -> None:
+        self.campaign, self.language, self.kind = campaign, language, kind
+
+    def render(self, contact: Any, links: Links) -> Rendered:
+        subject = f"[{self.language}/{self.kind}] News for {contact.name or contact.email}"
+        text = f"Dear {contact.name},\n\nNews.\n\nUnsubscribe: {links.unsubscribe_url}\n"
+        body = (f"<p>Dear {html.escape(contact.name)},</p>\n<p>News for {html.escape(contact.organisation)}.</p>\n"
+                f'<p><a href="{html.escape(links.unsubscribe_url)}">Unsubscribe</a></p>\n')
+        return Rendered(subject, "", body, text)
+
+
+class FakeRenderer:
+    def __init__(self, campaign: FakeCampaign) -> None:
+        self.campaign = campaign
+        self.built: list[tuple[str, str]] = []
+
+    def variant(self, language: str, kind: str) -> FakeVariant:
+        self.built.append((language, kind))
+        return FakeVariant(self.campaign, language, kind)
+
+
+@dataclass(frozen=True)
+class FakeRecipient:
+    contact: Any
+    language: str | None
+    fallback: bool = False
+    skip_reason: str | None = None
+
+
+def add_contacts(db: Database, clock: FakeClock, count: int, domain: str = "gmina.example.org",
+                 start: int = 0, **fields: Any) -> list[str]:
+    """Insert `count` active contacts a000@domain…; returns their addresses."""
+    emails = []
+    for n in range(start, start + count):
+        email = normalize_email(f"a{n:04d}@{domain}")
+        data = {"name": f"Osoba {n}", "organisation": "Gmina Przykładowa", "country": "PL", "kind": "authority"}
+        data.update(fields)
+        insert_contact(db, clock, email, clean_fields(data))
+        emails.append(email)
+    return emails
+
+
+def audience_of(db: Database):  # type: ignore[no-untyped-def]
+    def audience():  # type: ignore[no-untyped-def]
+        for contact in iter_contacts(db, ContactFilter(statuses=(ContactStatus.ACTIVE.value,)), order_by="id"):
+            yield FakeRecipient(contact, contact.language or "en")
+    return audience
+
+
+def make_sender(settings: Settings, db: Database, clock: FakeClock, campaign: FakeCampaign | None = None,
+                **options: Any) -> Sender:
+    campaign = campaign or FakeCampaign()
+    transport_factory = options.pop("transport_factory", None)
+    return Sender(settings, db, clock, campaign, options=SendOptions(**options), renderer=FakeRenderer(campaign),
+                  audience=audience_of(db), transport_factory=transport_factory)
+
+
+def smtp_settings(settings: Settings, smtpd: Any, **extra: str) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, smtp_host=smtpd.host, smtp_port=smtpd.port, smtp_security="none", **extra)
+
+
+def write_file(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
