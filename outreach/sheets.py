@@ -1,0 +1,284 @@
+"""Reading a spreadsheet as a header and a stream of rows: CSV (any delimiter, any European encoding) or XLSX.
+
+The importer sees the same thing for both formats: `Sheet.header` and `Sheet.rows`, an iterator of
+(row number, cells) that never holds the whole file in memory. Row numbers are what the user sees: the line
+where a CSV record starts (the same as the spreadsheet row unless a cell spans lines), the row of an XLSX sheet.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from outreach.encodings import codec_name, detect_encoding
+from outreach.errors import InputError, NotFoundError
+
+DELIMITERS = (",", ";", "\t", "|")
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
+_DETECT_BYTES = 64 * 1024 * 1024  # enough for any real contact list; beyond it the head decides
+_XLSX_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
+# One field of 1 MB is no contact: it is an unclosed quote swallowing the rest of the file.
+csv.field_size_limit(min(sys.maxsize, 1024 * 1024))
+
+
+@dataclass
+class Sheet:
+    """An open spreadsheet: its header, its rows (streamed once) and how it was read."""
+
+    path: Path
+    format: str  # "csv" | "xlsx"
+    header: list[str]
+    header_row: int
+    rows: Iterator[tuple[int, list[str]]]
+    size: int  # bytes (CSV) or rows (XLSX), for progress
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet_name: str | None = None
+    _position: Any = field(default=None, repr=False)
+
+    def position(self) -> int:
+        """How far reading has got, in the unit of `size`."""
+        return int(self._position()) if self._position else 0
+
+    def describe(self) -> str:
+        """How the file was read, for the import report ("CSV, cp1250, semicolon")."""
+        if self.format == "xlsx":
+            return f"XLSX, sheet {self.sheet_name!r}"
+        delimiter = _DELIMITER_NAMES.get(self.delimiter or ",", repr(self.delimiter))
+        return f"CSV, {self.encoding}, {delimiter}-separated"
+
+
+@contextmanager
+def open_sheet(path: Path, encoding: str | None = None, sheet: str | None = None) -> Iterator[Sheet]:
+    """Open a CSV or XLSX file; InputError/NotFoundError naming the file for anything unreadable.
+
+    The format comes from the content, not the name. `encoding` applies to CSV files and `sheet` (a name or a
+    1-based number) to workbooks; each is ignored for the other format, since one import may mix both.
+    """
+    if not path.exists():
+        raise NotFoundError(f"{path} does not exist", "Check the file name and the folder you are in.")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not a spreadsheet", "Give the path of a .csv or .xlsx file.")
+    with path.open("rb") as raw:
+        head = raw.read(8)
+        raw.seek(0)
+        if not head.strip():
+            raise InputError(f"{path} is empty", "Export the contact list again; the file has no content.")
+        if head.startswith(b"\xd0\xcf\x11\xe0"):
+            raise InputError(f"{path} is an old Excel 97-2003 (.xls) workbook, which outreach cannot read",
+                             "Open it in Excel or LibreOffice and save it as .xlsx or as CSV UTF-8.")
+        if head.startswith(b"PK\x03\x04"):
+            yield _open_xlsx(path, sheet)
+            return
+        if path.suffix.lower() in _XLSX_SUFFIXES:
+            raise InputError(f"{path} is not a readable XLSX workbook (damaged, truncated or not Excel at all)",
+                             "Open it in Excel or LibreOffice and save it again as .xlsx or as CSV UTF-8.")
+        yield _open_csv(path, raw, encoding)
+
+
+# --- CSV ------------------------------------------------------------------------------------------------------
+
+
+def _open_csv(path: Path, raw: BinaryIO, encoding: str | None) -> Sheet:
+    data = raw.read(_DETECT_BYTES)
+    raw.seek(0)
+    if _looks_binary(data):
+        raise InputError(f"{path} is not a text (CSV) file: it holds binary data",
+                         "Export the list as CSV (UTF-8) or give the .xlsx workbook itself.")
+    if encoding:
+        try:
+            codec = codec_name(encoding)
+        except LookupError:
+            raise InputError(f"Unknown encoding {encoding!r}",
+                             "Use a name such as utf-8, cp1250, iso-8859-2, cp1252, cp1253, iso-8859-7, cp1257."
+                             ) from None
+    else:
+        codec = detect_encoding(data)
+    if codec == "utf-8":
+        codec = "utf-8-sig"
+    text = io.TextIOWrapper(raw, encoding=codec, errors="strict", newline="")
+    lines = _LineCounter(text, path, codec, forced=bool(encoding))
+    preview = _preview(path, data, codec, forced=bool(encoding))
+    delimiter, skip_sep_line = _sniff(preview)
+    if skip_sep_line:
+        lines.skip_line()
+    reader = csv.reader(lines, delimiter=delimiter, strict=False)
+    header_row, header = _first_row(path, reader, lines)
+    if header is None:
+        raise InputError(f"{path} has no rows", "The file holds only empty lines.")
+    return Sheet(path=path, format="csv", header=header, header_row=header_row,
+                 rows=_csv_rows(path, reader, lines), size=max(len(data), path.stat().st_size),
+                 encoding=codec.replace("-sig", "") if codec == "utf-8-sig" else codec, delimiter=delimiter,
+                 _position=lambda: raw.tell())
+
+
+class _LineCounter:
+    """Feeds lines to csv.reader and knows the line number where the current record starts."""
+
+    def __init__(self, text: io.TextIOWrapper, path: Path, codec: str, forced: bool) -> None:
+        self.text, self.path, self.codec, self.forced = text, path, codec, forced
+        self.line = 0
+        self.record_start = 1
+
+    def __iter__(self) -> _LineCounter:
+        return self
+
+    def __next__(self) -> str:
+        try:
+            line = next(self.text)
+        except UnicodeDecodeError as error:
+            hint = ("Check the --encoding value." if self.forced else
+                    "Give the file's encoding with --encoding (utf-8, cp1250, iso-8859-2, cp1252, cp1253, cp1257).")
+            raise InputError(f"{self.path}, near line {self.line + 1}: the bytes are not valid {self.codec} "
+                             f"({error.reason})", hint) from None
+        self.line += 1
+        return line
+
+    def skip_line(self) -> None:
+        next(self)
+
+
+def _csv_rows(path: Path, reader: Any, lines: _LineCounter) -> Iterator[tuple[int, list[str]]]:
+    while True:
+        start = lines.line + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise InputError(f"{path}, line {start}: the CSV cannot be read ({error})",
+                             'A quote (") probably opens a value that never closes; fix that line.') from None
+        if any(cell.strip() for cell in cells):
+            yield start, cells
+
+
+def _first_row(path: Path, reader: Any, lines: _LineCounter) -> tuple[int, list[str] | None]:
+    for number, cells in _csv_rows(path, reader, lines):
+        return number, cells
+    return 0, None
+
+
+def _looks_binary(data: bytes) -> bool:
+    sample = data[:65536]
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    controls = sum(1 for byte in sample if byte < 32 and byte not in (9, 10, 13))
+    return controls > max(4, len(sample) // 100)
+
+
+def _preview(path: Path, data: bytes, codec: str, forced: bool) -> str:
+    head = data[:65536]
+    try:
+        return codecs.getincrementaldecoder(codec)(errors="strict").decode(head, final=False)
+    except UnicodeDecodeError as error:
+        line = head[:error.start].count(b"\n") + 1
+        hint = "Check the --encoding value." if forced else "Give the file's encoding with --encoding."
+        raise InputError(f"{path}, line {line}: the bytes are not valid {codec} ({error.reason})", hint) from None
+
+
+def _sniff(preview: str) -> tuple[str, bool]:
+    """The delimiter (Excel's `sep=;` first line wins), and whether that line must be skipped."""
+    first = preview.lstrip("\ufeff").split("\n", 1)[0].strip()
+    if first.lower().startswith("sep=") and len(first) == 5:
+        return first[4], True
+    lines = [line for line in preview.splitlines()[:50] if line.strip()][:-1] or preview.splitlines()[:1]
+    best: tuple[bool, float, int, int] | None = None
+    chosen = ","
+    for preference, delimiter in enumerate(reversed(DELIMITERS)):
+        try:
+            counts = [len(row) for row in csv.reader(lines, delimiter=delimiter) if row]
+        except csv.Error:
+            continue
+        if not counts:
+            continue
+        consistency = sum(1 for count in counts if count == counts[0]) / len(counts)
+        candidate = (counts[0] > 1, consistency, counts[0], preference)
+        if best is None or candidate > best:
+            best, chosen = candidate, delimiter
+    return chosen, False
+
+
+# --- XLSX -----------------------------------------------------------------------------------------------------
+
+
+def _open_xlsx(path: Path, sheet: str | None) -> Sheet:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many types for a damaged zip; all mean the same to the user
+        raise _damaged(path, error) from None
+    names = workbook.sheetnames
+    if sheet is None:
+        worksheet = workbook.worksheets[0]
+    elif sheet in names:
+        worksheet = workbook[sheet]
+    elif sheet.isdigit() and 1 <= int(sheet) <= len(names):
+        worksheet = workbook.worksheets[int(sheet) - 1]
+    else:
+        raise InputError(f"{path} has no sheet {sheet!r}",
+                         "Its sheets are: " + ", ".join(repr(name) for name in names) + " (or give a number).")
+    rows = _xlsx_rows(path, worksheet)
+    try:
+        header_row, header = next(rows)
+    except StopIteration:
+        raise InputError(f"{path}, sheet {worksheet.title!r} has no rows",
+                         "Pick the sheet with the contacts with --sheet.") from None
+    counter = {"row": header_row}
+
+    def counted() -> Iterator[tuple[int, list[str]]]:
+        for number, cells in rows:
+            counter["row"] = number
+            yield number, cells
+        workbook.close()
+
+    return Sheet(path=path, format="xlsx", header=header, header_row=header_row, rows=counted(),
+                 size=int(worksheet.max_row or 0), sheet_name=worksheet.title,
+                 _position=lambda: counter["row"])
+
+
+def _xlsx_rows(path: Path, worksheet: Any) -> Iterator[tuple[int, list[str]]]:
+    number = 0
+    iterator = worksheet.iter_rows(values_only=True)
+    while True:
+        try:
+            values = next(iterator)
+        except StopIteration:
+            return
+        except Exception as error:  # a truncated sheet fails half-way, with whatever the XML parser raises
+            raise _damaged(path, error, number + 1) from None
+        number += 1
+        cells = [cell_text(value) for value in values]
+        while cells and not cells[-1]:
+            cells.pop()
+        if any(cell.strip() for cell in cells):
+            yield number, cells
+
+
+def _damaged(path: Path, error: Exception, row: int | None = None) -> InputError:
+    where = f"{path}, row {row}" if row else str(path)
+    return InputError(f"{where}: not a readable XLSX workbook, damaged or truncated ({type(error).__name__})",
+                      "Open it in Excel or LibreOffice and save it again as .xlsx or as CSV UTF-8.")
+
+
+def cell_text(value: Any) -> str:
+    """An XLSX cell as the text a user sees: 12.0 → "12", dates in ISO-8601, empty → ""."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat()
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return str(value)
