@@ -318,3 +318,35 @@ def _normalized(address: str | None) -> str | None:
         return normalize_email(address)
     except InputError:
         return address.strip().lower()
+
+
+def process_raw(db: Database, clock: Clock, settings: Settings, raw: Any, *, mode: Mode = Mode.BOUNCES,
+                mailbox: str = "") -> InboundResult:
+    """One `outreach.mailboxes.RawMessage`: a reading problem is reported, anything else processed."""
+    if raw.data is None:
+        return InboundResult(source=raw.source, outcome=Outcome.PROBLEM, reason=raw.problem or "unreadable")
+    return process_message(db, clock, settings, raw.data, source=raw.source, mode=mode, mailbox=mailbox,
+                           warning=raw.warning)
+
+
+def import_paths(db: Database, clock: Clock, settings: Settings, paths: list[Any], *,
+                 mode: Mode = Mode.BOUNCES) -> InboundReport:
+    """Process every message of mbox files, Maildir folders and .eml files; each is committed on its own."""
+    from outreach.mailboxes import check_paths, read_paths
+
+    report = InboundReport()
+    for raw in read_paths(check_paths(paths)):
+        report.results.append(process_raw(db, clock, settings, raw, mode=mode, mailbox=raw.source.split(" #")[0]))
+    return report
+
+
+def fetch_mailbox(db: Database, clock: Clock, settings: Settings, *, mode: Mode = Mode.BOUNCES,
+                  ssl_context: Any = None) -> InboundReport:
+    """Process the new messages of the IMAP mailbox in the settings, marking each done once committed."""
+    from outreach.mailboxes import fetch_imap
+
+    report = InboundReport()
+    mailbox = f"imap:{settings.imap_folder}"
+    fetch_imap(settings, lambda raw: report.results.append(
+        process_raw(db, clock, settings, raw, mode=mode, mailbox=mailbox)), ssl_context=ssl_context)
+    return report

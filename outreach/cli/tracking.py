@@ -1,9 +1,333 @@
-"""Commands of the tracking part (filled in by its issue)."""
+"""Commands of the tracking part: bounces, unsubscribes by mail, reports, person history, database merge/backup."""
 
 from __future__ import annotations
 
-from outreach.cli._common import App
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from outreach.cli._common import App, err, print_json, state
+
+if TYPE_CHECKING:
+    from outreach.tracking import InboundReport
+
+bounces_app = App(help="Bounces and spam complaints: read them from mailboxes and apply them to contacts.")
+unsubscribes_app = App(help="Unsubscribe requests sent by mail to the List-Unsubscribe mailto: address.")
+db_app = App(help="The database file: merge another expert's database, make a backup.")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+PathsArgument = Annotated[list[Path], typer.Argument(help="mbox files, Maildir folders or .eml files.",
+                                                     show_default=False)]
 
 
 def register(app: App) -> None:
     """Add this part's commands and groups to the root app."""
+    from outreach.cli import contacts as contacts_cli
+
+    app.add_typer(bounces_app, name="bounces")
+    app.add_typer(unsubscribes_app, name="unsubscribes")
+    app.command("report")(report)
+    app.add_typer(db_app, name="db")
+    contacts_cli.app.command("history")(history)
+
+
+# --- bounces and unsubscribes ----------------------------------------------------------------------------------
+
+
+@bounces_app.command("import")
+def bounces_import(paths: PathsArgument, json_output: JsonOption = False) -> None:
+    """Read bounces, complaints (ARF) and auto-replies from mailbox files; apply what matches a contact.
+
+    Hard bounces make the contact `bounced`, complaints `complained` (both suppressed); soft bounces are counted.
+    Importing the same mailbox again changes nothing. Exit code 4 when some messages could not be read.
+    """
+    from outreach.clock import SystemClock
+    from outreach.tracking import Mode, import_paths
+
+    app_state = state()
+    result = import_paths(app_state.db, SystemClock(), app_state.settings, paths, mode=Mode.BOUNCES)
+    _show_inbound(result, json_output, "bounce")
+
+
+@bounces_app.command("fetch")
+def bounces_fetch(json_output: JsonOption = False) -> None:
+    """Read the new messages of the bounce mailbox over IMAP (TLS), apply them, then move or flag them as done.
+
+    Settings: OUTREACH_IMAP_HOST, _PORT, _USER, _PASSWORD, _FOLDER and _DONE_FOLDER (without it, messages are
+    flagged as seen).
+    """
+    from outreach.clock import SystemClock
+    from outreach.tracking import Mode, fetch_mailbox
+
+    app_state = state()
+    result = fetch_mailbox(app_state.db, SystemClock(), app_state.settings, mode=Mode.BOUNCES)
+    _show_inbound(result, json_output, "bounce")
+
+
+@unsubscribes_app.command("import")
+def unsubscribes_import(paths: PathsArgument, json_output: JsonOption = False) -> None:
+    """Unsubscribe the senders of mails to the unsubscribe address (or the contact named by a token in them).
+
+    Bounces and auto-replies that land in that mailbox are recognised; bounces are applied, auto-replies ignored.
+    """
+    from outreach.clock import SystemClock
+    from outreach.tracking import Mode, import_paths
+
+    app_state = state()
+    result = import_paths(app_state.db, SystemClock(), app_state.settings, paths, mode=Mode.UNSUBSCRIBES)
+    _show_inbound(result, json_output, "unsubscribe")
+
+
+def _show_inbound(result: InboundReport, json_output: bool, what: str) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from outreach.errors import ExitCode
+    from outreach.tracking import Outcome
+
+    if json_output:
+        print_json(result.as_dict())
+    else:
+        console = err()
+        counts = result.counts()
+        console.print(f"{len(result.results)} messages: {counts['matched']} matched, {counts['ignored']} ignored, "
+                      f"{counts['unmatched']} not matched, {counts['problem']} with problems.")
+        titles = {Outcome.MATCHED: "Matched", Outcome.IGNORED: "Ignored", Outcome.UNMATCHED: "Not matched",
+                  Outcome.PROBLEM: "Problems"}
+        for outcome, title in titles.items():
+            rows = result.of(outcome)
+            if not rows:
+                continue
+            table = Table("message", "address", "what", "campaign", "why", title=title, title_justify="left",
+                          box=None, pad_edge=False)
+            for r in rows:
+                why = r.reason + (f" — warning: {r.warning}" if r.warning else "")
+                table.add_row(escape(r.source), escape(r.email or ""), escape(r.action), escape(r.campaign or ""),
+                              escape(why))
+            console.print(table)
+        warnings = [r for r in result.results if r.warning and r.outcome != Outcome.PROBLEM]
+        for r in warnings:
+            console.print(f"[yellow]Warning:[/] {escape(r.source)}: {escape(r.warning or '')}")
+    if result.of(Outcome.PROBLEM):
+        raise typer.Exit(int(ExitCode.PARTIAL))
+
+
+# --- reports ---------------------------------------------------------------------------------------------------
+
+
+def report(
+    target: Annotated[str | None, typer.Argument(
+        help="A campaign slug (default: every campaign), or `reach` for the distinct authorities and suppliers "
+             "per country that received at least one campaign.", show_default=False)] = None,
+    by: Annotated[list[str] | None, typer.Option(
+        "--by", help="Break down by country, kind, language (comma-separated or repeated).")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="First day, YYYY-MM-DD (sending date).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Last day, YYYY-MM-DD (inclusive).")] = None,
+    output_format: Annotated[str, typer.Option(
+        "--format", help="table | csv | json | html (html: one standalone file for the Commission report).")] = "table",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Targeted, sent, failed, unknown, bounced, complained, unsubscribed and pending, with totals and rates."""
+    from outreach.clock import SystemClock
+    from outreach.errors import InputError
+    from outreach.reports import build_reach, build_report, parse_by, parse_day
+
+    formats = ("table", "csv", "json", "html")
+    if output_format not in formats:
+        raise InputError(f"--format {output_format!r} is not known", "Use one of: " + ", ".join(formats) + ".")
+    first, last = parse_day(since, "--since"), parse_day(until, "--until")
+    dimensions = parse_by(by)
+    db, clock = state().db, SystemClock()
+    if target == "reach":
+        if dimensions:
+            raise InputError("--by does not apply to `report reach`", "It is always per country and audience.")
+        reach = build_reach(db, clock, since=first, until=last)
+        if output_format == "html":
+            _emit(_html(build_report(db, clock, since=first, until=last), reach), output)
+        elif output_format == "json":
+            from outreach.reports import reach_document
+
+            _emit_json(reach_document(reach), output)
+        elif output_format == "csv":
+            from outreach.reports import reach_csv
+
+            _emit(reach_csv(reach), output)
+        else:
+            _emit_table(_reach_table(reach), output)
+        return
+    result = build_report(db, clock, campaign=target, by=dimensions, since=first, until=last)
+    if output_format == "html":
+        _emit(_html(result, build_reach(db, clock, since=first, until=last)), output)
+    elif output_format == "json":
+        from outreach.reports import report_document
+
+        _emit_json(report_document(result), output)
+    elif output_format == "csv":
+        from outreach.reports import report_csv
+
+        _emit(report_csv(result), output)
+    else:
+        _emit_table(_report_table(result), output)
+
+
+def _html(result: Any, reach: Any) -> str:
+    from outreach.report_html import render_html
+
+    return render_html(result, reach)
+
+
+def _emit(text: str, output: Path | None) -> None:
+    import sys
+
+    if output is None:
+        sys.stdout.write(text)
+        return
+    from outreach.errors import InputError
+
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"Cannot write {output} ({error.strerror})", "Check the folder and its permissions.") \
+            from None
+    err().print(f"Wrote {output}")
+
+
+def _emit_json(document: Any, output: Path | None) -> None:
+    import json
+
+    if output is None:
+        print_json(document)
+    else:
+        _emit(json.dumps(document, ensure_ascii=False, indent=2) + "\n", output)
+
+
+def _emit_table(table: Any, output: Path | None) -> None:
+    if output is None:
+        err().print(table)
+        return
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    Console(file=buffer, width=240, no_color=True).print(table)
+    _emit(buffer.getvalue(), output)
+
+
+def _report_table(result: Any) -> Any:
+    from rich.table import Table
+
+    from outreach.reports import METRICS, TOTAL
+
+    period = f"{result.since or 'start'} … {result.until or 'today'}"
+    table = Table("campaign", *result.by, *METRICS, "delivered", "bounce", "complaint", "unsub.",
+                  title=f"Deliveries, {period}", title_justify="left", box=None, pad_edge=False)
+    for row in result.rows:
+        rates = row.counts.rates()
+        style = "bold" if row.is_total else None
+        table.add_row(row.campaign or TOTAL, *[row.group[d] or TOTAL for d in result.by],
+                      *[str(getattr(row.counts, m)) for m in METRICS],
+                      *["–" if rates[r] is None else f"{rates[r]:.1%}" for r in
+                        ("delivery_rate", "bounce_rate", "complaint_rate", "unsubscribe_rate")], style=style)
+    return table
+
+
+def _reach_table(reach: Any) -> Any:
+    from rich.table import Table
+
+    period = f"{reach.since or 'start'} … {reach.until or 'today'}"
+    table = Table("country", "authorities", "suppliers", "others", "total", "campaigns",
+                  title=f"Distinct contacts reached, {period}", title_justify="left", box=None, pad_edge=False)
+    for code, values in [*reach.countries.items(), ("(all)", reach.totals)]:
+        table.add_row(code, *[str(values[k]) for k in ("authority", "supplier", "others", "total", "campaigns")],
+                      style="bold" if code == "(all)" else None)
+    return table
+
+
+# --- person history --------------------------------------------------------------------------------------------
+
+
+def history(email: Annotated[str, typer.Argument(help="The person's email address.", show_default=False)],
+            json_output: JsonOption = False) -> None:
+    """Every campaign sent to one person, with dates, language, outcome and events (also for GDPR requests)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from outreach.reports import person_history
+
+    document = person_history(state().db, email)
+    if json_output:
+        print_json(document)
+        return
+    console, contact = err(), document["contact"]
+    console.print(f"[bold]{escape(contact['email'])}[/] {escape(contact['name'])} — {escape(contact['organisation'])}"
+                  f" ({contact['kind']}, {contact['country'] or '?'}, {contact['language'] or '?'}), "
+                  f"status [bold]{contact['status']}[/]")
+    table = Table("campaign", "language", "queued", "sent", "status", "outcome", "events", title="Campaigns",
+                  title_justify="left", box=None, pad_edge=False)
+    for d in document["deliveries"]:
+        table.add_row(escape(d["campaign"]), d["language"], d["queued_at"] or "", d["sent_at"] or "", d["status"],
+                      escape(d["outcome"]), escape(", ".join(d["events"])))
+    console.print(table if document["deliveries"] else "No campaign was sent to this person.")
+    events = Table("when", "event", "campaign", "detail", title="Events", title_justify="left", box=None,
+                   pad_edge=False)
+    for e in document["events"]:
+        events.add_row(e["created_at"], e["type"] + (f" ({e['bounce_type']})" if e["bounce_type"] else ""),
+                       escape(e["campaign"] or ""), escape(e["detail"]))
+    console.print(events if document["events"] else "No events.")
+
+
+# --- database merge and backup ---------------------------------------------------------------------------------
+
+
+@db_app.command("merge")
+def db_merge(
+    other: Annotated[Path, typer.Argument(help="Another expert's contacts.db (opened read-only).",
+                                          show_default=False)],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Bring another outreach database in: contacts, campaigns, deliveries, events, suppressions.
+
+    The most recently updated value wins per field; unsubscribes and suppressions always win. Safe to repeat.
+    """
+    from rich.markup import escape
+    from rich.table import Table
+
+    from outreach.clock import SystemClock
+    from outreach.merge import merge_database
+
+    app_state = state()
+    summary = merge_database(app_state.db, SystemClock(), other, current_path=app_state.settings.db_path,
+                             dry_run=dry_run)
+    if json_output:
+        print_json(summary.as_dict())
+        return
+    console = err()
+    counts = {k: v for k, v in summary.as_dict().items() if isinstance(v, int) and not isinstance(v, bool)}
+    verb = "would bring" if dry_run else "brought"
+    console.print(f"Merging {escape(str(other))} {verb} in: " + ", ".join(
+        f"{k.replace('_', ' ')} {v}" for k, v in counts.items() if v))
+    if not summary.changed:
+        console.print("Nothing to change: this database already holds everything in it.")
+    if summary.conflicts:
+        table = Table("email", "field", "here", "there", "kept", title=f"{len(summary.conflicts)} conflicts",
+                      title_justify="left", box=None, pad_edge=False)
+        for c in summary.conflicts[:200]:
+            table.add_row(escape(c.email), c.field, escape(str(c.here)), escape(str(c.there)), escape(c.kept))
+        console.print(table)
+        if len(summary.conflicts) > 200:
+            console.print(f"… and {len(summary.conflicts) - 200} more (use --json for all).")
+    if dry_run:
+        console.print("Dry run: nothing was changed.")
+
+
+@db_app.command("backup")
+def db_backup(file: Annotated[Path, typer.Argument(help="The new backup file (must not exist).",
+                                                   show_default=False)]) -> None:
+    """Make a consistent copy of the database while others may be reading or writing (SQLite backup API)."""
+    from outreach.merge import backup_database
+
+    size = backup_database(state().db, file)
+    err().print(f"Backed up {state().settings.db_path} to {file} ({size:,} bytes).")
