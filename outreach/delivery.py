@@ -499,6 +499,49 @@ class Sender:
         self.progress.failed += 1
 
 
+def send_test(settings: Settings, clock: Clock, campaign: Any, address: str, languages: Iterable[str],
+              kinds: Iterable[str], transport: Transport, renderer: Any = None,
+              limiter: RateLimiter | None = None) -> list[tuple[str, str, str]]:
+    """`--test-to`: one message per language × kind to one address, subject `[TEST lang/kind] …`, not recorded.
+
+    Returns (language, kind, server reply) per message; a refusal raises (it is the one address asked for).
+    """
+    from outreach.contacts import normalize_email
+
+    email = normalize_email(address)
+    source = MessageSource(settings, campaign, renderer, subject_prefix=lambda lang, kind: f"[TEST {lang}/{kind}] ")
+    results = []
+    kinds = list(kinds)
+    for language in languages:
+        for kind in kinds:
+            contact = Contact(id=0, email=email, name="Test", organisation=campaign.organisation, kind=kind,
+                              language=language)
+            message = source.build(contact, language, kind, source.message_id(f"test-{language}-{kind}"),
+                                   clock.now())
+            if limiter:
+                limiter.wait()
+            results.append((language, kind, transport.send(message, campaign.sender_address, [email])))
+    return results
+
+
+def dry_run(settings: Settings, clock: Clock, campaign: Any, recipients: Iterable[RecipientLike],
+            renderer: Any = None) -> tuple[int, int]:
+    """Render and build every message the audience would get, touching neither the queue nor a transport.
+
+    Returns (messages built, total bytes); template errors surface here exactly as they would when sending.
+    """
+    source = MessageSource(settings, campaign, renderer)
+    count = size = 0
+    for recipient in recipients:
+        if recipient.skip_reason or not recipient.language:
+            continue
+        contact = recipient.contact
+        size += len(source.build(contact, recipient.language, contact.kind, source.message_id("dry-run"),
+                                 clock.now()))
+        count += 1
+    return count, size
+
+
 def iter_new_recipients(db: Database, slug: str, recipients: Iterable[RecipientLike]) -> Iterator[RecipientLike]:
     """The recipients that have no delivery for this campaign yet (what a follow-up send would add)."""
     have = {row[0] for row in db.execute("SELECT contact_id FROM deliveries WHERE campaign = ?", [slug])}

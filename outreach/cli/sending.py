@@ -1,9 +1,301 @@
-"""Commands of the sending part (filled in by its issue)."""
+"""`outreach send`, `outreach status`, `outreach sink` and `outreach demo`: parse, call the core, print."""
 
 from __future__ import annotations
 
-from outreach.cli._common import App
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from outreach.cli._common import App, err, print_json, state
+from outreach.errors import ExitCode, InputError, TransportError
+
+if TYPE_CHECKING:
+    from outreach.delivery import SendReport
+    from outreach.sendplan import Plan
 
 
 def register(app: App) -> None:
-    """Add this part's commands and groups to the root app."""
+    """Add this part's commands to the root app."""
+    app.command("send")(send)
+    app.command("status")(status)
+    app.command("sink")(sink)
+    app.command("demo")(demo)
+
+
+ListOpt = list[str] | None
+
+
+def send(
+    slug: Annotated[str, typer.Argument(help="The campaign (folder name under campaigns/).")],
+    country: Annotated[ListOpt, typer.Option("--country", help="Only these countries (repeat or comma-separate).")
+                       ] = None,
+    kind: Annotated[ListOpt, typer.Option("--kind", help="Only these kinds: authority, supplier, …")] = None,
+    language: Annotated[ListOpt, typer.Option("--language", help="Only contacts with these languages.")] = None,
+    tag: Annotated[ListOpt, typer.Option("--tag", help="Only contacts with every one of these tags.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Send at most N messages in this run.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Render and build every message; send nothing.")
+                       ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    rate: Annotated[str | None, typer.Option("--rate", help="e.g. 30/min, 1000/hour, 10000/day (default: "
+                                                            "OUTREACH_RATE).")] = None,
+    domain_rate: Annotated[str | None, typer.Option("--domain-rate", help="Per recipient domain, e.g. 20/min.")
+                           ] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, max=32, help="Parallel SMTP connections.")
+                       ] = None,
+    retry_unknown: Annotated[bool, typer.Option("--retry-unknown", help="Send again the deliveries left "
+                                                                        "'unknown' by a crash.")] = False,
+    test_to: Annotated[str | None, typer.Option("--test-to", metavar="ADDRESS", help="Send one test message per "
+                                                "language and kind to this address (not recorded).")] = None,
+) -> None:
+    """Send a campaign to its audience, once per recipient: resumable, rate-limited, with a summary first."""
+    import threading
+
+    from outreach.campaigns import iter_audience, load_campaign
+    from outreach.clock import SystemClock
+    from outreach.contacts import ContactFilter
+    from outreach.delivery import Sender, SendOptions
+    from outreach.ratelimit import parse_rates
+    from outreach.sendplan import plan_send
+    from outreach.transport import describe_transport
+
+    app_state = state()
+    settings = app_state.settings
+    campaign = load_campaign(settings, slug)
+    extra = ContactFilter.parse(countries=country, kinds=kind, languages=language, tags=tag)
+    parse_rates(rate, "--rate")  # a typo is a usage error before anything else happens
+    parse_rates(domain_rate, "--domain-rate")
+    clock = SystemClock()
+    console = err()
+    if test_to:
+        _send_tests(settings, clock, campaign, test_to, extra, rate)
+        return
+    db = app_state.db
+    if dry_run:
+        from outreach.delivery import dry_run as build_all
+
+        count, size = build_all(settings, clock, campaign, iter_audience(db, campaign, extra))
+        plan = plan_send(db, campaign, extra, iter_audience(db, campaign, extra))
+        _print_plan(plan, "dry run — nothing is sent, nothing is recorded")
+        console.print(f"Dry run: {count} messages rendered and built ({size / 1024 / 1024:.1f} MB); "
+                      "no transport was used and the queue is unchanged.")
+        return
+    plan = plan_send(db, campaign, extra, iter_audience(db, campaign, extra))
+    options = SendOptions(extra=extra, limit=limit, rate=rate, domain_rate=domain_rate,
+                          workers=workers or settings.workers, retry_unknown=retry_unknown)
+    unknown = plan.existing.get("unknown", 0)
+    if plan.to_send == 0 and not (retry_unknown and unknown):
+        _print_plan(plan, None)
+        console.print(f"Nothing new to send for {slug!r}: every recipient in the audience already has a delivery."
+                      + (f" {unknown} are 'unknown'; add --retry-unknown to send those again." if unknown else ""))
+        return
+    _print_plan(plan, describe_transport(settings))
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InputError("Not sending without a confirmation, and there is no terminal to ask in",
+                             f"Check the summary above, then run: outreach send {slug} --yes")
+        typer.confirm(f"Send {plan.to_send} messages of {slug!r}?", abort=True, err=True)
+
+    stop = threading.Event()
+    sender = Sender(settings, db, clock, campaign, options=options)
+    restore = _on_ctrl_c(stop)
+    try:
+        report = _run_with_progress(sender, stop)
+    except TransportError:
+        _print_report(sender.report, slug)
+        raise
+    finally:
+        restore()
+    _print_report(report, slug)
+    if report.interrupted:
+        console.print(f"Stopped. {report.remaining} still queued; resume with: outreach send {slug}")
+        raise typer.Exit(int(ExitCode.INTERRUPTED))
+    if report.failed_count:
+        raise typer.Exit(int(ExitCode.PARTIAL))
+
+
+def _send_tests(settings: Any, clock: Any, campaign: Any, address: str, extra: Any, rate: str | None) -> None:
+    from outreach.delivery import send_test
+    from outreach.models import Kind
+    from outreach.ratelimit import RateLimiter, parse_rates
+    from outreach.transport import open_transport
+
+    languages = [lang for lang in campaign.languages if not extra.languages or lang in extra.languages]
+    kinds = extra.kinds or campaign.audience.kinds or tuple(k.value for k in Kind)
+    transport = open_transport(settings)
+    limiter = RateLimiter(clock, parse_rates(rate or settings.rate))
+    try:
+        results = send_test(settings, clock, campaign, address, languages, kinds, transport, limiter=limiter)
+    finally:
+        transport.close()
+    for lang, kind, reply in results:
+        err().print(f"[TEST {lang}/{kind}] → {address}: {reply}")
+    err().print(f"{len(results)} test messages sent to {address} (not recorded as deliveries).")
+
+
+def _on_ctrl_c(stop: Any) -> Any:
+    """First Ctrl-C: finish the current message and stop. Second: abort at once."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        err().print("Stopping after the current message… (Ctrl-C again to abort now)")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    return lambda: signal.signal(signal.SIGINT, previous)
+
+
+def _run_with_progress(sender: Any, stop: Any) -> SendReport:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    console = err()
+    columns = [TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+               TextColumn("{task.fields[note]}"), TimeRemainingColumn()]
+    with Progress(*columns, console=console, transient=False, disable=not console.is_terminal) as bar:
+        task = bar.add_task("send", total=None, rate="", note="")
+
+        def on_progress(progress: Any) -> None:
+            elapsed = bar.tasks[0].elapsed or 0.0
+            per_min = progress.done / elapsed * 60 if elapsed > 1 else 0.0
+            note = f"waiting {progress.waiting:.0f} s" if progress.waiting >= 1 else ""
+            if progress.retrying:
+                note = (note + f" {progress.retrying} deferred (4xx)").strip()
+            bar.update(task, total=progress.total or None, completed=progress.done, rate=f"{per_min:.0f}/min",
+                       note=note)
+
+        return sender.run(on_progress, stop)  # type: ignore[no-any-return]
+
+
+def _print_plan(plan: Plan, transport: str | None) -> None:
+    from rich.table import Table
+
+    console = err()
+    languages = sorted({lang for _, lang in plan.cells})
+    if plan.cells:
+        table = Table("country", *languages, "total", box=None, pad_edge=False, title=f"To send: {plan.campaign}",
+                      title_justify="left")
+        for country in sorted({c for c, _ in plan.cells}):
+            row = [plan.cells.get((country, lang), 0) for lang in languages]
+            table.add_row(country, *[str(n) if n else "·" for n in row], str(sum(row)))
+        console.print(table)
+    console.print(f"Recipients now: {plan.to_send} ({plan.new} new, {plan.queued} already queued), "
+                  f"{plan.fallbacks} in the fallback language.")
+    if plan.skipped:
+        console.print("Skipped: " + "; ".join(f"{n} × {reason}" for reason, n in plan.skipped.most_common()))
+    if plan.not_mailable:
+        console.print("Not mailable (never sent to): "
+                      + ", ".join(f"{n} {status}" for status, n in sorted(plan.not_mailable.items())))
+    done = {k: v for k, v in plan.existing.items() if k != "queued"}
+    if done:
+        console.print("Already in this campaign: " + ", ".join(f"{n} {s}" for s, n in sorted(done.items())))
+    if transport:
+        console.print(f"Messages go to {transport}.")
+
+
+def _print_report(report: SendReport, slug: str) -> None:
+    console = err()
+    if report.recovered_lock:
+        console.print(f"Took over the lock left by {report.recovered_lock}, which is no longer running.")
+    console.print(f"Sent {report.sent}, failed {report.failed_count}, unknown {len(report.unknown)}, "
+                  f"remaining {report.remaining}" + (f", hard bounces {report.bounced}" if report.bounced else "")
+                  + (f", dropped {report.dropped} no longer mailable" if report.dropped else "") + ".")
+    for reply, count in report.failed.most_common(10):
+        console.print(f"  failed ×{count}: {reply}")
+    if report.unknown:
+        console.print(f"Unknown — a previous run stopped while these were being handed to the server; they may "
+                      f"or may not have arrived ({len(report.unknown)}):")
+        for address in report.unknown[:20]:
+            console.print(f"  {address}")
+        console.print(f"Send them again only if you accept a possible second copy: outreach send {slug} "
+                      "--retry-unknown")
+
+
+def status(
+    slug: Annotated[str, typer.Argument(help="The campaign.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show a campaign's queue: counts per status, failures grouped by reply, unknown deliveries, retries."""
+    from outreach.sendplan import queue_status
+
+    document = queue_status(state().db, slug)
+    if json_output:
+        print_json(document)
+        return
+    console = err()
+    if not document["total"]:
+        console.print(f"Campaign {slug!r} has no deliveries yet. Send it with: outreach send {slug}")
+        return
+    counts = document["counts"]
+    console.print(f"{slug}: {document['total']} deliveries — " + ", ".join(f"{counts[s]} {s}" for s in counts))
+    if document["last_sent_at"]:
+        console.print(f"First sent {document['first_sent_at']}, last {document['last_sent_at']}.")
+    if document["retrying"]["count"]:
+        console.print(f"{document['retrying']['count']} waiting to retry after a temporary refusal "
+                      f"(next at {document['retrying']['next_attempt_at']}).")
+    for failure in document["failures"][:10]:
+        console.print(f"  failed ×{failure['count']}: {failure['reply']}")
+    for item in document["unknown"][:50]:
+        console.print(f"  unknown: {item['email']} {item['message_id'] or ''}")
+    if document["lock"]:
+        lock = document["lock"]
+        console.print(f"Being sent now by process {lock['pid']} on {lock['host']} (since {lock['since']}).")
+
+
+def sink(
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 2525,
+    maildir: Annotated[Path, typer.Option("--maildir", help="Where received messages are stored.")
+                       ] = Path("sink"),
+) -> None:
+    """Run a local capture SMTP server on 127.0.0.1 that stores and prints every message it receives."""
+    import threading
+
+    from outreach.sink import Captured, Sink
+
+    console = err()
+
+    def show(message: Captured) -> None:
+        from rich.markup import escape
+
+        console.print(f"{', '.join(message.recipients)}  {escape(message.subject)}  ({message.size} bytes, "
+                      f"from {message.mail_from})")
+
+    server = Sink(maildir, port, on_message=show).start()
+    console.print(f"Capturing mail on 127.0.0.1:{server.port} into {maildir}/ — point outreach at it with "
+                  f"OUTREACH_SMTP_HOST=127.0.0.1 OUTREACH_SMTP_PORT={server.port} OUTREACH_SMTP_SECURITY=none. "
+                  "Ctrl-C stops.")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        console.print(f"Stopped; {server.count} messages captured.")
+    finally:
+        server.stop()
+
+
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Folder for the demo (created).")] = Path("outreach-demo"),
+) -> None:
+    """Try outreach end to end on this machine: sample contacts, both example campaigns, a real SMTP send to a
+    capture server on 127.0.0.1."""
+    from outreach.demo import run_demo
+
+    console = err()
+    result = run_demo(directory, on_step=lambda text: console.print(text))
+    from rich.table import Table
+
+    if result.cells:
+        languages = sorted({lang for _, lang in result.cells})
+        table = Table("country", *languages, "total", box=None, pad_edge=False,
+                      title="Messages received, per country × language", title_justify="left")
+        for country in sorted({c for c, _ in result.cells}):
+            row = [result.cells.get((country, lang), 0) for lang in languages]
+            table.add_row(country, *[str(n) if n else "·" for n in row], str(sum(row)))
+        console.print(table)
+    for line in result.where_to_look:
+        console.print(line)

@@ -1,0 +1,131 @@
+"""`outreach demo [DIR]`: the whole path on a fresh machine, in a folder of its own, mailing no one.
+
+It writes a settings file (with a generated secret key), imports the shipped sample contacts, renders both
+example campaigns into previews, starts a capture SMTP server on 127.0.0.1 and sends `bsi-awareness` to it through
+the real SMTP path (queue, rate limit, MIME, smtplib). Run twice, it sends nothing new and says so.
+
+The environment is deliberately ignored: a demo must never reach the relay configured for real mailings.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from outreach.config import Settings
+from outreach.errors import NotFoundError
+from outreach.resources import bundled
+
+DEMO_CAMPAIGN = "bsi-awareness"
+
+
+@dataclass
+class DemoResult:
+    directory: Path
+    imported: int = 0  # contacts added by this run
+    contacts: int = 0
+    sent: int = 0  # messages sent by this run
+    received: int = 0  # messages the capture server took in this run
+    cells: Counter[tuple[str, str]] = field(default_factory=Counter)  # (country, language) → delivered in total
+    previews: list[Path] = field(default_factory=list)
+    where_to_look: list[str] = field(default_factory=list)
+
+
+def _settings_text(directory: Path) -> str:
+    root = directory.resolve()
+    return "\n".join([
+        "# Settings of the outreach demo (written by `outreach demo`). Messages go to a local capture server only.",
+        f"OUTREACH_DB={root / 'contacts.db'}",
+        f"OUTREACH_SECRET_KEY={secrets.token_urlsafe(48)}",
+        "OUTREACH_FROM=Buying for Social Impact <news@bsi.example.org>",
+        "OUTREACH_REPLY_TO=team@bsi.example.org",
+        "OUTREACH_ORGANISATION=Buying for Social Impact",
+        "OUTREACH_POSTAL_ADDRESS=Rue de l'Exemple 1, 1000 Bruxelles, Belgium",
+        "OUTREACH_PUBLIC_URL=http://127.0.0.1:8000",
+        f"OUTREACH_CAMPAIGNS={bundled('campaigns').resolve()}",
+        f"OUTREACH_TEMPLATES={(bundled('templates') / 'emails').resolve()}",
+        f"OUTREACH_OUTBOX={root / 'outbox'}",
+        "",
+    ])
+
+
+def demo_settings(directory: Path) -> Settings:
+    """The demo's settings: its own file only (created on first run), never the process environment."""
+    from dotenv import dotenv_values
+
+    directory.mkdir(parents=True, exist_ok=True)
+    env_file = directory / ".env"
+    if not env_file.exists():
+        env_file.write_text(_settings_text(directory), encoding="utf-8")
+        env_file.chmod(0o600)
+    values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+    return Settings.from_env(values)
+
+
+def run_demo(directory: Path, on_step: Callable[[str], None] | None = None) -> DemoResult:
+    """Run the demo in `directory`; `on_step` receives a line of prose per step (the CLI prints it)."""
+    from outreach.campaigns import list_campaigns, load_campaign
+    from outreach.clock import SystemClock
+    from outreach.db import open_database
+    from outreach.delivery import Sender, SendOptions
+    from outreach.importer import ImportOptions, import_files
+    from outreach.sink import Sink
+
+    say = on_step or (lambda text: None)
+    clock = SystemClock()
+    result = DemoResult(directory)
+    settings = demo_settings(directory)
+    say(f"Demo folder: {directory} (settings in {directory / '.env'})")
+
+    contacts_csv = bundled("examples") / "contacts.csv"
+    if not contacts_csv.is_file():
+        raise NotFoundError(f"The sample contacts {contacts_csv} are missing from this installation",
+                            "Reinstall outreach, or run the demo from a complete checkout.")
+    db = open_database(settings.db_path)
+    try:
+        report = import_files(db, clock, [contacts_csv], ImportOptions(source="outreach demo sample"))
+        result.imported = report.added
+        result.contacts = int(db.execute("SELECT count(*) FROM contacts").fetchone()[0])
+        say(f"Sample contacts: {report.added} added, {report.updated + report.unchanged} already there "
+            f"({result.contacts} in {settings.db_path.name}).")
+
+        from outreach.preview import write_preview
+
+        for campaign in list_campaigns(settings):
+            index, items = write_preview(settings, campaign, directory / "preview" / campaign.slug, clock)
+            result.previews.append(index)
+            say(f"Rendered {campaign.slug}: {len(items)} variants → {index}")
+
+        received = directory / "received"
+        with Sink(received) as sink:
+            sink_settings = replace(settings, smtp_host=sink.host, smtp_port=sink.port, smtp_security="none",
+                                    smtp_user=None, smtp_password=None, rate=None, domain_rate=None, verp_address=None)
+            say(f"Capture SMTP server listening on {sink.host}:{sink.port}; sending {DEMO_CAMPAIGN} to it…")
+            campaign = load_campaign(settings, DEMO_CAMPAIGN)
+            sent = Sender(sink_settings, db, clock, campaign, options=SendOptions(workers=2, lock_wait=0)).run()
+            result.received = sink.count
+        result.sent = sent.sent
+        if sent.sent == 0 and not sent.failed_count:
+            say(f"Nothing new to send: every recipient of {DEMO_CAMPAIGN} already got it on an earlier run.")
+        else:
+            say(f"Sent {sent.sent} messages ({sent.failed_count} failed); the capture server received "
+                f"{result.received}.")
+        for country, language, count in db.execute(
+                "SELECT country, language, count(*) FROM deliveries WHERE campaign = ? AND status = 'sent' "
+                "GROUP BY country, language", [DEMO_CAMPAIGN]):
+            result.cells[(country or "--", language)] = count
+    finally:
+        db.close()
+
+    env = directory / ".env"
+    result.where_to_look = [
+        "Where to look:",
+        *(f"  previews: {index}" for index in result.previews),
+        f"  received messages (Maildir, one file per message): {received / 'new'}",
+        f"  the queue: outreach --env-file {env} status {DEMO_CAMPAIGN}",
+        f"  subscriber pages (unsubscribe, preferences, archive): outreach --env-file {env} serve",
+    ]
+    return result
