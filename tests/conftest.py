@@ -122,8 +122,19 @@ class SinkHandler:
     rcpt_fail_times: dict[str, int] = field(default_factory=dict)
     data_reply: str | None = None
     drop_after: int | None = None
+    max_per_connection: int | None = None  # then "421 too many messages" at the next MAIL, and hang up
     lock: threading.Lock = field(default_factory=threading.Lock)
     _since_connect: int = 0
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        done = getattr(session, "messages_done", 0)
+        if self.max_per_connection is not None and done >= self.max_per_connection:
+            await server.push("421 4.7.0 Too many messages in this connection, closing")
+            server.transport.close()
+            return "421 4.7.0 closing"  # not delivered: the connection is already closed
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         reply = self.rcpt_replies.get(address)
@@ -142,6 +153,7 @@ class SinkHandler:
         with self.lock:
             self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
                                           bytes(envelope.original_content or envelope.content), time.time()))
+        session.messages_done = getattr(session, "messages_done", 0) + 1
         if self.drop_after is not None:
             self._since_connect += 1
             if self._since_connect >= self.drop_after:
@@ -176,6 +188,27 @@ def smtpd() -> Iterator[Smtpd]:
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port, enable_SMTPUTF8=True,
                             decode_data=False)
+    controller.start()
+    try:
+        yield Smtpd("127.0.0.1", port, handler)
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtpd_auth() -> Iterator[Smtpd]:
+    """aiosmtpd on 127.0.0.1 that requires AUTH (over plain text, loopback only) and accepts no password:
+    every login gets 535."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    def refuse(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+        return AuthResult(success=False, handled=False)
+
+    handler = SinkHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, authenticator=refuse,
+                            auth_require_tls=False, auth_required=True)
     controller.start()
     try:
         yield Smtpd("127.0.0.1", port, handler)
