@@ -21,7 +21,7 @@ FIELDS = ("email", "name", "first_name", "last_name", "organisation", "role", "k
 IGNORE = "-"
 ATTRIBUTE_PREFIX = "attribute:"
 # Columns an export or a rejects file adds that carry nothing to import.
-IGNORED_HEADERS = ("id", "created_at", "updated_at", "import_file", "import_row", "import_error")
+IGNORED_HEADERS = ("created_at", "updated_at", "import_file", "import_row", "import_error")
 
 _ALIASES: dict[str, str] = {
     "email": "email|e-mail|mail|email address|e-mail address|emailaddress|e-mail adresa|e-mailová adresa|"

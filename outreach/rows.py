@@ -189,16 +189,23 @@ def read_record(sheet: Sheet, plan: ColumnPlan, number: int, cells: list[str], d
                   attributes=attributes, status=status)
 
 
-def _address(raw: str, column: str, check_dns: bool) -> tuple[str, str]:
-    """(normalised address, display name) from "addr", "mailto:addr" or "Name <addr>"."""
-    if not raw:
-        raise RowError(f"no email address in column {column!r}", column)
+def split_name_address(raw: str) -> tuple[str, str]:
+    """(display name, address) from "Name <addr>", "addr" or "mailto:addr"; the name may be empty."""
     display = ""
     match = _NAME_ADDR.fullmatch(raw)
     if match:
         display, raw = match.group("name").strip(), match.group("addr")
+    raw = raw.strip()
     if raw.lower().startswith("mailto:"):
         raw = raw[7:]
+    return display, raw
+
+
+def _address(raw: str, column: str, check_dns: bool) -> tuple[str, str]:
+    """(normalised address, display name) from "addr", "mailto:addr" or "Name <addr>"."""
+    if not raw:
+        raise RowError(f"no email address in column {column!r}", column)
+    display, raw = split_name_address(raw)
     if raw.count("@") > 1:
         raise RowError(f"the {column!r} cell holds more than one address ({raw!r}); give one per row", column)
     try:

@@ -1,7 +1,368 @@
-"""`outreach contacts …` (filled in by the contacts work)."""
+"""`outreach contacts …`: add, import, list, show, edit, tag, untag, remove, count, export, erase.
+
+Thin: parse, call outreach.contacts / importer / exporter, print. Tables and prose go to stderr, `--json` prints
+one document to stdout. (`history` is added to this group by the tracking part.)
+"""
 
 from __future__ import annotations
 
-from outreach.cli._common import App
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
-app = App(help="Contact lists: add, import, list, export, erase.")
+import typer
+
+from outreach.cli._common import App, err, print_json, state
+from outreach.cli.contacts_import import import_command
+
+if TYPE_CHECKING:
+    from outreach.contacts import Contact, ContactFilter
+
+app = App(help="Contact lists: add, import, list, show, edit, tag, export, erase.")
+app.command("import")(import_command)
+
+Countries = Annotated[list[str] | None, typer.Option("--country", "-c", help="Only these countries (code or name; "
+                                                     "repeat or comma-separate).", show_default=False)]
+Kinds = Annotated[list[str] | None, typer.Option("--kind", "-k", help="Only these kinds: authority, supplier, "
+                                                 "subscriber, other.", show_default=False)]
+Languages = Annotated[list[str] | None, typer.Option("--language", "-l", help="Only these languages (ISO 639-1).",
+                                                     show_default=False)]
+Statuses = Annotated[list[str] | None, typer.Option("--status", "-s", help="Only these statuses: active, "
+                                                    "unsubscribed, bounced, complained.", show_default=False)]
+Tags = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Only contacts with every one of these tags.",
+                                                show_default=False)]
+Search = Annotated[str | None, typer.Option("--search", "-q", help="Free text in email, name, organisation or role.",
+                                            show_default=False)]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")]
+
+
+def _filter(country: list[str] | None, kind: list[str] | None, language: list[str] | None,
+            status: list[str] | None, tag: list[str] | None, search: str | None) -> ContactFilter:
+    from outreach.contacts import ContactFilter
+
+    return ContactFilter.parse(country, kind, language, status, tag, search)
+
+
+def _clock() -> Any:
+    from outreach.clock import SystemClock
+
+    return SystemClock()
+
+
+@app.command("add")
+def add(
+    email: Annotated[str, typer.Argument(help="The address; \"Name <address>\" also works.")],
+    name: Annotated[str | None, typer.Option(help="Full name.", show_default=False)] = None,
+    organisation: Annotated[str | None, typer.Option(help="Organisation.", show_default=False)] = None,
+    role: Annotated[str | None, typer.Option(help="Role or job title.", show_default=False)] = None,
+    kind: Annotated[str, typer.Option(help="authority, supplier, subscriber or other.")] = "other",
+    country: Annotated[str | None, typer.Option(help="Country (code or name).", show_default=False)] = None,
+    language: Annotated[str | None, typer.Option(help="Language (default: the country's).",
+                                                 show_default=False)] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="A tag (repeatable).", show_default=False)] = None,
+    consent_basis: Annotated[str | None, typer.Option(help="GDPR basis, e.g. consent or legitimate_interest.",
+                                                      show_default=False)] = None,
+    source: Annotated[str | None, typer.Option(help="Where the address comes from.", show_default=False)] = None,
+    attr: Annotated[list[str] | None, typer.Option("--attr", help="A custom attribute KEY=VALUE (repeatable).",
+                                                   show_default=False)] = None,
+    json_output: Json = False,
+) -> None:
+    """Add one contact."""
+    from outreach.contacts import clean_fields, get_contact, insert_contact, is_suppressed
+    from outreach.errors import InputError
+    from outreach.rows import normalize_address, split_name_address
+
+    display, address = split_name_address(email)
+    key = normalize_address(address)
+    db = state().db
+    if is_suppressed(db, key):
+        raise InputError(f"{key} is on the suppression list (erased, unsubscribed or bounced); it is not added again",
+                         "A person who wants the mailings again can subscribe on the web pages.")
+    if get_contact(db, key) is not None:
+        raise InputError(f"{key} is already a contact", f"Change it with: outreach contacts edit {key} …")
+    fields = clean_fields({"name": name or display, "organisation": organisation, "role": role, "kind": kind,
+                           "country": country, "language": language, "tags": _split(tag),
+                           "consent_basis": consent_basis, "consent_source": source,
+                           "attributes": _attributes(attr)})
+    with db.atomic():
+        contact = insert_contact(db, _clock(), key, {k: v for k, v in fields.items() if v not in (None, "")})
+    if json_output:
+        print_json(contact.public_dict())
+    else:
+        err().print(f"Added {contact.email} ({contact.kind}, {contact.country or 'no country'}, "
+                    f"{contact.language or 'no language'}).")
+
+
+@app.command("list")
+def list_contacts(country: Countries = None, kind: Kinds = None, language: Languages = None,
+                  status: Statuses = None, tag: Tags = None, search: Search = None, json_output: Json = False,
+                  limit: Annotated[int | None, typer.Option(help="Show at most N (default: all with --json, "
+                                                                 "200 in the table; 0 = all).",
+                                                            show_default=False)] = None) -> None:
+    """List contacts, filtered."""
+    from itertools import islice
+
+    from outreach.contacts import count_contacts, iter_contacts
+
+    db = state().db
+    contact_filter = _filter(country, kind, language, status, tag, search)
+    shown = limit if limit is not None else (0 if json_output else 200)
+    contacts = iter_contacts(db, contact_filter)
+    if shown:
+        contacts = islice(contacts, shown)
+    if json_output:
+        print_json([contact.public_dict() for contact in contacts])
+        return
+    from rich.table import Table
+
+    table = Table("email", "name", "organisation", "kind", "country", "lang", "tags", "status", box=None,
+                  pad_edge=False)
+    rows = 0
+    for contact in contacts:
+        rows += 1
+        table.add_row(contact.email, contact.name, contact.organisation, contact.kind, contact.country or "",
+                      contact.language or "", ",".join(contact.tags), contact.status)
+    err().print(table)
+    total = count_contacts(db, contact_filter)
+    more = f" (showing {rows}; --limit 0 shows all)" if rows < total else ""
+    err().print(f"{total} contact(s){more}.")
+
+
+@app.command("show")
+def show(email: Annotated[str, typer.Argument(help="The contact's address.")], json_output: Json = False) -> None:
+    """Everything held on one person: the contact, its deliveries and events (GDPR access request)."""
+    from dataclasses import asdict
+
+    from outreach.contacts import get_contact, is_suppressed, normalize_email
+    from outreach.errors import InputError, NotFoundError
+
+    db = state().db
+    contact = get_contact(db, email)
+    if contact is None:
+        suppressed = False
+        try:
+            suppressed = is_suppressed(db, normalize_email(email))
+        except InputError:  # a malformed address simply is not on the list
+            pass
+        hint = ("Only a salted hash of this address is kept (it was erased, unsubscribed or bounced), so that it "
+                "is never imported again; nothing else is held." if suppressed else
+                "Check the spelling, or search with: outreach contacts list --search …")
+        raise NotFoundError(f"No contact with the address {email!r}", hint)
+    document = {
+        "contact": asdict(contact),
+        "suppressed": is_suppressed(db, contact.email),
+        "deliveries": [dict(row) for row in db.query(
+            "SELECT * FROM deliveries WHERE contact_id = ? ORDER BY id", [contact.id])],
+        "events": [dict(row) for row in db.query("SELECT * FROM events WHERE contact_id = ? ORDER BY id",
+                                                 [contact.id])],
+        "signups": [dict(row) for row in db.query("SELECT * FROM signups WHERE email = ? ORDER BY id",
+                                                  [contact.email])],
+    }
+    if json_output:
+        print_json(document)
+        return
+    _print_contact(contact, document)
+
+
+def _print_contact(contact: Contact, document: dict[str, Any]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(box=None, show_header=False, pad_edge=False)
+    for key, value in document["contact"].items():
+        if value in (None, "", [], {}):
+            continue
+        table.add_row(f"[bold]{key}[/]", escape(str(value)))
+    console = err()
+    console.print(table)
+    console.print(f"{len(document['deliveries'])} deliveries, {len(document['events'])} events"
+                  + (", on the suppression list" if document["suppressed"] else "") + ".")
+    for delivery in document["deliveries"]:
+        console.print(f"  {delivery['campaign']} ({delivery['language']}): {delivery['status']}"
+                      f" {delivery.get('sent_at') or ''}")
+    for event in document["events"]:
+        console.print(f"  {event['created_at']} {event['type']} {event.get('campaign') or ''}")
+
+
+@app.command("edit")
+def edit(
+    email: Annotated[str, typer.Argument(help="The contact's address.")],
+    name: Annotated[str | None, typer.Option(help="New name (\"\" clears).", show_default=False)] = None,
+    organisation: Annotated[str | None, typer.Option(help="New organisation.", show_default=False)] = None,
+    role: Annotated[str | None, typer.Option(help="New role.", show_default=False)] = None,
+    kind: Annotated[str | None, typer.Option(help="New kind.", show_default=False)] = None,
+    country: Annotated[str | None, typer.Option(help="New country.", show_default=False)] = None,
+    language: Annotated[str | None, typer.Option(help="New language.", show_default=False)] = None,
+    consent_basis: Annotated[str | None, typer.Option(help="New GDPR basis.", show_default=False)] = None,
+    source: Annotated[str | None, typer.Option(help="New consent source.", show_default=False)] = None,
+    attr: Annotated[list[str] | None, typer.Option("--attr", help="Set attribute KEY=VALUE (KEY= removes it).",
+                                                   show_default=False)] = None,
+    json_output: Json = False,
+) -> None:
+    """Change fields of one contact."""
+    from outreach.contacts import clean_fields, require_contact, update_contact
+    from outreach.errors import InputError
+
+    db = state().db
+    contact = require_contact(db, email)
+    given = {"name": name, "organisation": organisation, "role": role, "kind": kind, "country": country,
+             "language": language, "consent_basis": consent_basis, "consent_source": source}
+    changes = clean_fields({key: value for key, value in given.items() if value is not None})
+    if attr:
+        attributes = dict(contact.attributes)
+        for key, value in _attributes(attr, allow_empty=True).items():
+            if value:
+                attributes[key] = value
+            else:
+                attributes.pop(key, None)
+        changes["attributes"] = clean_fields({"attributes": attributes})["attributes"]
+    if not changes:
+        raise InputError("Nothing to change", "Give at least one option, e.g. --name or --attr KEY=VALUE.")
+    with db.atomic():
+        contact = update_contact(db, _clock(), contact, changes)
+    if json_output:
+        print_json(contact.public_dict())
+    else:
+        err().print(f"Updated {contact.email}.")
+
+
+def _tagging(tag_name: str, emails: list[str] | None, contact_filter: ContactFilter, everyone: bool,
+             add_tag: bool) -> int:
+    from outreach.contacts import ContactFilter, clean_fields, iter_contacts, require_contact, update_contact
+    from outreach.errors import InputError
+
+    tags = clean_fields({"tags": [tag_name]})["tags"]
+    if not tags:
+        raise InputError("The tag is empty")
+    if not emails and contact_filter == ContactFilter() and not everyone:
+        raise InputError("Say which contacts: give addresses, a filter (--country, --kind, …) or --all")
+    db = state().db
+    clock = _clock()
+    with db.atomic():
+        targets = [require_contact(db, email) for email in emails or []] or list(iter_contacts(db, contact_filter))
+        changed = 0
+        for contact in targets:
+            new = sorted(set(contact.tags) | set(tags)) if add_tag else sorted(set(contact.tags) - set(tags))
+            if new != sorted(contact.tags):
+                update_contact(db, clock, contact, {"tags": new})
+                changed += 1
+    return changed
+
+
+@app.command("tag")
+def tag_command(tag_name: Annotated[str, typer.Argument(metavar="TAG", help="The tag to add.")],
+                emails: Annotated[list[str] | None, typer.Argument(help="Addresses (or use filters).")] = None,
+                country: Countries = None, kind: Kinds = None, language: Languages = None,
+                status: Statuses = None, tag: Tags = None, search: Search = None,
+                everyone: Annotated[bool, typer.Option("--all", help="Tag every contact.")] = False) -> None:
+    """Add a tag to contacts given by address or by filter."""
+    changed = _tagging(tag_name, emails, _filter(country, kind, language, status, tag, search), everyone, True)
+    err().print(f"Tagged {changed} contact(s) with {tag_name!r}.")
+
+
+@app.command("untag")
+def untag_command(tag_name: Annotated[str, typer.Argument(metavar="TAG", help="The tag to remove.")],
+                  emails: Annotated[list[str] | None, typer.Argument(help="Addresses (or use filters).")] = None,
+                  country: Countries = None, kind: Kinds = None, language: Languages = None,
+                  status: Statuses = None, tag: Tags = None, search: Search = None,
+                  everyone: Annotated[bool, typer.Option("--all", help="Untag every contact.")] = False) -> None:
+    """Remove a tag from contacts given by address or by filter."""
+    changed = _tagging(tag_name, emails, _filter(country, kind, language, status, tag, search), everyone, False)
+    err().print(f"Removed the tag {tag_name!r} from {changed} contact(s).")
+
+
+@app.command("remove")
+def remove(emails: Annotated[list[str], typer.Argument(help="Addresses of the contacts to remove.")]) -> None:
+    """Remove contacts from the list (a later import may add them again; use erase for GDPR erasure)."""
+    from outreach.contacts import require_contact
+
+    db = state().db
+    with db.atomic():
+        contacts = [require_contact(db, email) for email in emails]
+        for contact in contacts:
+            db.execute("DELETE FROM contacts WHERE id = ?", [contact.id])
+    err().print(f"Removed {len(contacts)} contact(s). Their delivery history is kept without the link to them.")
+
+
+@app.command("count")
+def count(country: Countries = None, kind: Kinds = None, language: Languages = None, status: Statuses = None,
+          tag: Tags = None, search: Search = None,
+          by: Annotated[str | None, typer.Option(help="Group by any of country, kind, language, status "
+                                                      "(comma-separated).", show_default=False)] = None,
+          json_output: Json = False) -> None:
+    """Count contacts, optionally grouped, e.g. --by country,kind."""
+    from outreach.contacts import count_contacts
+    from outreach.errors import InputError
+
+    db = state().db
+    contact_filter = _filter(country, kind, language, status, tag, search)
+    groups = [part.strip().lower() for part in (by or "").split(",") if part.strip()]
+    for group in groups:
+        if group not in ("country", "kind", "language", "status"):
+            raise InputError(f"--by {group!r} is not one of: country, kind, language, status")
+    total = count_contacts(db, contact_filter)
+    rows: list[dict[str, Any]] = []
+    if groups:
+        where, params = contact_filter.where()
+        columns = ", ".join(dict.fromkeys(groups))
+        for row in db.query(f"SELECT {columns}, count(*) AS count FROM contacts WHERE {where} "
+                            f"GROUP BY {columns} ORDER BY {columns}", params):
+            rows.append(dict(row))
+    if json_output:
+        print_json({"total": total, "by": list(dict.fromkeys(groups)), "groups": rows} if groups
+                   else {"total": total})
+        return
+    if groups:
+        from rich.table import Table
+
+        table = Table(*dict.fromkeys(groups), "count", box=None, pad_edge=False)
+        for row in rows:
+            table.add_row(*(str(value if value is not None else "-") for value in row.values()))
+        err().print(table)
+    err().print(f"{total} contact(s).")
+
+
+@app.command("export")
+def export(country: Countries = None, kind: Kinds = None, language: Languages = None, status: Statuses = None,
+           tag: Tags = None, search: Search = None,
+           output: Annotated[str, typer.Option("--output", "-o", help="File to write (- for stdout).")] = "-",
+           fmt: Annotated[str | None, typer.Option("--format", "-f", help="csv, json or xlsx (default: from the "
+                                                   "file name, else csv).", show_default=False)] = None) -> None:
+    """Export contacts as CSV, JSON or XLSX (a CSV export imports back losslessly)."""
+    from outreach.exporter import export_contacts, format_for
+
+    path = None if output == "-" else Path(output)
+    chosen = format_for(path, fmt)
+    written = export_contacts(state().db, _filter(country, kind, language, status, tag, search), chosen, path)
+    err().print(f"Exported {written} contact(s)" + (f" to {path}." if path else "."))
+
+
+@app.command("erase")
+def erase(email: Annotated[str, typer.Argument(help="The person's address.")],
+          yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False) -> None:
+    """Erase a person (GDPR art. 17): every table forgets them; a salted hash stops re-imports."""
+    from outreach import contacts
+
+    db = state().db
+    contact = contacts.require_contact(db, email)
+    if not yes and not typer.confirm(f"Erase {contact.email} and everything held on them? This cannot be undone",
+                                     err=True):
+        err().print("Nothing erased.")
+        raise typer.Exit(1)
+    contacts.erase(db, _clock(), contact.email)
+    err().print(f"Erased {contact.email}; only a salted hash remains so that no import brings them back.")
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+def _attributes(items: list[str] | None, allow_empty: bool = False) -> dict[str, str]:
+    from outreach.errors import InputError
+
+    attributes: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or (not value and not allow_empty):
+            raise InputError(f"--attr {item!r} is not KEY=VALUE", "For example: --attr 'Phone=+48 22 000 00 00'.")
+        attributes[key.strip()] = value.strip()
+    return attributes
