@@ -71,8 +71,8 @@ class MergeSummary:
 
     @property
     def changed(self) -> bool:
-        return any(v for k, v in asdict(self).items() if k not in ("source", "dry_run", "contacts_unchanged",
-                                                                   "conflicts"))
+        informational = ("source", "dry_run", "contacts_unchanged", "contacts_not_restored", "conflicts")
+        return any(v for k, v in asdict(self).items() if k not in informational)
 
 
 class _DryRun(Exception):
