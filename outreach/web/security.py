@@ -1,0 +1,157 @@
+"""Security of the subscriber pages: CSRF tokens, rate limits, response headers, safe paths.
+
+CSRF uses a signed double submit: a random value lives in an HttpOnly cookie, and each form carries that value
+signed with the secret key (itsdangerous). A forged form from another site can neither read the cookie nor sign a
+value, so it cannot make a matching pair. The RFC 8058 one-click unsubscribe is the one POST without it: mail
+providers send it without cookies, and its token in the URL already proves the mail was received.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+from collections import deque
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from outreach.clock import Clock
+
+CSRF_COOKIE = "outreach_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_MAX_AGE = 24 * 3600  # a form left open overnight still works; older ones ask for a reload
+
+# No script at all, styles only from /static, nothing may frame the pages (clickjacking), forms post only here.
+PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'")
+# The archived web version is the email's own HTML, whose CSS is inlined into style attributes for mail clients:
+# it keeps those styles, but still runs no script, loads nothing but images and has no forms.
+ARCHIVE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; form-action 'none'; "
+               "frame-ancestors 'none'; base-uri 'none'")
+
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",  # the tokens in our URLs must never leak to another site
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+}
+
+
+class CsrfGuard:
+    """Issues and checks the signed double-submit tokens for one secret key."""
+
+    def __init__(self, secret: str) -> None:
+        from itsdangerous import URLSafeTimedSerializer
+
+        self._serializer = URLSafeTimedSerializer(secret, salt="outreach/csrf")
+
+    @staticmethod
+    def new_cookie_value() -> str:
+        return secrets.token_urlsafe(32)
+
+    def form_token(self, cookie_value: str) -> str:
+        """The value to put in a form's hidden field, bound to this browser's cookie."""
+        return str(self._serializer.dumps(cookie_value))
+
+    def valid(self, cookie_value: str | None, form_token: str | None) -> bool:
+        """Whether a submitted form token was signed by us for this very cookie, recently enough."""
+        from itsdangerous import BadSignature
+
+        if not cookie_value or not form_token:
+            return False
+        try:
+            signed_for = self._serializer.loads(form_token, max_age=CSRF_MAX_AGE)
+        except BadSignature:  # SignatureExpired is a BadSignature too
+            return False
+        return isinstance(signed_for, str) and hmac.compare_digest(signed_for, cookie_value)
+
+
+class RateLimiter:
+    """At most `limit` hits per key within `window` seconds (sliding window, in memory, the injected clock).
+
+    In memory is enough for one server process; it resets on restart, which only ever loosens the limit.
+    The number of keys is capped so that a flood of distinct keys cannot grow memory without bound.
+    """
+
+    def __init__(self, clock: Clock, limit: int, window: float, max_keys: int = 50_000) -> None:
+        self.clock = clock
+        self.limit = limit
+        self.window = window
+        self.max_keys = max_keys
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str) -> bool:
+        """Count one attempt for `key`; False when it is over the limit (the attempt is then not counted)."""
+        now = self.clock.monotonic()
+        with self._lock:
+            hits = self._hits.get(key)
+            if hits is None:
+                if len(self._hits) >= self.max_keys:
+                    self._prune(now)
+                hits = self._hits.setdefault(key, deque())
+            while hits and hits[0] <= now - self.window:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                return False
+            hits.append(now)
+            return True
+
+    def retry_after(self, key: str) -> int:
+        """Seconds until `key` may try again (0 when it may now)."""
+        now = self.clock.monotonic()
+        with self._lock:
+            hits = self._hits.get(key)
+            if not hits or len(hits) < self.limit:
+                return 0
+            return max(1, int(hits[0] + self.window - now) + 1)
+
+    def _prune(self, now: float) -> None:
+        for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
+            del self._hits[key]
+        while len(self._hits) >= self.max_keys:  # still full of live keys: forget the oldest
+            del self._hits[next(iter(self._hits))]
+
+
+def safe_path(path: str) -> str:
+    """A same-site path for links built from the request (the language switcher), never another host.
+
+    `//evil.example/x` or `/\\evil.example` would be read by browsers as another host: those become `/`.
+    """
+    if not path.startswith("/") or path.startswith(("//", "/\\")) or any(ch in path for ch in "\r\n\t\\"):
+        return "/"
+    return path
+
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class SecurityHeadersMiddleware:
+    """Adds the security headers to every HTTP response; a response may set its own CSP first (the archive)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                extra = dict(SECURITY_HEADERS)
+                extra["content-security-policy"] = PAGE_CSP
+                for name, value in extra.items():
+                    if name.encode() not in present:
+                        headers.append((name.encode(), value.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
