@@ -1,0 +1,277 @@
+"""`outreach campaign check`: everything that can be known about a campaign before a single message leaves.
+
+The translation matrix (per language the audience needs: file, fallbacks, skips, outdated translations), template
+errors with the file and line, links, images, the unsubscribe link, subject length, Gmail's 102 KB clipping and
+attachment sizes. Errors make the command fail; warnings are worth reading but do not block sending.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from outreach.campaigns import Campaign, iter_audience, load_campaign, source_revision, translation_status
+from outreach.config import Settings
+from outreach.contacts import Contact
+from outreach.countries import country_languages, default_language
+from outreach.db import Database
+from outreach.errors import OutreachError
+from outreach.models import Kind
+
+MAX_SUBJECT = 78
+MAX_HTML_BYTES = 102 * 1024  # Gmail clips the HTML part above this
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+SAMPLE_LINKS = ("https://links.example.org/unsubscribe/SAMPLE", "https://links.example.org/preferences/SAMPLE",
+                "https://links.example.org/archive/SAMPLE")
+KNOWN_VARIABLES = {"contact", "event", "links"}
+
+
+@dataclass
+class Issue:
+    level: str  # "error" | "warning"
+    where: str  # file:line, or a variant such as "pl/authority"
+    message: str
+
+
+@dataclass
+class LanguageRow:
+    """One line of the translation matrix."""
+
+    language: str
+    file: bool
+    outdated: bool = False
+    translated_from: str | None = None
+    recipients: int = 0  # audience members who want this language
+    fallback: int = 0  # … of whom get the fallback language instead
+    skipped: int = 0  # … or get nothing
+
+
+@dataclass
+class CheckReport:
+    slug: str
+    source_language: str
+    revision: str
+    languages: list[LanguageRow] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.level == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.level == "warning"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"slug": self.slug, "source_language": self.source_language, "revision": self.revision,
+                "ok": not self.errors, "languages": [asdict(row) for row in self.languages],
+                "issues": [asdict(issue) for issue in self.issues]}
+
+
+def check_campaign(settings: Settings, db: Database | None, slug: str) -> CheckReport:
+    """Check a campaign; a broken folder (bad TOML, missing subject…) raises the loader's error instead."""
+    campaign = load_campaign(settings, slug)
+    report = CheckReport(slug, campaign.source_language, source_revision(campaign))
+    _matrix(campaign, db, report)
+    _settings_checks(campaign, report)
+    for language in campaign.languages:
+        _language_checks(settings, campaign, language, report)
+    return report
+
+
+def _matrix(campaign: Campaign, db: Database | None, report: CheckReport) -> None:
+    rows = {status.language: LanguageRow(status.language, True, status.outdated, status.translated_from)
+            for status in translation_status(campaign)}
+    for status in translation_status(campaign):
+        doc = campaign.documents[status.language]
+        if status.is_source:
+            continue
+        where = f"{doc.path}:{_line_in(doc.raw, 'translated_from')}"
+        if status.translated_from is None:
+            report.issues.append(Issue("warning", where, f'no translated_from; if the translation is current, '
+                                                         f'add translated_from = "{report.revision}"'))
+        elif status.outdated:
+            report.issues.append(Issue("warning", where, f"outdated: translated from {status.translated_from}, the "
+                                                         f"{campaign.source_language}.md revision is now "
+                                                         f"{report.revision}; update the text, then "
+                                                         f'translated_from = "{report.revision}"'))
+    needed = set(campaign.audience.languages)
+    for country in campaign.audience.countries:
+        needed.update(country_languages(country)[:1])
+    for language in needed:
+        rows.setdefault(language, LanguageRow(language, False))
+    no_event = 0
+    if db is not None:
+        for recipient in iter_audience(db, campaign):
+            contact = recipient.contact
+            wanted = contact.language or default_language(contact.country) or "?"
+            row = rows.setdefault(wanted, LanguageRow(wanted, wanted in campaign.documents))
+            row.recipients += 1
+            if recipient.skip_reason:
+                row.skipped += 1
+                no_event += recipient.skip_reason.startswith("no [events.")
+            elif recipient.fallback:
+                row.fallback += 1
+    for row in rows.values():
+        if not row.file and (row.fallback or row.skipped or row.language in needed):
+            outcome = (f"{row.fallback} recipient(s) will get {campaign.source_language}" if campaign.fallback ==
+                       "source" else f"{row.skipped} recipient(s) will be skipped")
+            report.issues.append(Issue("warning", str(campaign.path / f"{row.language}.md"),
+                                       f"no {row.language} translation: {outcome}"))
+    if no_event:
+        report.issues.append(Issue("warning", str(campaign.toml_path), f"{no_event} recipient(s) live in a country "
+                                                                       "without an [events.CC] table and are skipped"))
+    report.languages = sorted(rows.values(), key=lambda r: (r.language != campaign.source_language, r.language))
+
+
+def _settings_checks(campaign: Campaign, report: CheckReport) -> None:
+    where = str(campaign.toml_path)
+    if not campaign.sender_address:
+        report.issues.append(Issue("error", where, "no sender address: set OUTREACH_FROM or [sender] address"))
+    if not campaign.organisation or not campaign.postal_address:
+        report.issues.append(Issue("error", where, "the footer needs the sender's organisation and postal address: "
+                                                   "set OUTREACH_ORGANISATION and OUTREACH_POSTAL_ADDRESS"))
+    for language in ("all", *campaign.languages):
+        if language != "all" and language not in campaign.attachments:
+            continue
+        for attachment in campaign.attachments_for(language):
+            if not attachment.path.is_file():
+                report.issues.append(Issue("error", where, f"attachment {attachment.path} is missing"))
+            elif attachment.path.stat().st_size > MAX_ATTACHMENT_BYTES:
+                size = attachment.path.stat().st_size / 1024 / 1024
+                report.issues.append(Issue("error", where, f"attachment {attachment.path.name} is {size:.1f} MB; "
+                                                           "keep attachments under 10 MB or link to them"))
+
+
+def _line_in(raw: bytes, key: str) -> int:
+    for number, line in enumerate(raw.decode("utf-8", "replace").splitlines(), 1):
+        if re.match(rf"\s*{re.escape(key)}\s*=", line):
+            return number
+    return 1
+
+
+def samples(campaign: Campaign, language: str) -> Iterator[Contact]:
+    """Sample recipients that reach every branch a body is likely to test: each kind, each event country,
+    with and without a name."""
+    kinds = campaign.audience.kinds or tuple(k.value for k in Kind)
+    countries = [c for c in sorted(campaign.event) if language in country_languages(c)] or \
+        ([sorted(campaign.event)[0]] if campaign.event else [None])
+    for kind in kinds:
+        for country in countries:
+            for name in ("Ana Example", ""):
+                yield Contact(id=0, email="sample@example.org", name=name, organisation="Example Organisation",
+                              kind=kind, country=country, language=language)
+
+
+def _language_checks(settings: Settings, campaign: Campaign, language: str, report: CheckReport) -> None:
+    from jinja2 import meta
+
+    from outreach.render import Links, Renderer, _environment, check_body_syntax, template_error
+
+    doc = campaign.documents[language]
+    if len(doc.subject) > MAX_SUBJECT:
+        report.issues.append(Issue("error", f"{doc.path}:{_line_in(doc.raw, 'subject')}",
+                                   f"the subject is {len(doc.subject)} characters; keep it to {MAX_SUBJECT}"))
+    if not doc.preheader:
+        report.issues.append(Issue("warning", f"{doc.path}:1", "no preheader: the inbox shows the first words instead"))
+    try:
+        check_body_syntax(campaign, language)
+    except OutreachError as error:
+        report.issues.append(Issue("error", str(doc.path), error.message))
+        return
+    env = _environment((), language, True, "body")
+    unknown = sorted(meta.find_undeclared_variables(env.parse(doc.body)) - KNOWN_VARIABLES)
+    for name in unknown:
+        report.issues.append(Issue("error", f"{doc.path}:{_line_of_name(doc.body, name) + doc.body_line - 1}",
+                                   f"unknown variable {name!r}; use contact.…, event.… or links.…"))
+    if unknown:
+        return
+    body = env.from_string(doc.body)
+    renderer = Renderer(settings, campaign)
+    links = Links(*SAMPLE_LINKS)
+    seen: set[str] = set()
+    for contact in samples(campaign, language):
+        context = {"contact": {"name": contact.name, "organisation": contact.organisation, "role": "",
+                               "kind": contact.kind, "country": contact.country or "", "language": language,
+                               "email": contact.email, "attributes": {}},
+                   "links": links, "event": campaign.event_for(contact.country)}
+        where = f"{language}/{contact.kind}" + (f"/{contact.country}" if campaign.event else "")
+        try:
+            body.render(context)
+        except Exception as error:
+            _add_once(report, seen, Issue("error", where, template_error(error, str(doc.path), doc.body_line).message))
+            continue
+        try:
+            rendered = renderer.variant(language, contact.kind).render(contact, links)
+        except Exception as error:
+            message = error.message if isinstance(error, OutreachError) else str(error)
+            _add_once(report, seen, Issue("error", where, message))
+            continue
+        for issue in html_issues(rendered.html, rendered.text, links, doc):
+            _add_once(report, seen, issue if issue.where else Issue(issue.level, where, issue.message))
+
+
+def _add_once(report: CheckReport, seen: set[str], issue: Issue) -> None:
+    """Report a problem once per language, however many sample recipients hit it (the first is named)."""
+    if issue.message not in seen:
+        seen.add(issue.message)
+        report.issues.append(issue)
+
+
+def _line_of_name(body: str, name: str) -> int:
+    for number, line in enumerate(body.splitlines(), 1):
+        if re.search(r"(\{\{|\{%)[^}]*\b" + re.escape(name) + r"\b", line):
+            return number
+    return 1
+
+
+def _body_link_lines(doc: Any) -> dict[str, int]:
+    """href/src → line in the .md file, from the Markdown tokens, so a bad link can be shown where it is written."""
+    from outreach.render import Slots, _markdown
+
+    lines: dict[str, int] = {}
+    for token in _markdown().parse(Slots().protect(doc.body)):
+        for child in token.children or []:
+            url = child.attrs.get("href") or child.attrs.get("src")
+            if url is not None and token.map:
+                lines.setdefault(str(url), token.map[0] + doc.body_line)
+    return lines
+
+
+def html_issues(html: str, text: str, links: Any, doc: Any) -> list[Issue]:
+    """Problems in one rendered message: size, links, images, the unsubscribe link."""
+    import lxml.html
+
+    issues: list[Issue] = []
+    size = len(html.encode("utf-8"))
+    if size > MAX_HTML_BYTES:
+        issues.append(Issue("error", "", f"the HTML is {size // 1024} KB; Gmail clips messages over 102 KB"))
+    tree = lxml.html.fromstring(html)
+    body_lines = _body_link_lines(doc)
+
+    def where(url: str) -> str:
+        return f"{doc.path}:{body_lines[url]}" if url in body_lines else ""
+
+    for anchor in tree.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        label = (anchor.text_content() or "").strip()[:40]
+        if not href:
+            issues.append(Issue("error", where(href), f"the link {label!r} has no address"))
+        elif not re.match(r"(?i)(https?://[^/\s]+|mailto:[^\s]+@)", href):
+            issues.append(Issue("error", where(href), f"the link {label!r} goes to {href!r}: use an absolute "
+                                                      "https:// address (or mailto:)"))
+    for image in tree.iter("img"):
+        src = (image.get("src") or "").strip()
+        if not (image.get("alt") or "").strip():
+            issues.append(Issue("error", where(src), f"the image {src!r} has no alt text"))
+        if not re.match(r"(?i)https?://", src) and not src.startswith("cid:"):
+            issues.append(Issue("error", where(src), f"the image {src!r} is not an absolute https:// address"))
+    hrefs = {a.get("href") for a in tree.iter("a")}
+    if links.unsubscribe_url not in hrefs:
+        issues.append(Issue("error", "", "no unsubscribe link in the HTML part: the layout must link to "
+                                         "{{ links.unsubscribe_url }}"))
+    if links.unsubscribe_url not in text:
+        issues.append(Issue("error", "", "no unsubscribe link in the text part (the .txt.j2 layout)"))
+    return issues

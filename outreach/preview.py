@@ -1,0 +1,158 @@
+"""`outreach campaign preview`: every variant written to a folder, with an index to compare languages.
+
+Per variant (language × kind) the HTML part, the text part and the complete .eml (built by `outreach.mail`, the
+same builder the sender uses), plus `index.html` showing every language side by side with its subject, so a
+coordinator can read all 15 versions before anything is sent.
+"""
+
+from __future__ import annotations
+
+import html as htmlmod
+from dataclasses import dataclass
+from pathlib import Path
+
+from outreach.campaigns import Campaign, choose_language
+from outreach.clock import Clock
+from outreach.config import Settings
+from outreach.contacts import Contact
+from outreach.countries import BSI_COUNTRIES, country_languages
+from outreach.models import Kind
+from outreach.render import Links, Renderer
+
+# A plausible reader per language, so the greeting and personal fields look real in a preview.
+SAMPLE_NAMES = {
+    "hr": "Ivana Horvat", "cs": "Jana Nováková", "da": "Mette Jensen", "fr": "Claire Martin", "de": "Anna Schmidt",
+    "el": "Μαρία Παπαδοπούλου", "hu": "Nagy Katalin", "it": "Giulia Rossi", "en": "Aoife Murphy",
+    "lv": "Līga Bērziņa", "nl": "Sanne de Vries", "pl": "Anna Kowalska", "ro": "Ioana Popescu",
+    "sk": "Zuzana Horváthová", "sv": "Karin Lindqvist",
+}
+
+
+@dataclass(frozen=True)
+class PreviewItem:
+    language: str
+    kind: str
+    subject: str
+    preheader: str
+    html_path: Path
+    text_path: Path
+    eml_path: Path
+
+
+def sample_contact(campaign: Campaign, language: str, kind: str) -> Contact:
+    """A made-up reader of this language and kind, living where the language is spoken (and an event is)."""
+    countries = [c for c in sorted(campaign.event or BSI_COUNTRIES) if language in country_languages(c)]
+    return Contact(id=0, email=f"preview.{language}@example.org", name=SAMPLE_NAMES.get(language, "Alex Example"),
+                   organisation="Example Organisation", kind=kind, country=countries[0] if countries else None,
+                   language=language)
+
+
+def preview_links(settings: Settings, campaign: Campaign, language: str, contact: Contact) -> Links:
+    """Real signed links for a stored contact when a secret is set; otherwise harmless sample links."""
+    from outreach.tokens import archive_url, preferences_url, public_link, unsubscribe_url
+
+    view = archive_url(settings, campaign.slug, language)
+    if contact.id and settings.secret_key and len(settings.secret_key) >= 32:
+        return Links(unsubscribe_url(settings, settings.secret_key, contact.id, contact.email, campaign.slug),
+                     preferences_url(settings, settings.secret_key, contact.id, contact.email), view)
+    return Links(public_link(settings, "unsubscribe/preview"), public_link(settings, "preferences/preview"), view)
+
+
+def write_preview(settings: Settings, campaign: Campaign, out_dir: Path, clock: Clock,
+                  languages: list[str] | None = None, kinds: list[str] | None = None,
+                  contact: Contact | None = None) -> tuple[Path, list[PreviewItem]]:
+    """Write the variants and index.html into `out_dir`; returns the index path and what was written."""
+    from outreach.errors import NotFoundError
+
+    for language in languages or []:
+        if language not in campaign.documents:
+            raise NotFoundError(f"Campaign {campaign.slug!r} has no {language}.md",
+                                f"Languages with a file: {', '.join(campaign.languages)}.")
+    if contact is not None and not languages:
+        chosen, _ = choose_language(campaign, contact)
+        languages = [chosen or campaign.source_language]
+    kinds = kinds or ([contact.kind] if contact is not None else
+                      list(campaign.audience.kinds) or [k.value for k in Kind])
+    renderer = Renderer(settings, campaign)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    items = []
+    for language in languages or list(campaign.languages):
+        for kind in kinds:
+            reader = contact or sample_contact(campaign, language, kind)
+            links = preview_links(settings, campaign, language, reader)
+            rendered = renderer.variant(language, kind).render(reader, links)
+            stem = f"{language}-{kind}"
+            html_path, text_path, eml_path = (out_dir / f"{stem}.html", out_dir / f"{stem}.txt",
+                                              out_dir / f"{stem}.eml")
+            html_path.write_text(rendered.html, encoding="utf-8")
+            text_path.write_text(rendered.text, encoding="utf-8")
+            eml_path.write_bytes(_eml(settings, campaign, language, kind, reader, links, rendered, clock))
+            items.append(PreviewItem(language, kind, rendered.subject, rendered.preheader, html_path, text_path,
+                                     eml_path))
+    index = out_dir / "index.html"
+    index.write_text(_index_page(campaign, items), encoding="utf-8")
+    return index, items
+
+
+def _eml(settings: Settings, campaign: Campaign, language: str, kind: str, contact: Contact, links: Links,
+         rendered: object, clock: Clock) -> bytes:
+    """The complete message as the sender would build it (outreach.mail)."""
+    from outreach.mail import MessageFactory, Personal, SenderInfo, make_message_id
+
+    address = campaign.sender_address or "sender-not-configured@example.org"
+    sender = SenderInfo(name=campaign.sender_name, address=address, reply_to=campaign.reply_to,
+                        list_name=campaign.name, unsubscribe_mailto=settings.unsubscribe_mailto, language=language)
+    factory = MessageFactory(sender, campaign.attachments_for(language))
+    personal = Personal(to_name=contact.name, to_address=contact.email, subject=rendered.subject,  # type: ignore
+                        text=rendered.text, html=rendered.html, unsubscribe_url=links.unsubscribe_url,  # type: ignore
+                        message_id=make_message_id(sender.domain, "preview", campaign.slug, language, kind),
+                        date=clock.now())
+    return factory.build(personal)
+
+
+def _index_page(campaign: Campaign, items: list[PreviewItem]) -> str:
+    """A page with one row per kind and the languages side by side, each with its subject and the message."""
+    esc = htmlmod.escape
+    rows = []
+    for kind in dict.fromkeys(item.kind for item in items):
+        cards = []
+        for item in (i for i in items if i.kind == kind):
+            cards.append(
+                f'<section class="card" lang="{esc(item.language)}">'
+                f'<h3>{esc(item.language)} · {esc(kind)}</h3>'
+                f'<p class="subject">{esc(item.subject)}</p><p class="pre">{esc(item.preheader)}</p>'
+                f'<p class="files"><a href="{esc(item.html_path.name)}">HTML</a> · '
+                f'<a href="{esc(item.text_path.name)}">text</a> · <a href="{esc(item.eml_path.name)}">.eml</a></p>'
+                f'<iframe src="{esc(item.html_path.name)}" title="{esc(item.subject)}" loading="lazy"></iframe>'
+                f"</section>")
+        rows.append(f'<h2>{esc(kind)}</h2><div class="row">{"".join(cards)}</div>')
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Preview: {esc(campaign.name)}</title>
+<style>
+body {{ margin: 0; padding: 16px 24px; font-family: system-ui, Arial, sans-serif; color: #1f2933;
+       background: #eef1f4; }}
+h1 {{ margin: 0 0 4px 0; font-size: 22px; }}
+.meta {{ margin: 0 0 16px 0; color: #4a5561; }}
+h2 {{ font-size: 18px; margin: 20px 0 8px 0; }}
+.row {{ display: flex; gap: 16px; overflow-x: auto; padding-bottom: 12px; }}
+.card {{ flex: 0 0 420px; background: #fff; border: 1px solid #c5ced8; border-radius: 6px; padding: 12px; }}
+.card h3 {{ margin: 0 0 6px 0; font-size: 14px; text-transform: uppercase; color: #4a5561; }}
+.subject {{ margin: 0 0 4px 0; font-weight: bold; }}
+.pre {{ margin: 0 0 8px 0; color: #4a5561; font-size: 14px; }}
+.files {{ margin: 0 0 8px 0; font-size: 14px; }}
+a {{ color: #0b5394; }}
+iframe {{ width: 100%; height: 640px; border: 1px solid #dde3e9; }}
+</style>
+</head>
+<body>
+<h1>{esc(campaign.name)}</h1>
+<p class="meta">{esc(campaign.slug)} · layout {esc(campaign.layout)} · source {esc(campaign.source_language)} ·
+{len(items)} variant(s)</p>
+{"".join(rows)}
+</body>
+</html>
+"""

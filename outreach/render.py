@@ -1,0 +1,463 @@
+"""Rendering a campaign: sandboxed Jinja2, Markdown, gettext layout strings, CSS inlined once per variant.
+
+The expensive work — Markdown, the layout, premailer — is done once per *variant* (campaign × language × kind,
+and × country for campaigns with per-country events). What differs per recipient (their name, their links, any
+Jinja the body runs on them) is carried through that work as URL-safe placeholder tokens, then turned back into
+Jinja source and compiled once; `Variant.render` only runs that compiled template (tens of µs).
+
+`render_full` is the naive reference that does everything per call, values included; a test proves the two give
+identical output. Values are escaped exactly the way lxml (inside premailer) serialises them, which is what
+makes the two equal, and they are never read as Markdown or Jinja.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from outreach.campaigns import Campaign, layout_dirs
+from outreach.config import Settings
+from outreach.errors import TemplateError
+from outreach.render_text import markdown_to_text
+
+if TYPE_CHECKING:
+    from jinja2 import Environment, Template
+
+    from outreach.contacts import Contact
+
+CONTACT_FIELDS = ("name", "organisation", "role", "kind", "country", "language", "email", "attributes")
+LINK_FIELDS = ("unsubscribe_url", "preferences_url", "view_url")
+NONCE = "xqzjv"  # placeholder tokens are Xq<nonce>q<n>qX: alphanumeric, inert in Markdown, HTML and URLs
+
+
+@dataclass(frozen=True)
+class Links:
+    """The per-recipient URLs every message carries."""
+
+    unsubscribe_url: str
+    preferences_url: str
+    view_url: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    preheader: str
+    html: str
+    text: str
+
+
+# --- escaping exactly as lxml's HTML serialiser writes values (what premailer outputs) ---------------------
+
+def esc_text(value: Any) -> str:
+    """A value in element text: lxml writes & < > as entities and everything else as is."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def esc_attr(value: Any) -> str:
+    """A value in an ordinary attribute: as text, plus the double quote."""
+    return esc_text(value).replace('"', "&quot;")
+
+
+def esc_url(value: Any) -> str:
+    """A value in href/src/action: lxml also percent-encodes spaces and non-ASCII characters (as UTF-8)."""
+    text = str(value)
+    if not text.isascii() or " " in text:
+        text = "".join(ch if ch.isascii() and ch != " " else "".join(f"%{b:02X}" for b in ch.encode("utf-8"))
+                       for ch in text)
+    return esc_attr(text)
+
+
+# --- placeholders ---------------------------------------------------------------------------------------------
+
+_JINJA = re.compile(r"\{\{(-?)(.*?)(-?)\}\}|\{%(-?)(.*?)(-?)%\}|\{#.*?#\}", re.S)
+_TOKEN = re.compile(r"(<!--)?Xq" + NONCE + r"q(\d+)qX(-->)?")
+_STATIC_JINJA = re.compile(r"\{(?=[{%#]|$)")
+_URL_ATTRS = ("href", "src", "action")
+_ATTR_NAME = re.compile(r"""([^\s=/<>"']+)\s*=\s*["']?[^"'<>]*$""")
+
+
+class LateValueError(TemplateError):
+    """A layout tested a per-recipient value, which is only known when each message is filled in."""
+
+
+class Slots:
+    """Jinja fragments taken out of a text and the tokens that stand for them until they are put back."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str, str, str]] = []  # (kind "expr"|"block", source, ws_left, ws_right)
+
+    def add(self, kind: str, source: str, left: str = "", right: str = "") -> str:
+        self.items.append((kind, source, left, right))
+        return f"Xq{NONCE}q{len(self.items) - 1}qX"
+
+    def protect(self, source: str) -> str:
+        """Replace Jinja in Markdown: block tags on their own line → `<!--token-->`, the rest → inline tokens."""
+        out: list[str] = []
+        pos = 0
+        for match in _JINJA.finditer(source):
+            out.append(source[pos:match.start()])
+            pos = match.end()
+            text = match.group(0)
+            if text.startswith("{#"):
+                continue
+            if text.startswith("{{"):
+                out.append(self.add("expr", match.group(2).strip(), match.group(1), match.group(3)))
+                continue
+            line_start = source.rfind("\n", 0, match.start()) + 1
+            line_end = source.find("\n", match.end())
+            line_end = len(source) if line_end < 0 else line_end
+            alone = not source[line_start:match.start()].strip() and not source[match.end():line_end].strip()
+            token = self.add("block", text)
+            out.append(f"<!--{token}-->" if alone else token)
+        out.append(source[pos:])
+        return "".join(out)
+
+    def restore(self, text: str, mode: str) -> str:
+        """Put the Jinja back. mode "html": values escaped as lxml would (by context); "plain": as written."""
+        out: list[str] = []
+        pos = 0
+        for match in _TOKEN.finditer(text):
+            out.append(_STATIC_JINJA.sub('{{ "{" }}', text[pos:match.start()]))
+            pos = match.end()
+            kind, source, left, right = self.items[int(match.group(2))]
+            wrapped = match.group(1) and match.group(3)
+            if kind == "block":
+                out.append(source)
+                continue
+            if wrapped:  # an expression token that only looked like a block comment
+                out.append("<!--")
+            if mode == "plain":
+                out.append(f"{{{{{left} {source} {right}}}}}")
+            else:
+                out.append(f"{{{{{left} ({source})|{_context(text, match.start())} {right}}}}}")
+            if wrapped:
+                out.append("-->")
+        out.append(_STATIC_JINJA.sub('{{ "{" }}', text[pos:]))
+        return "".join(out)
+
+
+def _context(html: str, pos: int) -> str:
+    """The escaping filter for a value at `pos` of serialised HTML: in text, an attribute or a URL attribute."""
+    lt = html.rfind("<", 0, pos)
+    if lt <= html.rfind(">", 0, pos):
+        return "esc_text"
+    match = _ATTR_NAME.search(html, lt, pos)
+    return "esc_url" if match and match.group(1).lower() in _URL_ATTRS else "esc_attr"
+
+
+class Late:
+    """What a layout sees for a per-recipient value while the variant is built: prints as a token, cannot be
+    tested (its value is not known yet)."""
+
+    __slots__ = ("expression", "token")
+
+    def __init__(self, slots: Slots, expression: str) -> None:
+        self.expression = expression
+        self.token = slots.add("expr", expression)
+
+    def __str__(self) -> str:
+        return self.token
+
+    def __html__(self) -> str:
+        return self.token
+
+    def _refuse(self, *args: Any) -> Any:
+        raise LateValueError(f"A layout tested {self.expression}, which differs per recipient",
+                             "Layouts may print contact fields and links but only test contact.kind.")
+
+    __bool__ = __eq__ = __ne__ = __lt__ = __gt__ = __len__ = __iter__ = __contains__ = _refuse
+    __hash__ = object.__hash__
+
+
+# --- environments ---------------------------------------------------------------------------------------------
+
+def _event_datetime(value: Any, language: str) -> str:
+    """Long date and short time joined the way the locale joins them ("18 marca 2027 09:30")."""
+    from babel.dates import format_time, get_datetime_format
+
+    from outreach.i18n import format_date
+
+    pattern = str(get_datetime_format("long", locale=language))
+    return pattern.replace("{1}", format_date(value, language)).replace(
+        "{0}", str(format_time(value, "short", locale=language))).replace("'", "")
+
+
+def _filters(language: str) -> dict[str, Any]:
+    from babel.dates import format_time
+
+    from outreach.i18n import format_date
+
+    return {
+        "date": lambda value, fmt="long": format_date(value, language, fmt),
+        "datetime": lambda value: _event_datetime(value, language),
+        "time": lambda value: str(format_time(value, "short", locale=language)),
+    }
+
+
+def _event_lines(event: dict[str, Any], language: str) -> dict[str, str]:
+    """The date line, time line and time-zone note of an event box, in the reader's language."""
+    from babel.dates import format_date, format_interval, get_timezone, get_timezone_name
+
+    starts, ends = event.get("starts"), event.get("ends")
+    lines = {"date": "", "time": "", "zone": ""}
+    if starts is None:
+        return lines
+    if ends is not None and hasattr(starts, "hour") and starts.date() != ends.date():
+        lines["date"] = str(format_interval(starts.date(), ends.date(), "yMMMMd", locale=language))
+    else:
+        lines["date"] = str(format_date(starts, "full", locale=language))
+    if hasattr(starts, "hour"):
+        if ends is not None and starts.date() == ends.date():
+            lines["time"] = str(format_interval(starts, ends, "Hm", locale=language))
+        else:
+            lines["time"] = _event_datetime(starts, language)
+    if event.get("timezone"):
+        lines["zone"] = str(get_timezone_name(get_timezone(str(event["timezone"])), locale=language))
+    return lines
+
+
+def _greeting(language: str) -> Any:
+    from outreach.i18n import get_translations
+
+    translations = get_translations(language, "emails")
+
+    def greeting_for(contact: dict[str, Any]) -> str:
+        """ "Dear Anna Nowak," in the reader's language, or "Dear colleague," without a name."""
+        name = contact.get("name") or ""
+        if name:
+            return str(translations.ugettext("Dear %(name)s,")) % {"name": name}
+        return str(translations.ugettext("Dear colleague,"))
+
+    return greeting_for
+
+
+@cache
+def _environment(template_dirs: tuple[str, ...], language: str, html: bool, stage: str) -> Environment:
+    """A sandboxed, strict environment. stage "layout" renders layouts (loader, gettext); "late" compiles the
+    per-recipient template; "body" renders a body in the reference path."""
+    from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from outreach.i18n import get_translations
+
+    loader = ChoiceLoader([FileSystemLoader(d) for d in template_dirs]) if stage == "layout" else None
+    env = SandboxedEnvironment(loader=loader, autoescape=html and stage != "late", undefined=StrictUndefined,
+                               trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                               extensions=["jinja2.ext.i18n"], auto_reload=False)
+    env.install_gettext_translations(get_translations(language, "emails"), newstyle=True)  # type: ignore[attr-defined]
+    env.filters.pop("safe", None)  # content cannot switch escaping off for a value
+    env.filters.update(_filters(language))
+    env.filters.update(esc_text=esc_text, esc_attr=esc_attr, esc_url=esc_url)
+    env.globals.update(greeting_for=_greeting(language), event_lines=lambda e: _event_lines(e, language))
+    return env
+
+
+def _contact_view(contact: Contact) -> dict[str, Any]:
+    return {"name": contact.name or "", "organisation": contact.organisation or "", "role": contact.role or "",
+            "kind": contact.kind, "country": contact.country or "", "language": contact.language or "",
+            "email": contact.email, "attributes": contact.attributes}
+
+
+def template_error(error: Exception, where: str, body_line: int | None = None) -> TemplateError:
+    """A Jinja failure as a TemplateError naming the file and line.
+
+    Layout errors carry the layout's name and line. A raw body compiled from a string is "<template>" in the
+    traceback; with `body_line` (where the body starts in its .md file) that line is mapped back to the file.
+    """
+    from jinja2 import TemplateSyntaxError
+
+    line = error.lineno if isinstance(error, TemplateSyntaxError) else None
+    filename = getattr(error, "filename", None) or getattr(error, "name", None)
+    tb = error.__traceback__
+    while tb is not None and line is None:
+        code_file = tb.tb_frame.f_code.co_filename
+        if code_file.endswith((".j2", ".md")) or (body_line is not None and code_file == "<template>"):
+            line = tb.tb_lineno
+            filename = code_file
+        tb = tb.tb_next
+    if filename == "<template>" and line is not None and body_line is not None:
+        filename, line = where, line + body_line - 1
+    message = getattr(error, "message", None) or str(error)
+    place = f"{filename or where}:{line}" if line else str(filename or where)
+    return TemplateError(f"{place}: {message}", "Fix the template; `outreach campaign check` lists every problem.")
+
+
+class Variant:
+    """One (campaign, language, kind): built once, then `render(contact, links)` fills in one recipient."""
+
+    def __init__(self, renderer: Renderer, language: str, kind: str) -> None:
+        self.renderer = renderer
+        self.campaign = renderer.campaign
+        self.language = language
+        self.kind = kind
+        self.document = renderer.campaign.document(language)
+        self._built: dict[str | None, tuple[Template, Template]] = {}
+
+    def _event_key(self, contact: Contact) -> str | None:
+        return contact.country if self.campaign.event and contact.country in self.campaign.event else None
+
+    def _build(self, key: str | None) -> tuple[Template, Template]:
+        renderer, doc = self.renderer, self.document
+        event = self.campaign.event_for(key)
+        built = []
+        for html in (True, False):
+            slots = Slots()
+            contact: dict[str, Any] = {f: Late(slots, f"contact.{f}") for f in CONTACT_FIELDS if f != "kind"}
+            contact["kind"] = self.kind
+            links = {f: Late(slots, f"links.{f}") for f in LINK_FIELDS}
+            body = renderer.body_source(self.language, html, slots)
+            page = renderer.layout(self.language, html, body=body, contact=contact, links=links, event=event,
+                                   greeting=Late(slots, "greeting_for(contact)"))
+            if html:
+                page = renderer.inline(page)
+            source = slots.restore(page, "html" if html else "plain")
+            late = _environment(renderer.dirs, self.language, html, "late")
+            try:
+                built.append(late.from_string(source))
+            except Exception as error:
+                raise template_error(error, str(doc.path)) from None
+        return built[0], built[1]
+
+    def render(self, contact: Contact, links: Links) -> Rendered:
+        """The message for one recipient. Only the personal fields are filled in here."""
+        key = self._event_key(contact)
+        templates = self._built.get(key)
+        if templates is None:
+            templates = self._built[key] = self._build(key)
+        context = {"contact": _contact_view(contact), "links": links, "event": self.campaign.event_for(key)}
+        try:
+            html = templates[0].render(context)
+            text = templates[1].render(context)
+        except Exception as error:
+            raise template_error(error, str(self.document.path)) from None
+        return Rendered(self.document.subject, self.document.preheader, html, text)
+
+
+class Renderer:
+    """Renders one campaign; variants are cached, so each is built (and CSS-inlined) once."""
+
+    def __init__(self, settings: Settings, campaign: Campaign) -> None:
+        self.settings = settings
+        self.campaign = campaign
+        self.dirs = tuple(str(d) for d in layout_dirs(settings))
+        self._variants: dict[tuple[str, str], Variant] = {}
+        self._css: str | None = None
+        self._markdown: dict[str, Any] = {}
+
+    def variant(self, language: str, kind: str) -> Variant:
+        """The cached variant for a language and a contact kind."""
+        key = (language, kind)
+        if key not in self._variants:
+            self._variants[key] = Variant(self, language, kind)
+        return self._variants[key]
+
+    # building blocks, shared by the fast path and the reference path ------------------------------------
+
+    def body_source(self, language: str, html: bool, slots: Slots) -> str:
+        """The body as HTML (or plain text) with its Jinja protected as tokens, from the Markdown."""
+        from markupsafe import Markup
+
+        doc = self.campaign.document(language)
+        check_body_syntax(self.campaign, language)
+        tokens = _markdown().parse(slots.protect(doc.body))
+        if html:
+            return Markup(_markdown().renderer.render(tokens, _markdown().options, {}))
+        return markdown_to_text(tokens)
+
+    def layout(self, language: str, html: bool, **context: Any) -> str:
+        """Render the campaign's layout (the .html.j2 or .txt.j2) with the given context."""
+        env = _environment(self.dirs, language, html, "layout")
+        name = f"{self.campaign.layout}.{'html' if html else 'txt'}.j2"
+        doc = self.campaign.document(language)
+        values = dict(lang=language, subject=doc.subject, preheader=doc.preheader, campaign=self.campaign.name,
+                      sender={"name": self.campaign.sender_name, "address": self.campaign.sender_address,
+                              "organisation": self.campaign.organisation,
+                              "postal_address": self.campaign.postal_address},
+                      web_version=False, layout=self.campaign.layout)
+        values.update(context)
+        try:
+            return env.get_template(name).render(values)
+        except LateValueError:
+            raise
+        except Exception as error:
+            raise template_error(error, name) from None
+
+    def inline(self, html: str) -> str:
+        """Inline the layouts' stylesheet into style attributes (premailer); rules it cannot inline stay."""
+        import logging
+
+        from premailer import Premailer
+
+        if self._css is None:
+            css = next((d for d in layout_dirs(self.settings) if (d / "styles.css").is_file()), None)
+            self._css = (css / "styles.css").read_text(encoding="utf-8") if css else ""
+        return str(Premailer(html, css_text=self._css, disable_validation=True, allow_network=False,
+                             cssutils_logging_level=logging.CRITICAL, keep_style_tags=False,
+                             disable_basic_attributes=["width", "height"],
+                             strip_important=False).transform())
+
+    def web_version(self, language: str) -> str:
+        """The full HTML page of a language version without personal data (for the web archive)."""
+        from outreach.contacts import Contact
+        from outreach.countries import country_languages
+        from outreach.tokens import archive_url, public_link
+
+        country = next((c for c in sorted(self.campaign.event) if language in country_languages(c)), None)
+        contact = Contact(id=0, email="", kind="other", country=country, language=language)
+        home = public_link(self.settings, "")
+        links = Links(home, home, archive_url(self.settings, self.campaign.slug, language))
+        return render_full(self.settings, self.campaign, language, "other", contact, links, web_version=True,
+                           renderer=self).html
+
+
+@cache
+def _markdown() -> Any:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
+def check_body_syntax(campaign: Campaign, language: str) -> None:
+    """Compile the raw body once so that a Jinja syntax error names the .md file and its own line."""
+    from jinja2 import TemplateSyntaxError
+
+    doc = campaign.document(language)
+    env = _environment((), language, True, "body")
+    try:
+        env.parse(doc.body, name=str(doc.path))
+    except TemplateSyntaxError as error:
+        line = (error.lineno or 1) + doc.body_line - 1
+        raise TemplateError(f"{doc.path}:{line}: {error.message}",
+                            "Close every {% if %} with {% endif %} and every {{ with }}.") from None
+
+
+def render_full(settings: Settings, campaign: Campaign, language: str, kind: str, contact: Contact, links: Links,
+                *, web_version: bool = False, renderer: Renderer | None = None) -> Rendered:
+    """The naive reference: everything rendered per call with the real values, premailer included."""
+    renderer = renderer or Renderer(settings, campaign)
+    doc = campaign.document(language)
+    event = campaign.event_for(contact.country) if campaign.event else {}
+    view = _contact_view(contact)
+    view["kind"] = kind
+    context = {"contact": view, "links": links, "event": event}
+    parts = []
+    for html in (True, False):
+        slots = Slots()
+        body_template = slots.restore(renderer.body_source(language, html, slots), "plain")
+        env = _environment(renderer.dirs, language, html, "body")
+        try:
+            body = env.from_string(body_template).render(context)
+        except Exception as error:
+            raise template_error(error, str(doc.path)) from None
+        if html:
+            from markupsafe import Markup
+
+            body = Markup(body)
+        greeting = _greeting(language)(view)
+        page = renderer.layout(language, html, body=body, contact=view, links=links, event=event,
+                               greeting=greeting, web_version=web_version)
+        parts.append(renderer.inline(page) if html else page)
+    return Rendered(doc.subject, doc.preheader, parts[0], parts[1])

@@ -1,0 +1,76 @@
+"""`outreach init [DIR]`: a working folder for a national expert, the same from a clone and from a plain install.
+
+It holds `.env` (from the shipped example, with a fresh secret key), the example campaigns to learn from and
+the email layouts to customise. Existing files are never overwritten.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from outreach.errors import InputError
+from outreach.resources import PACKAGE_DIR, bundled
+
+
+@dataclass
+class InitReport:
+    root: Path
+    created: list[Path] = field(default_factory=list)
+    kept: list[Path] = field(default_factory=list)  # already there, left untouched
+
+
+def env_example_text() -> str:
+    """The shipped `.env.example` (wheel or checkout); generated from the settings if neither has it."""
+    for candidate in (PACKAGE_DIR / "_bundled" / ".env.example", PACKAGE_DIR.parent / ".env.example"):
+        if candidate.is_file():
+            return candidate.read_text(encoding="utf-8")
+    from outreach.config import Settings
+
+    lines = ["# outreach settings. The environment wins over this file; `outreach config` shows what is in force."]
+    for name, value, doc in Settings().describe():
+        if doc:
+            lines.append(f"# {doc}")
+        lines.append(f"{name}={value}")
+    return "\n".join(lines) + "\n"
+
+
+def _copy_tree(source: Path, target: Path, report: InitReport) -> None:
+    for path in sorted(source.rglob("*")):
+        if path.is_dir() or "__pycache__" in path.parts:
+            continue
+        destination = target / path.relative_to(source)
+        if destination.exists():
+            report.kept.append(destination)
+            continue
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, destination)
+        report.created.append(destination)
+
+
+def init_workdir(target: Path) -> InitReport:
+    """Create (or complete) a working folder: .env, campaigns/, templates/emails/."""
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{target} exists and is not a folder", "Give a new or existing folder.")
+    target.mkdir(parents=True, exist_ok=True)
+    report = InitReport(target)
+    env_path = target / ".env"
+    if env_path.exists():
+        report.kept.append(env_path)
+    else:
+        text = env_example_text()
+        # A fresh signing key, so links in the first test mailing already work; written, never shown.
+        text = re.sub(r"(?m)^OUTREACH_SECRET_KEY=\s*$", f"OUTREACH_SECRET_KEY={secrets.token_urlsafe(48)}", text)
+        env_path.write_text(text, encoding="utf-8")
+        env_path.chmod(0o600)
+        report.created.append(env_path)
+    campaigns = bundled("campaigns")
+    if campaigns.is_dir():
+        _copy_tree(campaigns, target / "campaigns", report)
+    layouts = bundled("templates") / "emails"
+    if layouts.is_dir():
+        _copy_tree(layouts, target / "templates" / "emails", report)
+    return report

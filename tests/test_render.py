@@ -1,0 +1,234 @@
+"""Rendering: the fast per-variant path equals the naive full render, values stay literal and escaped,
+layouts are well-formed and localized."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import lxml.html
+import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from outreach.campaigns import load_campaign
+from outreach.config import Settings
+from outreach.contacts import Contact
+from outreach.countries import BSI_LANGUAGES
+from outreach.errors import TemplateError
+from outreach.render import Links, Renderer, esc_attr, esc_text, esc_url, render_full
+
+DATA = Path(__file__).parent / "data" / "campaigns"
+REPO = Path(__file__).resolve().parent.parent
+LINKS = Links("https://news.example.org/unsubscribe/tok-1", "https://news.example.org/preferences/tok-2",
+              "https://news.example.org/archive/tiny/pl")
+TRICKY = [
+    {"name": "<script>alert(1)</script>", "organisation": "Evil & Co <b>"},
+    {"name": "{{7*7}}", "organisation": "{% if true %}x{% endif %}"},
+    {"name": "Ł\"ódź'&", "organisation": "Spółdzielnia Socjalna „Łączy nas”"},
+    {"name": "", "organisation": ""},
+    {"name": "**bold** _em_ [x](https://evil.example.com)", "organisation": "# heading\n"},
+    {"name": "Μαρία Παπαδοπούλου\xa0", "organisation": "Κοινωνική Συνεταιριστική Επιχείρηση"},
+]
+
+
+@pytest.fixture
+def fixtures(settings: Settings) -> Settings:
+    return settings.with_overrides(campaigns_dir=DATA, templates_dir=DATA / "_layouts")
+
+
+def reader(language: str, kind: str, country: str | None = "PL", **fields) -> Contact:
+    return Contact(id=7, email="anna@gmina.example.org", kind=kind, country=country, language=language, **fields)
+
+
+@pytest.mark.parametrize("fields", TRICKY)
+@pytest.mark.parametrize("slug", ["tiny", "event"])
+def test_fast_path_equals_full_render_for_tricky_values(fixtures: Settings, slug: str, fields: dict) -> None:
+    campaign = load_campaign(fixtures, slug)
+    renderer = Renderer(fixtures, campaign)
+    for language in campaign.languages:
+        for kind in ("authority", "supplier", "other"):
+            for country in ("PL", "IE"):
+                person = reader(language, kind, country, **fields)
+                fast = renderer.variant(language, kind).render(person, LINKS)
+                assert fast == render_full(fixtures, campaign, language, kind, person, LINKS)
+
+
+def test_values_appear_literally_and_escaped(fixtures: Settings) -> None:
+    campaign = load_campaign(fixtures, "tiny")
+    person = reader("en", "authority", name="<script>alert(1)</script>", organisation="{{7*7}} & Ł\"ódź'")
+    out = Renderer(fixtures, campaign).variant("en", "authority").render(person, LINKS)
+    assert "<script>alert" not in out.html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out.html
+    tree = lxml.html.fromstring(out.html)
+    text = tree.text_content()
+    assert "{{7*7}} & Ł\"ódź'" in text and "49" not in text
+    assert "<script>alert(1)</script>" in out.text  # the text part shows the value as written
+    assert "{{7*7}} & Ł\"ódź'" in out.text
+
+
+def test_contact_values_are_not_markdown(fixtures: Settings) -> None:
+    campaign = load_campaign(fixtures, "tiny")
+    person = reader("en", "supplier", organisation="**bold** [x](https://evil.example.com)")
+    out = Renderer(fixtures, campaign).variant("en", "supplier").render(person, LINKS)
+    assert "<strong>**bold**" in out.html  # the body's own ** … ** is Markdown; the value inside is not
+    assert "evil.example.com" not in " ".join(a.get("href", "") for a in lxml.html.fromstring(out.html).iter("a"))
+
+
+def test_structure_of_the_html_part(fixtures: Settings) -> None:
+    campaign = load_campaign(fixtures, "tiny")
+    out = Renderer(fixtures, campaign).variant("pl", "authority").render(
+        reader("pl", "authority", name="Anna Kowalska"), LINKS)
+    tree = lxml.html.fromstring(out.html)
+    assert tree.get("lang") == "pl"
+    tables = tree.findall(".//table")
+    assert tables and all(t.get("role") == "presentation" for t in tables)
+    assert tree.find(".//style") is None or "@media" in tree.find(".//style").text  # only what cannot be inlined
+    assert "color:" in tree.find(".//h2").get("style")  # CSS inlined
+    assert "display:none" in tree.find(".//div[@class='preheader']").get("style")
+    assert tree.find(".//div[@class='preheader']").text == "Krótko i bezpiecznie."
+    hrefs = [a.get("href") for a in tree.iter("a")]
+    assert LINKS.unsubscribe_url in hrefs and LINKS.preferences_url in hrefs and LINKS.view_url in hrefs
+    text = tree.text_content()
+    assert "Dzień dobry, Anna Kowalska," in text
+    assert "Wypisz się" in text and "Współfinansowane przez Unię Europejską" in text
+    assert "Rue de l'Exemple 1, 1000 Bruxelles, Belgium" in text
+    assert "Dla instytucji zamawiających" in text and "Dla dostawców" not in text
+
+
+def test_text_part_is_readable_prose(fixtures: Settings) -> None:
+    campaign = load_campaign(fixtures, "tiny")
+    out = Renderer(fixtures, campaign).variant("en", "supplier").render(
+        reader("en", "supplier", country="IE", organisation="Coop"), LINKS)
+    assert "Dear colleague," in out.text
+    assert "For social-economy suppliers\n----------------------------" in out.text
+    assert "- Bid for reserved contracts.\n- Talk to buyers early.\n" in out.text
+    assert f"Read online ({LINKS.view_url})" in out.text
+    assert "the project (https://bsi.example.eu/a?b=1&c=2)" in out.text
+    assert "Hello from Coop's campaign." in out.text
+    assert f"Unsubscribe: {LINKS.unsubscribe_url}" in out.text
+    assert "{%" not in out.text and "\n\n\n" not in out.text and "<" not in out.text
+
+
+def test_invitation_event_box_is_localized(fixtures: Settings) -> None:
+    campaign = load_campaign(fixtures, "event")
+    renderer = Renderer(fixtures, campaign)
+    pl = renderer.variant("pl", "authority").render(reader("pl", "authority", "PL"), LINKS)
+    text = lxml.html.fromstring(pl.html).text_content()
+    assert "czwartek, 18 marca 2027" in text and "09:30–16:00" in text
+    assert "Centrum Konferencyjne Przykład" in text and "czas środkowoeuropejski" in text
+    assert "Kiedy" in text and "Gdzie" in text and "Zarejestruj się" in text
+    assert "18 marca 2027 09:30" in text  # {{ event.starts | datetime }} in the body
+    button = next(a for a in lxml.html.fromstring(pl.html).iter("a") if a.text == "Zarejestruj się")
+    assert button.get("href") == "https://bsi.example.eu/pl/training?from=mail&x=%C5%BC"
+    en = renderer.variant("en", "supplier").render(reader("en", "supplier", "IE"), LINKS)
+    assert "Thursday, April 22, 2027" in en.text and "Example Conference Centre" in en.text
+    assert "Why attend: meet the buyers." in en.text and "When: " in en.text
+
+
+def test_greeting_without_a_name_in_every_language(fixtures: Settings) -> None:
+    campaign = load_campaign(fixtures, "tiny")
+    from outreach.render import _greeting
+
+    greetings = {language: _greeting(language)({"name": ""}) for language in BSI_LANGUAGES}
+    assert greetings["en"] == "Dear colleague,"
+    assert greetings["de"] == "Sehr geehrte Damen und Herren,"
+    assert len(set(greetings.values())) >= 13  # really translated
+    out = Renderer(fixtures, campaign).variant("de", "other").render(reader("de", "other"), LINKS)
+    assert "Sehr geehrte Damen und Herren," in out.text
+
+
+def test_sandbox_refuses_private_attributes(fixtures: Settings) -> None:
+    campaign = load_campaign(fixtures, "sandbox")
+    with pytest.raises(TemplateError, match="unsafe"):
+        Renderer(fixtures, campaign).variant("en", "other").render(reader("en", "other"), LINKS)
+
+
+def test_undefined_variable_is_an_error_naming_the_file(fixtures: Settings) -> None:
+    campaign = load_campaign(fixtures, "undefined-variable")
+    with pytest.raises(TemplateError, match=r"undefined-variable/en\.md.*organisaton"):
+        Renderer(fixtures, campaign).variant("en", "other").render(reader("en", "other"), LINKS)
+
+
+def test_syntax_error_names_file_and_line(fixtures: Settings) -> None:
+    campaign = load_campaign(fixtures, "syntax-error")
+    with pytest.raises(TemplateError, match=r"syntax-error/en\.md:9: "):
+        Renderer(fixtures, campaign).variant("en", "other").render(reader("en", "other"), LINKS)
+
+
+def test_layout_may_not_test_personal_values(fixtures: Settings, tmp_path: Path) -> None:
+    layouts = tmp_path / "layouts"
+    layouts.mkdir()
+    (layouts / "base.html.j2").write_text("<html><body>{% if contact.name %}x{% endif %}{{ body }}</body></html>")
+    (layouts / "base.txt.j2").write_text("{{ body }}")
+    settings = fixtures.with_overrides(templates_dir=layouts)
+    campaign = load_campaign(settings, "tiny")
+    with pytest.raises(TemplateError, match=r"layout tested contact\.name"):
+        Renderer(settings, campaign).variant("en", "other").render(reader("en", "other"), LINKS)
+
+
+def test_variant_is_built_once(fixtures: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    campaign = load_campaign(fixtures, "tiny")
+    renderer = Renderer(fixtures, campaign)
+    calls = []
+    original = renderer.inline
+    monkeypatch.setattr(renderer, "inline", lambda html: calls.append(1) or original(html))
+    variant = renderer.variant("pl", "authority")
+    for index in range(20):
+        variant.render(reader("pl", "authority", name=f"Osoba {index}"), LINKS)
+    assert len(calls) == 1
+    assert renderer.variant("pl", "authority") is variant
+
+
+def test_web_version_has_no_personal_data(fixtures: Settings) -> None:
+    campaign = load_campaign(fixtures, "event")
+    page = Renderer(fixtures, campaign).web_version("pl")
+    tree = lxml.html.fromstring(page)
+    assert tree.get("lang") == "pl"
+    text = tree.text_content()
+    assert "Wypisz się" not in text and "Szanowni Państwo" not in text and "unsubscribe" not in page
+    assert "Dzień szkoleniowy" in text and "czwartek, 18 marca 2027" in text
+
+
+# --- the escaping functions agree with what premailer/lxml write -----------------------------------------------
+
+def _lxml_roundtrip(fragment: str) -> str:
+    from premailer import Premailer
+
+    out = Premailer(f"<html><body>{fragment}</body></html>", disable_validation=True, allow_network=False,
+                    cssutils_logging_level=50).transform()
+    return re.search(r"<body>(.*)</body>", out, re.S).group(1)  # type: ignore[union-attr]
+
+
+text_values = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=0, max_size=30).map(
+    lambda s: "x" + s + "x")  # keep values off the attribute edges, where lxml trims spaces
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(text_values)
+def test_escaping_matches_lxml(value: str) -> None:
+    from markupsafe import escape
+
+    assert _lxml_roundtrip(f"<p>{escape(value)}</p>") == f"<p>{esc_text(value)}</p>"
+    assert _lxml_roundtrip(f'<p title="{escape(value)}">t</p>') == f'<p title="{esc_attr(value)}">t</p>'
+    assert _lxml_roundtrip(f'<a href="{escape(value)}">t</a>') == f'<a href="{esc_url(value)}">t</a>'
+
+
+def test_every_bsi_language_renders(settings: Settings, fixtures: Settings, tmp_path: Path) -> None:
+    """A campaign with all 15 languages renders each with its own lang, greeting and footer."""
+    import shutil
+
+    folder = tmp_path / "c" / "all"
+    shutil.copytree(DATA / "tiny", folder)
+    for language in BSI_LANGUAGES:
+        (folder / f"{language}.md").write_text('+++\nsubject = "S"\npreheader = "P"\n+++\nBody.\n', encoding="utf-8")
+    configured = fixtures.with_overrides(campaigns_dir=tmp_path / "c")
+    campaign = load_campaign(configured, "all")
+    renderer = Renderer(configured, campaign)
+    footers = set()
+    for language in BSI_LANGUAGES:
+        out = renderer.variant(language, "authority").render(reader(language, "authority", name="N. N."), LINKS)
+        assert f'<html lang="{language}"' in out.html
+        footers.add(out.text.strip().splitlines()[-1])
+    assert len(footers) == 15  # the funding statement exists in every language
