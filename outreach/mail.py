@@ -146,7 +146,7 @@ def encode_phrase(name: str) -> str:
     name = clean_header_value(name)[:MAX_NAME]
     if not name:
         return ""
-    if _ATEXT_PHRASE.fullmatch(name):
+    if _ATEXT_PHRASE.fullmatch(name) and "=?" not in name:
         return name
     if name.isascii() and "=?" not in name:
         return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -157,7 +157,7 @@ def _list_phrase(name: str) -> str:
     # List-Id's phrase (RFC 2919): bare when it is plain atext, else encoded-words (never a quoted string, so
     # that readers that treat the header as unstructured text show the same name).
     name = clean_header_value(name)[:MAX_NAME]
-    if _ATEXT_PHRASE.fullmatch(name):
+    if _ATEXT_PHRASE.fullmatch(name) and "=?" not in name:
         return name
     return _one_encoded_word(name)
 
