@@ -105,7 +105,7 @@ def _show_inbound(result: InboundReport, json_output: bool, what: str) -> None:
                 why = r.reason + (f" — warning: {r.warning}" if r.warning else "")
                 table.add_row(escape(r.source), escape(r.email or ""), escape(r.action), escape(r.campaign or ""),
                               escape(why))
-            console.print(table)
+            _wide().print(table)
         warnings = [r for r in result.results if r.warning and r.outcome != Outcome.PROBLEM]
         for r in warnings:
             console.print(f"[yellow]Warning:[/] {escape(r.source)}: {escape(r.warning or '')}")
@@ -202,9 +202,16 @@ def _emit_json(document: Any, output: Path | None) -> None:
         _emit(json.dumps(document, ensure_ascii=False, indent=2) + "\n", output)
 
 
+def _wide() -> Any:
+    """A stderr console wide enough that figures are never cut to "…" (the terminal wraps long lines instead)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, width=max(err().width, 240))
+
+
 def _emit_table(table: Any, output: Path | None) -> None:
     if output is None:
-        err().print(table)
+        _wide().print(table)
         return
     import io
 
@@ -269,13 +276,13 @@ def history(email: Annotated[str, typer.Argument(help="The person's email addres
     for d in document["deliveries"]:
         table.add_row(escape(d["campaign"]), d["language"], d["queued_at"] or "", d["sent_at"] or "", d["status"],
                       escape(d["outcome"]), escape(", ".join(d["events"])))
-    console.print(table if document["deliveries"] else "No campaign was sent to this person.")
+    _wide().print(table if document["deliveries"] else "No campaign was sent to this person.")
     events = Table("when", "event", "campaign", "detail", title="Events", title_justify="left", box=None,
                    pad_edge=False)
     for e in document["events"]:
         events.add_row(e["created_at"], e["type"] + (f" ({e['bounce_type']})" if e["bounce_type"] else ""),
                        escape(e["campaign"] or ""), escape(e["detail"]))
-    console.print(events if document["events"] else "No events.")
+    _wide().print(events if document["events"] else "No events.")
 
 
 # --- database merge and backup ---------------------------------------------------------------------------------
@@ -316,7 +323,7 @@ def db_merge(
                       title_justify="left", box=None, pad_edge=False)
         for c in summary.conflicts[:200]:
             table.add_row(escape(c.email), c.field, escape(str(c.here)), escape(str(c.there)), escape(c.kept))
-        console.print(table)
+        _wide().print(table)
         if len(summary.conflicts) > 200:
             console.print(f"… and {len(summary.conflicts) - 200} more (use --json for all).")
     if dry_run:
