@@ -1,0 +1,294 @@
+"""The pages behind the links in every email: unsubscribe (RFC 8058), preferences, erasure; and the archive."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from web_support import csrf_of, form_of, link_in, web_settings
+
+from outreach.contacts import get_contact, get_contact_by_id, insert_contact, is_suppressed
+from outreach.countries import BSI_LANGUAGES
+from outreach.db import open_database
+from outreach.models import ContactStatus
+from outreach.tokens import Purpose, contact_token, unsubscribe_url
+from outreach.web import create_app
+from outreach.web.lang import choose_language, parse_accept_language
+
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+
+
+@pytest.fixture
+def site(db_path: Path, tmp_path: Path, smtpd, clock):
+    from starlette.testclient import TestClient
+
+    settings = web_settings(db_path, tmp_path, smtpd.env())
+    with TestClient(create_app(settings, clock=clock), base_url="https://news.example.org") as client:
+        yield settings, client
+
+
+@pytest.fixture
+def person(db_path, clock):
+    """An active contact who reads Greek, with topics and a consent record; also a campaign that was sent."""
+    db = open_database(db_path)
+    contact = insert_contact(db, clock, "eleni@dimos.example.org", {
+        "name": "Ελένη Παπαδοπούλου", "organisation": "Δήμος Θεσσαλονίκης", "kind": "authority", "country": "GR",
+        "language": "el", "topics": ["Events", "Retired topic"], "consent_basis": "consent",
+        "consent_source": "web form", "consent_at": "2026-11-20T10:00:00Z"})
+    db.execute("INSERT INTO campaigns (slug, name, source_language, content_hashes, created_at, first_sent_at, "
+               "last_sent_at) VALUES ('bsi-awareness', 'Buying for Social Impact', 'en', ?, ?, ?, ?)",
+               [json.dumps({"en": "h1", "el": "h2"}), "2026-11-01T08:00:00Z", "2026-11-02T08:00:00Z",
+                "2026-11-02T08:00:00Z"])
+    db.close()
+    return contact
+
+
+def path_of(settings, url: str) -> str:
+    return url[len(settings.public_url):]
+
+
+def unsubscribe_path(settings, contact, campaign="bsi-awareness") -> str:
+    return path_of(settings, unsubscribe_url(settings, settings.secret_key, contact.id, contact.email, campaign))
+
+
+def token_path(settings, purpose: Purpose, contact) -> str:
+    return f"/{purpose.value}/" + contact_token(settings.secret_key, purpose, contact.id, contact.email)
+
+
+def load(db_path, contact_id):
+    db = open_database(db_path)
+    try:
+        return get_contact_by_id(db, contact_id)
+    finally:
+        db.close()
+
+
+def unsubscribe_events(db_path) -> list[tuple]:
+    db = open_database(db_path)
+    try:
+        return [tuple(r) for r in db.execute("SELECT contact_id, campaign, source FROM events WHERE type = "
+                                              "'unsubscribed'")]
+    finally:
+        db.close()
+
+
+# --- unsubscribe -----------------------------------------------------------------------------------------------
+
+
+def test_get_shows_a_button_and_changes_nothing(site, person, db_path) -> None:
+    settings, client = site
+    page = client.get(unsubscribe_path(settings, person))
+    assert page.status_code == 200 and 'lang="el"' in page.text
+    assert "Διαγραφή από τη λίστα" in page.text and "eleni@dimos.example.org" in page.text
+    assert load(db_path, person.id).status == ContactStatus.ACTIVE
+
+
+@pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
+def test_rfc8058_one_click_post(site, person, db_path, encoding) -> None:
+    settings, client = site
+    client.cookies.clear()  # mail providers send no cookies and no CSRF token
+    path = unsubscribe_path(settings, person)
+    if encoding == "urlencoded":
+        response = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    else:
+        response = client.post(path, files={"List-Unsubscribe": (None, "One-Click")})
+    assert response.status_code == 200
+    assert load(db_path, person.id).status == ContactStatus.UNSUBSCRIBED
+    db = open_database(db_path)
+    assert is_suppressed(db, person.email)
+    db.close()
+    assert unsubscribe_events(db_path) == [(person.id, "bsi-awareness", "one-click")]
+    assert client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 200  # again: idempotent
+    assert len(unsubscribe_events(db_path)) == 1
+
+
+def test_one_click_with_a_forged_token(site, person, db_path) -> None:
+    settings, client = site
+    path = unsubscribe_path(settings, person)
+    response = client.post(path[:-4] + "AAAA", data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 400
+    assert load(db_path, person.id).status == ContactStatus.ACTIVE
+
+
+def test_token_for_another_purpose_is_refused(site, person, db_path) -> None:
+    settings, client = site
+    prefs_token = token_path(settings, Purpose.PREFERENCES, person).rsplit("/", 1)[1]
+    assert client.post("/unsubscribe/" + prefs_token, data={"List-Unsubscribe": "One-Click"}).status_code == 400
+    assert load(db_path, person.id).status == ContactStatus.ACTIVE
+
+
+def test_page_unsubscribe_needs_csrf_then_offers_resubscribe(site, person, db_path, smtpd) -> None:
+    settings, client = site
+    path = unsubscribe_path(settings, person, campaign=None)
+    page = client.get(path)
+    assert client.post(path, data={"List-Unsubscribe": "no"}).status_code == 403
+    assert client.post(path, data={}).status_code == 403
+    assert load(db_path, person.id).status == ContactStatus.ACTIVE
+    done = client.post(path, data={"csrf_token": csrf_of(page.text)})
+    assert done.status_code == 200 and "Διαγραφήκατε από τη λίστα" in done.text
+    assert load(db_path, person.id).status == ContactStatus.UNSUBSCRIBED
+    assert unsubscribe_events(db_path) == [(person.id, None, "web")]
+
+    # "Subscribe again" after a mistake: back in only through a confirmation mail (the link may be forwarded).
+    action = done.text.split('action="')[1].split('"')[0]
+    assert action.endswith("/resubscribe?lang=el")
+    sent = client.post(action, data={"csrf_token": csrf_of(done.text)})
+    assert sent.status_code == 200 and "eleni@dimos.example.org" in sent.text
+    assert load(db_path, person.id).status == ContactStatus.UNSUBSCRIBED
+    mail = smtpd.messages[-1].message()
+    assert mail["Subject"] == "Παρακαλούμε επιβεβαιώστε την εγγραφή σας"
+    confirm = link_in(mail.get_body(("plain",)).get_content(), "confirm")
+    client.post(confirm, data={"csrf_token": csrf_of(client.get(confirm).text)})
+    back = load(db_path, person.id)
+    assert back.status == ContactStatus.ACTIVE and back.name == person.name
+    db = open_database(db_path)
+    assert not is_suppressed(db, person.email)
+    types = [r[0] for r in db.execute("SELECT type FROM events WHERE contact_id = ? ORDER BY id", [person.id])]
+    db.close()
+    assert types == ["unsubscribed", "resubscribed", "confirmed"]
+
+
+def test_unsubscribe_link_names_a_campaign_that_does_not_exist(site, person, db_path) -> None:
+    settings, client = site
+    client.post(unsubscribe_path(settings, person, campaign="never-sent"), data={"List-Unsubscribe": "One-Click"})
+    assert unsubscribe_events(db_path) == [(person.id, None, "one-click")]
+
+
+# --- preferences -----------------------------------------------------------------------------------------------
+
+
+def test_preferences_show_the_data_held(site, person) -> None:
+    settings, client = site
+    page = client.get(token_path(settings, Purpose.PREFERENCES, person))
+    assert page.status_code == 200 and 'lang="el"' in page.text
+    for shown in ("eleni@dimos.example.org", "Ελένη Παπαδοπούλου", "Δήμος Θεσσαλονίκης", "Ελλάδα",
+                  "Δώσατε τη συγκατάθεσή σας", "web form", "Retired topic"):
+        assert shown in page.text
+    assert page.headers["cache-control"] == "no-store"
+
+
+def test_preferences_change_language_kind_topics(site, person, db_path) -> None:
+    settings, client = site
+    path = token_path(settings, Purpose.PREFERENCES, person)
+    data = form_of(client, path, language="fr", kind="supplier", topics=["Reserved contracts", "Not offered"])
+    saved = client.post(path, data=data)
+    assert saved.status_code == 200 and 'lang="fr"' in saved.text
+    assert "Vos préférences ont été enregistrées." in saved.text and 'role="status"' in saved.text
+    after = load(db_path, person.id)
+    assert (after.language, after.kind) == ("fr", "supplier")
+    assert after.topics == ["Reserved contracts", "Retired topic"]  # offered ones as chosen, others kept
+
+
+def test_preferences_reject_bad_values_and_missing_csrf(site, person, db_path) -> None:
+    settings, client = site
+    path = token_path(settings, Purpose.PREFERENCES, person)
+    bad = client.post(path, data=form_of(client, path, language="tlh", kind="emperor"))
+    assert bad.status_code == 400 and 'role="alert"' in bad.text
+    assert client.post(path, data={"language": "fr", "kind": "supplier"}).status_code == 403
+    assert load(db_path, person.id).language == "el"
+
+
+def test_erase_asks_first_then_erases_everything(site, person, db_path) -> None:
+    settings, client = site
+    prefs = token_path(settings, Purpose.PREFERENCES, person)
+    page = client.get(prefs + "/erase")
+    assert page.status_code == 200 and load(db_path, person.id) is not None  # GET erases nothing
+    erase_token = page.text.split('name="erase_token" value="')[1].split('"')[0]
+    assert client.post(prefs + "/erase", data={"erase_token": erase_token}).status_code == 403  # no CSRF
+    forged = client.post(prefs + "/erase", data={"csrf_token": csrf_of(page.text), "erase_token": "x"})
+    assert forged.status_code == 400 and load(db_path, person.id) is not None
+
+    done = client.post(prefs + "/erase", data={"csrf_token": csrf_of(page.text), "erase_token": erase_token})
+    assert done.status_code == 200 and "Τα δεδομένα σας διαγράφηκαν" in done.text
+    db = open_database(db_path)
+    assert get_contact(db, person.email) is None and is_suppressed(db, person.email)
+    assert db.execute("SELECT count(*) FROM events WHERE contact_id IS NOT NULL").fetchone()[0] == 0
+    db.close()
+    # Every old link now says so, in the reader's browser language, with 410 Gone.
+    gone = client.get(prefs, headers={"accept-language": "nl"})
+    assert gone.status_code == 410 and "Deze link werkt niet meer" in gone.text
+    assert client.get(unsubscribe_path(settings, person)).status_code == 410
+    assert client.post(unsubscribe_path(settings, person), data={"List-Unsubscribe": "One-Click"}).status_code == 410
+
+
+def test_erase_token_of_another_contact_is_refused(site, person, db_path, clock) -> None:
+    settings, client = site
+    db = open_database(db_path)
+    other = insert_contact(db, clock, "other@example.org", {"name": "Other"})
+    db.close()
+    prefs = token_path(settings, Purpose.PREFERENCES, person)
+    page = client.get(prefs + "/erase")
+    foreign = contact_token(settings.secret_key, Purpose.ERASE, other.id, other.email)
+    response = client.post(prefs + "/erase", data={"csrf_token": csrf_of(page.text), "erase_token": foreign})
+    assert response.status_code == 400
+    assert load(db_path, person.id) is not None and load(db_path, other.id) is not None
+
+
+def test_link_dies_when_the_address_changes(site, person, db_path) -> None:
+    settings, client = site
+    path = token_path(settings, Purpose.PREFERENCES, person)
+    db = open_database(db_path)
+    db.execute("UPDATE contacts SET email = 'new.address@example.org' WHERE id = ?", [person.id])
+    db.close()
+    assert client.get(path).status_code == 410
+
+
+# --- archive ---------------------------------------------------------------------------------------------------
+
+
+def test_archive_lists_only_sent_campaigns(site, person, db_path) -> None:
+    _, client = site
+    db = open_database(db_path)
+    db.execute("INSERT INTO campaigns (slug, name, source_language, created_at) VALUES ('draft', 'Secret draft', "
+               "'en', '2026-11-03T08:00:00Z')")
+    db.close()
+    page = client.get("/archive/?lang=de")
+    assert page.status_code == 200 and 'lang="de"' in page.text
+    assert "Buying for Social Impact" in page.text and "Secret draft" not in page.text
+    assert 'href="/archive/bsi-awareness/el"' in page.text and "Ελληνικά" in page.text
+    assert "2. November 2026" in page.text
+    assert client.get("/archive/draft/en").status_code == 404
+    assert client.get("/archive/bsi-awareness/pl").status_code == 404  # not sent in Polish
+    assert client.get("/archive", follow_redirects=False).headers["location"] == "/archive/"
+
+
+def test_archive_web_version_has_no_personal_data(site, person) -> None:
+    pytest.importorskip("outreach.render")
+    _, client = site
+    page = client.get("/archive/bsi-awareness/el")
+    assert page.status_code == 200
+    assert "Ελένη" not in page.text and "eleni@" not in page.text
+    csp = page.headers["content-security-policy"]
+    assert "script-src" not in csp and "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+
+
+# --- language choice -------------------------------------------------------------------------------------------
+
+
+@given(st.text(max_size=200))
+def test_accept_language_parser_never_fails(header: str) -> None:
+    result = parse_accept_language(header)
+    assert set(result) <= set(BSI_LANGUAGES) and len(result) == len(set(result))
+
+
+@given(st.lists(st.tuples(st.sampled_from([*BSI_LANGUAGES, "ja", "es", "*"]),
+                          st.sampled_from(["", "-PL", "-at"]),
+                          st.sampled_from([None, 0, 0.1, 0.5, 1]))))
+def test_accept_language_respects_quality(parts) -> None:
+    header = ", ".join(f"{tag}{region}" + ("" if q is None else f";q={q}") for tag, region, q in parts)
+    result = parse_accept_language(header)
+    allowed = [(tag, 1 if q is None else q) for tag, _, q in parts if tag in BSI_LANGUAGES]
+    assert all(any(t == lang and q > 0 for t, q in allowed) for lang in result)
+    if result:
+        best = max(q for t, q in allowed if t in result)
+        assert max(q for t, q in allowed if t == result[0]) == best
+
+
+def test_language_choice_order() -> None:
+    assert choose_language("pl", "el", "de") == "pl"
+    assert choose_language(None, "el", "de") == "el"
+    assert choose_language("xx", "ga", "de;q=0.5, sv") == "sv"
+    assert choose_language(None, None, None) == "en"
