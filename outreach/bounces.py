@@ -19,6 +19,7 @@ from email.message import Message
 from email.parser import HeaderParser
 from email.utils import getaddresses, parseaddr
 from enum import StrEnum
+from typing import Any
 
 from outreach.models import BounceType
 
@@ -108,7 +109,7 @@ def analyse(message: Message) -> Analysis:
 
 
 def _analyse(message: Message) -> Analysis:
-    base = {
+    base: dict[str, Any] = {
         "message_id": _clean_id(_safe_header(message, "Message-ID")),
         "envelope_addresses": tuple(envelope_addresses(message)),
         "sender": _address(_safe_header(message, "From")),
@@ -147,7 +148,7 @@ def _analyse(message: Message) -> Analysis:
     return Analysis(Verdict.NOT_BOUNCE, "not a bounce: no delivery report or failure notice", **base)
 
 
-def _bounce(failures: list[Failure], original_id: str | None, base: dict) -> Analysis:
+def _bounce(failures: list[Failure], original_id: str | None, base: dict[str, Any]) -> Analysis:
     kinds = sorted({f.bounce_type.value for f in failures})
     return Analysis(Verdict.BOUNCE, f"{'/'.join(kinds)} bounce", original_message_id=original_id,
                     failures=tuple(failures), **base)

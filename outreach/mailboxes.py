@@ -153,7 +153,7 @@ def fetch_imap(settings: Settings, handle: Callable[[RawMessage], Any], *, ssl_c
         raise ConfigError(f"{', '.join(missing)} not set", "Put the bounce mailbox's IMAP settings in .env.")
     context = ssl_context or ssl.create_default_context()
     try:
-        conn = imaplib.IMAP4_SSL(host, settings.imap_port, ssl_context=context, timeout=settings.smtp_timeout)
+        conn = imaplib.IMAP4_SSL(str(host), settings.imap_port, ssl_context=context, timeout=settings.smtp_timeout)
     except (OSError, ssl.SSLError) as error:
         raise TransportError(f"Cannot connect to the IMAP server {host}:{settings.imap_port} over TLS ({error})",
                              "Check OUTREACH_IMAP_HOST and OUTREACH_IMAP_PORT (993 for IMAP over TLS).") from None

@@ -180,8 +180,8 @@ def match(db: Database, settings: Settings, *, original_message_id: str | None, 
     """
     candidates: list[tuple[dict[str, Any], str]] = []
     if settings.secret_key:
-        for address in envelope:
-            delivery_id = parse_verp(settings.secret_key, address)
+        for envelope_address in envelope:
+            delivery_id = parse_verp(settings.secret_key, envelope_address)
             if delivery_id is not None:
                 candidates += [(row, "VERP address") for row in db.query(
                     "SELECT * FROM deliveries WHERE id = ?", [delivery_id])]
@@ -252,7 +252,7 @@ def _apply_bounce(db: Database, clock: Clock, settings: Settings, analysis: Any,
             unmatched.append(failure.recipient)
             continue
         detail = " ".join(part for part in (failure.status, failure.diagnostic) if part)[:500]
-        common = {"campaign": found.campaign, "delivery_id": found.delivery_id, "source": "bounce",
+        common: dict[str, Any] = {"campaign": found.campaign, "delivery_id": found.delivery_id, "source": "bounce",
                   "source_id": result.key, "detail": detail}
         if failure.bounce_type == BounceType.HARD:
             hard_bounce(db, clock, found.contact, **common)
