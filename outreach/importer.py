@@ -30,6 +30,7 @@ BATCH = 2000
 # Fields compared between a file and the database, in the order they are stored.
 _SCALARS = ("name", "organisation", "role", "kind", "country", "language", "consent_basis", "consent_source",
             "consent_at")
+_EMPTY = {"name": "", "organisation": "", "role": "", "kind": "other"}
 _INSERT_COLUMNS = ("email", *_SCALARS, "tags", "topics", "attributes", "status", "consent_detail",
                    "field_updated_at", "created_at", "updated_at")
 
@@ -267,8 +268,7 @@ class _Run:
             stamps = self._stamps[filled] = _json(dict.fromkeys(filled, self.now))
         source = self._file_json(record.file)
         detail = f'{{"imported_at": "{self.now}", "imported_from": {source}, "row": {record.row}}}'
-        return (record.email, *(values.get(key) or ("" if key in ("name", "organisation", "role") else None)
-                                for key in _SCALARS),
+        return (record.email, *(values.get(key) or _EMPTY.get(key) for key in _SCALARS),
                 _json(sorted(record.tags)), _json(sorted(record.topics)), _json(record.attributes),
                 record.status, detail, stamps, self.now, self.now)
 

@@ -262,6 +262,9 @@ def _split_cached(value: str) -> frozenset[str]:
 
 
 def _describe_control(value: str) -> str:
+    if value.count("\n") >= 3:
+        return (f"{value.count(chr(10))} line breaks: a quote (\") probably opens a value that never closes, "
+                "swallowing the rows after it")
     if "\x00" in value:
         return "a NUL character"
     if "\n" in value or "\r" in value or "\u2028" in value or "\u2029" in value:

@@ -116,7 +116,7 @@ def _open_csv(path: Path, raw: BinaryIO, encoding: str | None) -> Sheet:
         raise InputError(f"{path} has no rows", "The file holds only empty lines.")
     return Sheet(path=path, format="csv", header=header, header_row=header_row,
                  rows=_csv_rows(path, reader, lines), size=max(len(data), path.stat().st_size),
-                 encoding=codec.replace("-sig", "") if codec == "utf-8-sig" else codec, delimiter=delimiter,
+                 encoding="utf-8" if codec == "utf-8-sig" else codecs.lookup(codec).name, delimiter=delimiter,
                  _position=lambda: raw.tell())
 
 

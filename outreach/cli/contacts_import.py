@@ -73,6 +73,7 @@ def import_command(
         write_rejects(report, rejects)
     if json_output:
         print_json(report.to_dict())
+        _print_invalid(report)  # stderr: a script's log still says which rows were refused
     else:
         _print_report(report, rejects)
     if report.invalid:
