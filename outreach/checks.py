@@ -234,7 +234,7 @@ def _body_link_lines(doc: Any) -> dict[str, int]:
     lines: dict[str, int] = {}
     for token in _markdown().parse(Slots().protect(doc.body)):
         for child in token.children or []:
-            url = child.attrs.get("href") or child.attrs.get("src")
+            url = child.attrs.get("href", child.attrs.get("src"))
             if url is not None and token.map:
                 lines.setdefault(str(url), token.map[0] + doc.body_line)
     return lines

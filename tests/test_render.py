@@ -232,3 +232,49 @@ def test_every_bsi_language_renders(settings: Settings, fixtures: Settings, tmp_
         assert f'<html lang="{language}"' in out.html
         footers.add(out.text.strip().splitlines()[-1])
     assert len(footers) == 15  # the funding statement exists in every language
+
+
+def test_javascript_links_in_a_body_are_not_links(fixtures: Settings, tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(DATA / "tiny", tmp_path / "c" / "tiny")
+    (tmp_path / "c" / "tiny" / "en.md").write_text(
+        '+++\nsubject = "S"\n+++\n[click](javascript:alert(1)) <a href="https://ok.example.org/">ok</a>\n')
+    configured = fixtures.with_overrides(campaigns_dir=tmp_path / "c")
+    out = Renderer(configured, load_campaign(configured, "tiny")).variant("en", "other").render(
+        reader("en", "other"), LINKS)
+    assert "javascript:" not in " ".join(a.get("href", "") for a in lxml.html.fromstring(out.html).iter("a"))
+
+
+# --- the shipped example campaigns: every variant, fast path == reference -------------------------------------
+
+EXAMPLE_READERS = [{"name": "<script>alert('x')</script> {{7*7}} Ł\"ódź'&", "organisation": "{% raw %}&amp;"},
+                   {"name": "", "organisation": ""}]
+
+
+@pytest.mark.parametrize("slug", ["bsi-awareness", "bsi-training"])
+def test_example_campaigns_every_variant_equals_full_render(settings: Settings, slug: str) -> None:
+    from outreach.countries import country_languages
+
+    campaign = load_campaign(settings, slug)
+    assert len(campaign.languages) == 15
+    renderer = Renderer(settings, campaign)
+    kinds = [*campaign.audience.kinds, "other"] if "other" not in campaign.audience.kinds else campaign.audience.kinds
+    checked = 0
+    for language in campaign.languages:
+        countries = [c for c in sorted(campaign.event) if language in country_languages(c)] or ["PL"]
+        for kind in kinds:
+            for country in countries:
+                for fields in EXAMPLE_READERS:
+                    person = reader(language, kind, country, **fields)
+                    fast = renderer.variant(language, kind).render(person, LINKS)
+                    assert fast == render_full(settings, campaign, language, kind, person, LINKS), \
+                        (language, kind, country)
+                    checked += 1
+                tree = lxml.html.fromstring(fast.html)
+                assert tree.get("lang") == language
+                assert "style=" in fast.html and tree.find(".//h2") is not None
+                assert {LINKS.unsubscribe_url, LINKS.view_url} <= {a.get("href") for a in tree.iter("a")}
+                assert LINKS.unsubscribe_url in fast.text and fast.subject and fast.preheader
+                assert "<script>" not in fast.html and "{%" not in fast.text and "{{" not in fast.html
+    assert checked >= 15 * len(kinds) * 2
