@@ -303,9 +303,9 @@ class ContactFilter:
             clauses.append(f"EXISTS (SELECT 1 FROM json_each({prefix}tags) WHERE value = ?)")
             params.append(tag)
         if self.search:
-            needle = f"%{self.search.lower()}%"
-            clauses.append(f"(lower({prefix}email) LIKE ? OR lower({prefix}name) LIKE ? "
-                           f"OR lower({prefix}organisation) LIKE ? OR lower({prefix}role) LIKE ?)")
+            needle = f"%{self.search.casefold()}%"  # casefold(): registered by db.connect, Unicode-aware
+            clauses.append(f"(casefold({prefix}email) LIKE ? OR casefold({prefix}name) LIKE ? "
+                           f"OR casefold({prefix}organisation) LIKE ? OR casefold({prefix}role) LIKE ?)")
             params.extend([needle] * 4)
         return (" AND ".join(clauses) or "1"), params
 

@@ -168,12 +168,18 @@ def connect(path: Path | str) -> Database:
         # WAL + NORMAL survives any process crash (SIGKILL included); only a power cut can lose the last commit.
         db.conn.execute("PRAGMA synchronous = NORMAL")
         db.conn.execute("PRAGMA foreign_keys = ON")
+        # SQLite's lower() folds ASCII only; searches for "Żółkiewska" or "ΔΉΜΟΣ" need Unicode case folding.
+        db.conn.create_function("casefold", 1, _casefold, deterministic=True)
     except sqlite3.DatabaseError as error:
         raise DatabaseError(
             f"{path} is not an outreach database ({error})",
             "Point --db or OUTREACH_DB at a contacts.db made by outreach, or at a new file name.",
         ) from None
     return db
+
+
+def _casefold(value: object) -> object:
+    return value.casefold() if isinstance(value, str) else value
 
 
 def open_database(path: Path | str) -> Database:
