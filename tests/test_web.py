@@ -366,3 +366,13 @@ def test_suppressed_address_comes_back_only_through_confirmation(site, smtpd, db
     assert not is_suppressed(db, "gone@example.org")
     assert get_contact(db, "gone@example.org").status == ContactStatus.ACTIVE
     db.close()
+
+
+def test_oversized_bodies_and_wrong_methods(site, smtpd) -> None:
+    _, _, client = site
+    huge = client.post("/subscribe", content=b"email=" + b"x" * 200_000,
+                       headers={"content-type": "application/x-www-form-urlencoded"})
+    assert huge.status_code == 413 and smtpd.messages == []
+    wrong = client.put("/subscribe?lang=da")
+    assert wrong.status_code == 405 and "Anmodningen kan ikke behandles" in wrong.text
+    assert wrong.headers["x-content-type-options"] == "nosniff"

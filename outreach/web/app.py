@@ -32,6 +32,7 @@ T = TypeVar("T")
 # Sign-up limits: per client address (a script filling the form) and per email address (mail-bombing a victim).
 CLIENT_LIMIT = (10, 3600.0)
 ADDRESS_LIMIT = (3, 24 * 3600.0)
+MAX_BODY = 64 * 1024
 
 
 class Site:
@@ -194,7 +195,9 @@ def create_app(settings: Settings, db_path: Path | None = None, clock: Clock | N
         *archive.routes(site),
         Mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
     ]
+    # Forms here are a few hundred bytes; a 64 KiB cap keeps oversized bodies from ever being parsed.
     app = Starlette(routes=routes, middleware=[Middleware(SecurityHeadersMiddleware)],
-                    exception_handlers={404: not_found, 405: not_allowed, 500: server_error})
+                    exception_handlers={404: not_found, 405: not_allowed, 500: server_error},
+                    max_body_size=MAX_BODY)
     app.state.site = site
     return app
