@@ -1,0 +1,72 @@
+"""Case 5, start-up: `outreach --help` as a whole process, against the interpreter and typer alone.
+
+Target: under 0.3 s. The slowest imports of `import outreach.cli` (python -X importtime) are listed in the notes
+so that a regression names its culprit.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from benchmarks.common import (
+    Context,
+    Row,
+    child_env,
+    fmt_s,
+    median,
+    outreach_command,
+    spread,
+    timed,
+)
+
+CASE = "start-up"
+TARGET = 0.3
+
+
+def _wall(command: list[str], env: dict[str, str], runs: int) -> list[float]:
+    subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)  # warm
+    return [timed(lambda: subprocess.run(command, env=env, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, check=True))[0] for _ in range(runs)]
+
+
+def slowest_imports(env: dict[str, str], top: int = 8) -> list[tuple[str, float]]:
+    """The top-level packages that `import outreach.cli` spends most time importing (cumulative, seconds)."""
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", "import outreach.cli"], env=env,
+                          capture_output=True, text=True, check=True)
+    totals: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        parts = line.split("|")
+        try:
+            cumulative = int(parts[1].strip())
+        except ValueError:
+            continue
+        name = parts[2].rstrip()
+        depth = (len(name) - len(name.lstrip())) // 2
+        if depth == 0:  # a top-level import: its cumulative time includes everything it pulled in
+            root = name.strip()
+            totals[root] = totals.get(root, 0.0) + cumulative / 1e6
+    return sorted(totals.items(), key=lambda item: -item[1])[:top]
+
+
+def run(ctx: Context) -> list[Row]:
+    env = child_env({})
+    runs = max(ctx.scale.startup, ctx.runs)
+    ctx.log(f"start-up: {runs} runs each of outreach --help, python -c pass, python -c 'import typer'")
+    ours = _wall([*outreach_command(), "--help"], env, runs)
+    bare = _wall([sys.executable, "-c", "pass"], env, runs)
+    typer_only = _wall([sys.executable, "-c", "import typer"], env, runs)
+    value = median(ours)
+    floor, framework = median(bare), median(typer_only)
+    imports = slowest_imports(env)
+    ctx.note(CASE, "Slowest top-level imports of `import outreach.cli` (cumulative, `python -X importtime`): "
+             + ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in imports) + ".")
+    return [
+        Row(CASE, "`outreach --help`, whole process", fmt_s(value), f"`python -c pass`: {fmt_s(floor)}",
+            f"+{fmt_s(value - floor)} over the interpreter", "< 0.3 s", value < TARGET,
+            {"seconds": value, "runs": ours, "spread": spread(ours), "python": floor}),
+        Row(CASE, "`python -c 'import typer'` (the CLI framework alone)", fmt_s(framework), "", "", "", None,
+            {"seconds": framework, "runs": typer_only}),
+    ]
