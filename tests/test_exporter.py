@@ -1,0 +1,109 @@
+"""Exports: CSV re-imports losslessly (tags, topics, attributes, status), JSON, XLSX, filters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from outreach.clock import FakeClock
+from outreach.contacts import ContactFilter, clean_fields, get_contact, insert_contact, iter_contacts, set_status
+from outreach.db import Database, open_database
+from outreach.errors import InputError
+from outreach.exporter import export_contacts, header_for_attribute
+from outreach.importer import ImportOptions, import_files
+from outreach.models import ContactStatus
+
+
+def seed(db: Database, clock: FakeClock) -> None:
+    people = [
+        ("m.zolkiewska@urzad.example.org", {"name": "Małgorzata Żółkiewska", "organisation": "Urząd „Gdańsk”, Biuro",
+                                           "role": "specjalistka", "kind": "authority", "country": "PL",
+                                           "tags": ["bsi", "wave-1"], "topics": ["reserved-contracts"],
+                                           "attributes": {"Telefon": "+48 58 000", "Source": "registry",
+                                                          "Notes": "=1+1", "Region": "Pomorskie"},
+                                           "consent_basis": "legitimate_interest", "consent_source": "workshop",
+                                           "consent_at": "2025-03-01"}),
+        ("g.papadopoulos@dimos.example.org", {"name": "Γιώργος Παπαδόπουλος", "organisation": "Δήμος Αθηναίων",
+                                              "kind": "authority", "country": "GR", "tags": ["bsi"]}),
+        ("janis@riga.example.org", {"name": "Jānis Bērziņš", "kind": "supplier", "country": "LV",
+                                    "language": "en", "attributes": {"Tālrunis": "+371 000"}}),
+        ("quote@x.example.org", {"name": 'Anna "Ania" Nowak; Jr.', "country": "BE"}),
+    ]
+    for email, fields in people:
+        insert_contact(db, clock, email, clean_fields(fields))
+    set_status(db, clock, get_contact(db, "janis@riga.example.org"), ContactStatus.UNSUBSCRIBED)
+
+
+def snapshot(db: Database) -> list[dict]:
+    return [{k: v for k, v in c.public_dict().items() if k not in ("created_at", "updated_at")}
+            for c in iter_contacts(db)]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_reimports_losslessly(tmp_path: Path, db: Database, clock: FakeClock, fmt: str) -> None:
+    seed(db, clock)
+    path = tmp_path / f"out.{fmt}"
+    assert export_contacts(db, None, fmt, path) == 4
+    fresh = open_database(tmp_path / "fresh.db")
+    report = import_files(fresh, clock, [path], ImportOptions())
+    assert (report.added, report.invalid) == (4, [])
+    assert snapshot(fresh) == snapshot(db)
+    assert get_contact(fresh, "janis@riga.example.org").status == "unsubscribed"
+    from outreach.contacts import is_suppressed
+
+    assert is_suppressed(fresh, "janis@riga.example.org")  # and it stays out of every later import
+    fresh.close()
+
+
+def test_csv_export_shape(tmp_path: Path, db: Database, clock: FakeClock) -> None:
+    seed(db, clock)
+    path = tmp_path / "out.csv"
+    export_contacts(db, ContactFilter.parse(countries=["PL"]), "csv", path)
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # Excel opens UTF-8 only with the BOM
+    header = raw.decode("utf-8-sig").splitlines()[0].split(",")
+    assert header[:3] == ["email", "name", "organisation"]
+    assert {"Telefon", "attribute:Source", "Notes", "Region"} <= set(header)
+    assert "Małgorzata Żółkiewska" in raw.decode("utf-8-sig") and "Γιώργος" not in raw.decode("utf-8-sig")
+
+
+def test_attribute_headers_that_would_read_as_fields_are_prefixed() -> None:
+    assert header_for_attribute("Source") == "attribute:Source"
+    assert header_for_attribute("Kraj") == "attribute:Kraj"
+    assert header_for_attribute("created_at") == "attribute:created_at"
+    assert header_for_attribute("Telefon") == "Telefon"
+
+
+def test_json_export_matches_list(tmp_path: Path, db: Database, clock: FakeClock, runner) -> None:
+    seed(db, clock)
+    path = tmp_path / "out.json"
+    result = runner("contacts", "export", "-o", str(path))
+    assert result.exit_code == 0 and "Exported 4" in result.output
+    listed = json.loads(runner("contacts", "list", "--json").stdout)
+    assert json.loads(path.read_text(encoding="utf-8")) == listed
+    stdout = runner("contacts", "export", "--format", "json", "--kind", "supplier")
+    assert [c["email"] for c in json.loads(stdout.stdout)] == ["janis@riga.example.org"]
+
+
+def test_xlsx_keeps_formula_like_text(tmp_path: Path, db: Database, clock: FakeClock) -> None:
+    from openpyxl import load_workbook
+
+    seed(db, clock)
+    path = tmp_path / "out.xlsx"
+    export_contacts(db, None, "xlsx", path)
+    sheet = load_workbook(path).active
+    header = [cell.value for cell in sheet[1]]
+    notes = [row[header.index("Notes")].value for row in sheet.iter_rows(min_row=2) if row[0].value.startswith("m.")]
+    assert notes == ["=1+1"]
+
+
+def test_export_errors(tmp_path: Path, db: Database, runner) -> None:
+    with pytest.raises(InputError, match="XLSX export needs a file"):
+        export_contacts(db, None, "xlsx", None)
+    result = runner("contacts", "export", "--format", "pdf", "-o", str(tmp_path / "x.pdf"))
+    assert result.exit_code == 1 and "pdf" in result.output and "Traceback" not in result.output
+    result = runner("contacts", "export", "-o", str(tmp_path / "missing" / "x.csv"))
+    assert result.exit_code == 1 and "Cannot write" in result.output
+    assert not (tmp_path / "missing").exists()
