@@ -56,18 +56,35 @@ def esc_text(value: Any) -> str:
     return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def esc_attr(value: Any) -> str:
-    """A value in an ordinary attribute: as text, plus the double quote."""
-    return esc_text(value).replace('"', "&quot;")
+def serialize_attribute(tag: str, name: str, value: str) -> str:
+    """`name="value"` exactly as lxml writes it: URL attributes lose leading blanks and get spaces, controls and
+    non-ASCII percent-encoded; a value with " but no ' is put in single quotes, otherwise " becomes &quot;."""
+    if name in _URL_ATTRS or (name == "name" and tag == "a"):
+        value = value.lstrip(" \t\n\r")
+        if not value.isascii() or any(ord(ch) <= 0x20 for ch in value):
+            value = "".join(ch if " " < ch < "\x7f" else "".join(f"%{b:02X}" for b in ch.encode("utf-8"))
+                            for ch in value)
+    body = esc_text(value)
+    if '"' in body and "'" not in body:
+        return f"{name}='{body}'"
+    return f'{name}="{body.replace(chr(34), "&quot;")}"'
 
 
-def esc_url(value: Any) -> str:
-    """A value in href/src/action: lxml also percent-encodes spaces and non-ASCII characters (as UTF-8)."""
-    text = str(value)
-    if not text.isascii() or " " in text:
-        text = "".join(ch if ch.isascii() and ch != " " else "".join(f"%{b:02X}" for b in ch.encode("utf-8"))
-                       for ch in text)
-    return esc_attr(text)
+@dataclass(frozen=True)
+class AttributeSpec:
+    """An attribute of the built HTML whose value holds per-recipient values between static pieces."""
+
+    tag: str
+    name: str
+    statics: tuple[str, ...]  # unescaped; one more than there are values
+
+
+def attribute_out(spec: AttributeSpec, *values: Any) -> str:
+    """The attribute with the recipient's values put in, serialised as lxml would serialise the whole."""
+    parts = [spec.statics[0]]
+    for value, static in zip(values, spec.statics[1:], strict=True):
+        parts += [str(value), static]
+    return serialize_attribute(spec.tag, spec.name, "".join(parts))
 
 
 # --- placeholders ---------------------------------------------------------------------------------------------
@@ -76,7 +93,8 @@ _JINJA = re.compile(r"\{\{(-?)(.*?)(-?)\}\}|\{%(-?)(.*?)(-?)%\}|\{#.*?#\}", re.S
 _TOKEN = re.compile(r"(<!--)?Xq" + NONCE + r"q(\d+)qX(-->)?")
 _STATIC_JINJA = re.compile(r"\{(?=[{%#]|$)")
 _URL_ATTRS = ("href", "src", "action")
-_ATTR_NAME = re.compile(r"""([^\s=/<>"']+)\s*=\s*["']?[^"'<>]*$""")
+_TAG_NAME = re.compile(r"<\s*([^\s/>]+)")
+_ATTRIBUTE = re.compile(r"""([^\s=/<>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
 
 
 class LateValueError(TemplateError):
@@ -116,36 +134,74 @@ class Slots:
         return "".join(out)
 
     def restore(self, text: str, mode: str) -> str:
-        """Put the Jinja back. mode "html": values escaped as lxml would (by context); "plain": as written."""
+        """Put the Jinja back. mode "plain": as written; "html": every value escaped the way lxml would have
+        written it in that place (element text, or the whole attribute it is part of)."""
+        self.attributes: list[AttributeSpec] = []
         out: list[str] = []
         pos = 0
-        for match in _TOKEN.finditer(text):
+        matches = list(_TOKEN.finditer(text))
+        index = 0
+        while index < len(matches):
+            match = matches[index]
+            kind, source, left, right = self.items[int(match.group(2))]
+            wrapped = bool(match.group(1) and match.group(3))
+            if mode == "html" and kind == "expr" and not wrapped:
+                span = _attribute_span(text, match.start())
+                if span is not None:
+                    consumed = self._restore_attribute(text, span, matches[index:], out, pos)
+                    if consumed:
+                        pos, index = span[1], index + consumed
+                        continue
             out.append(_STATIC_JINJA.sub('{{ "{" }}', text[pos:match.start()]))
             pos = match.end()
-            kind, source, left, right = self.items[int(match.group(2))]
-            wrapped = match.group(1) and match.group(3)
+            index += 1
             if kind == "block":
                 out.append(source)
                 continue
             if wrapped:  # an expression token that only looked like a block comment
                 out.append("<!--")
-            if mode == "plain":
-                out.append(f"{{{{{left} {source} {right}}}}}")
-            else:
-                out.append(f"{{{{{left} ({source})|{_context(text, match.start())} {right}}}}}")
+            escape = "" if mode == "plain" else "|esc_text"
+            out.append(f"{{{{{left} ({source}){escape} {right}}}}}")
             if wrapped:
                 out.append("-->")
         out.append(_STATIC_JINJA.sub('{{ "{" }}', text[pos:]))
         return "".join(out)
 
+    def _restore_attribute(self, text: str, span: tuple[int, int, str, str, int, int], matches: list[Any],
+                           out: list[str], pos: int) -> int:
+        """Replace a whole attribute holding value tokens by one call of `attribute_out`; 0 if it cannot."""
+        import html as htmlmod
 
-def _context(html: str, pos: int) -> str:
-    """The escaping filter for a value at `pos` of serialised HTML: in text, an attribute or a URL attribute."""
+        start, _, tag, name, value_start, value_end = span
+        inside = [m for m in matches if value_start <= m.start() and m.end() <= value_end]
+        if any(self.items[int(m.group(2))][0] != "expr" or m.group(1) for m in inside):
+            return 0  # a block tag inside an attribute: leave it to the plain path
+        statics, values, cursor = [], [], value_start
+        for m in inside:
+            statics.append(htmlmod.unescape(text[cursor:m.start()]))
+            values.append(f"({self.items[int(m.group(2))][1]})")
+            cursor = m.end()
+        statics.append(htmlmod.unescape(text[cursor:value_end]))
+        self.attributes.append(AttributeSpec(tag, name, tuple(statics)))
+        out.append(_STATIC_JINJA.sub('{{ "{" }}', text[pos:start]))
+        out.append(f"{{{{ attribute_out(attribute_specs[{len(self.attributes) - 1}], {', '.join(values)}) }}}}")
+        return len(inside)
+
+
+def _attribute_span(html: str, pos: int) -> tuple[int, int, str, str, int, int] | None:
+    """(start, end, tag, name, value start, value end) of the attribute whose value holds `pos`, or None when
+    `pos` is in element text. lxml escapes < and > inside attribute values, so the last < opens the tag."""
     lt = html.rfind("<", 0, pos)
     if lt <= html.rfind(">", 0, pos):
-        return "esc_text"
-    match = _ATTR_NAME.search(html, lt, pos)
-    return "esc_url" if match and match.group(1).lower() in _URL_ATTRS else "esc_attr"
+        return None
+    tag_end = html.find(">", pos)
+    tag = _TAG_NAME.match(html, lt)
+    for match in _ATTRIBUTE.finditer(html, lt + 1 + (len(tag.group(1)) if tag else 0), tag_end):
+        for group in (2, 3, 4):
+            if match.group(group) is not None and match.start(group) <= pos < match.end(group):
+                return (match.start(), match.end(), tag.group(1).lower() if tag else "", match.group(1).lower(),
+                        match.start(group), match.end(group))
+    return None
 
 
 class Late:
@@ -250,8 +306,9 @@ def _environment(template_dirs: tuple[str, ...], language: str, html: bool, stag
     env.install_gettext_translations(get_translations(language, "emails"), newstyle=True)  # type: ignore[attr-defined]
     env.filters.pop("safe", None)  # content cannot switch escaping off for a value
     env.filters.update(_filters(language))
-    env.filters.update(esc_text=esc_text, esc_attr=esc_attr, esc_url=esc_url)
-    env.globals.update(greeting_for=_greeting(language), event_lines=lambda e: _event_lines(e, language))
+    env.filters.update(esc_text=esc_text)
+    env.globals.update(greeting_for=_greeting(language), event_lines=lambda e: _event_lines(e, language),
+                       attribute_out=attribute_out)
     return env
 
 
@@ -316,7 +373,7 @@ class Variant:
             source = slots.restore(page, "html" if html else "plain")
             late = _environment(renderer.dirs, self.language, html, "late")
             try:
-                built.append(late.from_string(source))
+                built.append(late.from_string(source, globals={"attribute_specs": tuple(slots.attributes)}))
             except Exception as error:
                 raise template_error(error, str(doc.path)) from None
         return built[0], built[1]
