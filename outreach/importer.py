@@ -175,6 +175,7 @@ class _Run:
         self.later: list[Record] = []  # duplicates of rows already written in an earlier batch
         self._stamps: dict[tuple[str, ...], str] = {}
         self._names: dict[str, str] = {}
+        self._lists: dict[frozenset[str], str] = {}
 
     def import_sheet(self, sheet: Sheet, plan: ColumnPlan, progress: Progress | None) -> None:
         summary = FileSummary(path=str(sheet.path), read_as=sheet.describe(), columns=plan.describe())
@@ -260,7 +261,8 @@ class _Run:
 
     def _insert_row(self, record: Record) -> tuple[Any, ...]:
         values = record.values
-        filled = tuple(key for key in _SCALARS if values.get(key))
+        scalars = [values.get(key) or _EMPTY.get(key) for key in _SCALARS]
+        filled = tuple(key for key, value in zip(_SCALARS, scalars, strict=True) if value and value != "other")
         filled += tuple(key for key, held in (("tags", record.tags), ("topics", record.topics),
                                               ("attributes", record.attributes)) if held)
         stamps = self._stamps.get(filled)
@@ -268,9 +270,18 @@ class _Run:
             stamps = self._stamps[filled] = _json(dict.fromkeys(filled, self.now))
         source = self._file_json(record.file)
         detail = f'{{"imported_at": "{self.now}", "imported_from": {source}, "row": {record.row}}}'
-        return (record.email, *(values.get(key) or _EMPTY.get(key) for key in _SCALARS),
-                _json(sorted(record.tags)), _json(sorted(record.topics)), _json(record.attributes),
-                record.status, detail, stamps, self.now, self.now)
+        return (record.email, *scalars, self._set_json(record.tags), self._set_json(record.topics),
+                _json(record.attributes), record.status, detail, stamps, self.now, self.now)
+
+    def _set_json(self, items: set[str]) -> str:
+        """A sorted JSON list; tag sets repeat from row to row, so each is encoded once."""
+        if not items:
+            return "[]"
+        key = frozenset(items)
+        encoded = self._lists.get(key)
+        if encoded is None:
+            encoded = self._lists[key] = _json(sorted(items))
+        return encoded
 
     def _file_json(self, file: str) -> str:
         if file not in self._names:

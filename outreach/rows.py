@@ -135,30 +135,27 @@ def read_record(sheet: Sheet, plan: ColumnPlan, number: int, cells: list[str], d
         raise RowError(f"has {len(cells)} cells but the header has {width} (cells missing or a line break "
                        "inside a value?)")
     cells = cells + [""] * (width - len(cells))
-
-    def cell(name: str) -> str:
-        index = plan.fields.get(name)
-        if index is None:
-            return ""
-        value = cells[index]
-        if _CONTROL.search(value):
-            raise RowError(f"the {plan.header[index]!r} cell contains {_describe_control(value)}",
-                           plan.header[index])
-        return value.strip()
+    if _CONTROL.search("\ue000".join(cells)):  # rare: find the cell and name its column
+        for index, value in enumerate(cells):
+            used = index in plan.fields.values() or index in plan.attributes.values()
+            if used and _CONTROL.search(value):
+                column = plan.header[index] or column_letter(index)
+                raise RowError(f"the {column!r} cell contains {_describe_control(value)}", column)
+    get = {name: cells[index].strip() for name, index in plan.fields.items()}
 
     def header(name: str) -> str:
         return plan.header[plan.fields[name]]
 
-    email, display_name = _address(cell("email"), header("email"), check_dns)
+    email, display_name = _address(get["email"], header("email"), check_dns)
     values: dict[str, str | None] = {}
-    name = cell("name")
-    if not name and ("first_name" in plan.fields or "last_name" in plan.fields):
-        parts = sorted((plan.fields[key], cell(key)) for key in ("first_name", "last_name") if key in plan.fields)
+    name = get.get("name", "")
+    if not name and ("first_name" in get or "last_name" in get):
+        parts = sorted((plan.fields[key], get[key]) for key in ("first_name", "last_name") if key in get)
         name = " ".join(part for _, part in parts if part)
     values["name"] = name or display_name
-    values["organisation"] = cell("organisation")
-    values["role"] = cell("role")
-    kind_text = cell("kind")
+    values["organisation"] = get.get("organisation", "")
+    values["role"] = get.get("role", "")
+    kind_text = get.get("kind")
     if kind_text:
         kind = kind_value(kind_text)
         if kind is None:
@@ -167,25 +164,19 @@ def read_record(sheet: Sheet, plan: ColumnPlan, number: int, cells: list[str], d
         values["kind"] = kind
     else:
         values["kind"] = defaults.kind
-    values["country"] = _coded(cell("country"), "country", header, _country) or defaults.country
-    values["language"] = (_coded(cell("language"), "language", header, _language) or defaults.language
+    values["country"] = _coded(get.get("country"), "country", header, _country) or defaults.country
+    values["language"] = (_coded(get.get("language"), "language", header, _language) or defaults.language
                           or default_language(values["country"]))
-    values["consent_basis"] = consent_basis_value(cell("consent_basis")) or defaults.consent_basis
-    values["consent_source"] = cell("consent_source") or defaults.source
-    values["consent_at"] = _consent_date(cell("consent_at"), header) if "consent_at" in plan.fields else None
-    status = cell("status").lower() or ContactStatus.ACTIVE.value
+    values["consent_basis"] = consent_basis_value(get.get("consent_basis", "")) or defaults.consent_basis
+    values["consent_source"] = get.get("consent_source") or defaults.source
+    values["consent_at"] = _consent_date(get["consent_at"], header) if "consent_at" in get else None
+    status = get.get("status", "").lower() or ContactStatus.ACTIVE.value
     if status != ContactStatus.ACTIVE.value and status not in _RESTRICTING:
         raise RowError(f"unknown status {status!r} in column {header('status')!r} (use active, unsubscribed, "
                        "bounced or complained)", header("status"))
-    attributes = {}
-    for key, index in plan.attributes.items():
-        value = cells[index]
-        if _CONTROL.search(value):
-            raise RowError(f"the {plan.header[index] or key!r} cell contains {_describe_control(value)}", key)
-        if value.strip():
-            attributes[key] = value.strip()
+    attributes = {key: cells[index].strip() for key, index in plan.attributes.items() if cells[index].strip()}
     return Record(file=str(sheet.path), row=number, email=email, values=values,
-                  tags=_split(cell("tags")) | defaults.tags, topics=_split(cell("topics")),
+                  tags=_split(get.get("tags", "")) | defaults.tags, topics=_split(get.get("topics", "")),
                   attributes=attributes, status=status)
 
 
@@ -224,7 +215,7 @@ def _language(value: str) -> str:
     return parse_language(value)
 
 
-def _coded(value: str, what: str, header: Callable[[str], str], parse: Callable[[str], str]) -> str | None:
+def _coded(value: str | None, what: str, header: Callable[[str], str], parse: Callable[[str], str]) -> str | None:
     if not value:
         return None
     column = header(what)
