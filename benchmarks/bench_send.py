@@ -1,0 +1,225 @@
+"""Case 3, send: 10,000 messages (at `--size full`) to a loopback aiosmtpd sink running in its own process.
+
+outreach: `Sender.run()` in-process — enqueue, read the queue in batches, render and build each message, commit
+`sending`, hand it to SMTP, commit `sent` — with 1 connection (the default) and with 4 (`--workers 4`).
+Bare smtplib: the same messages built beforehand, sent by `smtplib.SMTP.sendmail` over one reused connection
+per thread, with as many threads as outreach has connections: the best any sender can do on this sink.
+Whole process: `outreach send --yes` of 1,000 recipients, against the `mailmerge` CLI (PyPI, installed into its
+own venv under benchmarks/.work/) sending 1,000 of the same messages with `--no-limit` and `ratelimit = 0`.
+Targets: at least 0.8× bare smtplib and at least 5× mailmerge.
+"""
+
+from __future__ import annotations
+
+import csv
+import smtplib
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from benchmarks.bench_render import DATE, recipients
+from benchmarks.common import (
+    SLUG,
+    Context,
+    Row,
+    child_env,
+    contacts_db,
+    copy_db,
+    fmt_n,
+    fmt_rate,
+    fmt_ratio,
+    load_campaign,
+    median,
+    outreach_command,
+    prepare_campaign,
+    run_measured,
+    settings,
+    settings_env,
+    timed,
+)
+from benchmarks.sink import Sink
+
+CASE = "send"
+WORKERS = (1, 4)
+FROM = "news@bsi.example.org"
+
+
+def outreach_send(ctx: Context, base: Path, n: int, workers: int, sink: Sink) -> float:
+    """Seconds for Sender.run() to send the whole campaign from a fresh copy of the contacts database."""
+    from outreach.campaigns import load_campaign as load
+    from outreach.clock import SystemClock
+    from outreach.db import open_database
+    from outreach.delivery import Sender, SendOptions
+
+    db_path = copy_db(base, ctx.work / "send.db")
+    config = settings(ctx.work, db_path, **sink.env(), OUTREACH_WORKERS=str(workers))
+    campaign = load(config, SLUG)
+    db = open_database(db_path)
+    try:
+        before = sink.count()
+        seconds, report = timed(lambda: Sender(config, db, SystemClock(), campaign,
+                                               options=SendOptions(workers=workers)).run())
+        received = sink.count() - before
+    finally:
+        db.close()
+    if report.sent != n or received != n:
+        raise RuntimeError(f"outreach sent {report.sent} of {n}, the sink received {received}; "
+                           f"failed {dict(report.failed)}")
+    return seconds
+
+
+def bare_smtplib(messages: list[tuple[str, bytes]], port: int, workers: int) -> float:
+    """Seconds for `workers` threads, one reused connection each, to send the pre-built messages."""
+    errors: list[BaseException] = []
+
+    def work(chunk: list[tuple[str, bytes]]) -> None:
+        try:
+            with smtplib.SMTP("127.0.0.1", port) as smtp:
+                for to, data in chunk:
+                    smtp.sendmail(FROM, [to], data)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(messages[i::workers],)) for i in range(workers)]
+
+    def run() -> None:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    seconds, _ = timed(run)
+    if errors:
+        raise errors[0]
+    return seconds
+
+
+def prebuilt(ctx: Context, n: int) -> list[tuple[str, bytes]]:
+    """The messages outreach would send to the first n generated contacts, built once."""
+    from outreach.delivery import MessageSource
+
+    config, campaign = load_campaign(ctx.work, ctx.work / "send.db")
+    source = MessageSource(config, campaign)
+    return [(contact.email, source.build(contact, language, kind, source.message_id(contact.id), DATE))
+            for contact, language, kind in recipients(campaign, n)]
+
+
+# --- mailmerge ------------------------------------------------------------------------------------------------
+
+
+def mailmerge_venv(ctx: Context) -> Path | None:
+    """The mailmerge executable in benchmarks/.work/mailmerge-venv, installing it from PyPI when allowed."""
+    venv = ctx.work / "mailmerge-venv"
+    executable = venv / "bin" / "mailmerge"
+    if executable.exists():
+        return executable
+    if not ctx.use_mailmerge:
+        return None
+    ctx.log("send: installing mailmerge from PyPI into " + str(venv))
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    done = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "mailmerge"], capture_output=True,
+                          text=True)
+    if done.returncode != 0 or not executable.exists():
+        ctx.note(CASE, f"mailmerge could not be installed: {done.stderr.strip()[-300:]}")
+        return None
+    return executable
+
+
+def mailmerge_files(ctx: Context, n: int) -> Path:
+    """Template, database and server config for mailmerge: outreach's English message for authorities, with
+    the recipient's name, address and signed links as Jinja fields."""
+    from outreach.contacts import Contact
+    from outreach.render import Links, Renderer
+    from outreach.tokens import preferences_url, unsubscribe_url
+
+    folder = ctx.work / "mailmerge"
+    folder.mkdir(parents=True, exist_ok=True)
+    config, campaign = load_campaign(ctx.work, ctx.work / "send.db")
+    placeholder = Contact(id=0, email="xemailx@example.org", name="XNAMEX", kind="authority", country="IE",
+                          language="en")
+    rendered = Renderer(config, campaign).variant("en", "authority").render(
+        placeholder, Links("https://XUNSUBX", "https://XPREFX", "https://news.bsi.example.org/archive"))
+
+    def fields(text: str) -> str:
+        return (text.replace("XNAMEX", "{{name}}").replace("https://XUNSUBX", "{{unsubscribe}}")
+                .replace("https://XPREFX", "{{preferences}}").replace("xemailx@example.org", "{{email}}"))
+
+    # To carries the bare address: mailmerge hands smtplib a str message, which must be ASCII.
+    template = (f"TO: {{{{email}}}}\nFROM: Buying for Social Impact <{FROM}>\nSUBJECT: {rendered.subject}\n"
+                "List-Unsubscribe: <{{unsubscribe}}>\nMIME-Version: 1.0\n"
+                'Content-Type: multipart/alternative; boundary="==bsi-boundary=="\n\n'
+                '--==bsi-boundary==\nContent-Type: text/plain; charset="utf-8"\n\n'
+                f"{fields(rendered.text)}\n"
+                '--==bsi-boundary==\nContent-Type: text/html; charset="utf-8"\n\n'
+                f"{fields(rendered.html)}\n--==bsi-boundary==--\n")
+    (folder / "mailmerge_template.txt").write_text(template, encoding="utf-8")
+    with (folder / "mailmerge_database.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["email", "name", "unsubscribe", "preferences"])
+        for contact, _, _ in recipients(campaign, n):
+            writer.writerow([contact.email, contact.name,
+                             unsubscribe_url(config, config.secret_key, contact.id, contact.email, SLUG),
+                             preferences_url(config, config.secret_key, contact.id, contact.email)])
+    return folder
+
+
+def whole_process(ctx: Context, command: list[str], env: dict[str, str], cwd: Path, sink: Sink, n: int) -> float:
+    before = sink.count()
+    wall, code, _, tail = run_measured(command, env, cwd)
+    received = sink.count() - before
+    if code != 0 or received != n:
+        raise RuntimeError(f"{Path(command[0]).name} exited {code}, sink received {received} of {n}: {tail}")
+    return wall
+
+
+def run(ctx: Context) -> list[Row]:
+    prepare_campaign(ctx.work)
+    n, m = ctx.scale.send, ctx.scale.mailmerge
+    base = contacts_db(ctx.work / f"send-base-{n}.db", n)
+    small = contacts_db(ctx.work / f"send-base-{m}.db", m)
+    messages = prebuilt(ctx, n)
+    rows: list[Row] = []
+    with Sink() as sink:
+        for workers in WORKERS:
+            ctx.log(f"send: {fmt_n(n)} messages, {workers} connection(s), outreach and bare smtplib, {ctx.runs} runs")
+            ours, bare = [], []
+            for _ in range(ctx.runs):
+                ours.append(n / outreach_send(ctx, base, n, workers, sink))
+                before = sink.count()
+                bare.append(n / bare_smtplib(messages, sink.port, workers))
+                if sink.count() - before != n:
+                    raise RuntimeError("bare smtplib: the sink did not receive every message")
+            rate, floor = median(ours), median(bare)
+            rows.append(Row(CASE, f"{fmt_n(n)} messages, {workers} SMTP connection(s), `Sender.run()` in-process",
+                            fmt_rate(rate), f"bare smtplib, pre-built, {workers} conn.: {fmt_rate(floor)}",
+                            f"{rate / floor:.2f}× bare smtplib", "≥ 0.8× bare smtplib", rate >= 0.8 * floor,
+                            {"rate": rate, "runs": ours, "bare": floor, "bare_runs": bare, "workers": workers}))
+        del messages
+
+        ctx.log(f"send: whole process, {fmt_n(m)} messages, outreach send and mailmerge")
+        env = child_env(settings_env(ctx.work, ctx.work / "send-cli.db", **sink.env()))
+        cli = []
+        for _ in range(ctx.runs):
+            copy_db(small, ctx.work / "send-cli.db")
+            cli.append(m / whole_process(ctx, [*outreach_command(), "send", SLUG, "--yes"], env, ctx.work, sink, m))
+        rate = median(cli)
+        executable = mailmerge_venv(ctx)
+        if executable is None:
+            rows.append(Row(CASE, f"`outreach send --yes`, {fmt_n(m)} messages, whole process", fmt_rate(rate),
+                            "mailmerge: not measured (not installed; run without --no-mailmerge)", "",
+                            "≥ 5× mailmerge", None, {"rate": rate, "runs": cli}))
+            return rows
+        folder = mailmerge_files(ctx, m)
+        command = [str(executable), "--no-limit", "--no-dry-run", "--output-format", "raw",
+                   "--template", "mailmerge_template.txt", "--database", "mailmerge_database.csv",
+                   "--config", "mailmerge_server.conf"]
+        (folder / "mailmerge_server.conf").write_text(
+            f"[smtp_server]\nhost = 127.0.0.1\nport = {sink.port}\nratelimit = 0\n", encoding="utf-8")
+        theirs = [m / whole_process(ctx, command, child_env({}), folder, sink, m) for _ in range(ctx.runs)]
+        other = median(theirs)
+        rows.append(Row(CASE, f"`outreach send --yes`, {fmt_n(m)} messages, whole process", fmt_rate(rate),
+                        f"`mailmerge --no-limit`, {fmt_n(m)} messages: {fmt_rate(other)}",
+                        f"{fmt_ratio(rate / other)} mailmerge", "≥ 5× mailmerge", rate >= 5 * other,
+                        {"rate": rate, "runs": cli, "mailmerge": other, "mailmerge_runs": theirs}))
+    return rows
