@@ -98,14 +98,14 @@ def test_subscribe_confirm_unsubscribe_in_polish(server, browser, smtpd, db_path
     shoot(page, "01-subscribe-pl")
     page.get_by_role("button", name="Zapisz się").click()
 
-    page.get_by_role("heading", name="Sprawdź swoją skrzynkę odbiorczą").wait_for()
+    page.get_by_role("heading", name="Prosimy sprawdzić skrzynkę odbiorczą").wait_for()
     shoot(page, "02-check-inbox-pl")
     assert contact(db_path, "zofia.wisniewska@gmina.example.org") is None
     mail = smtpd.messages[-1].message()
     assert mail["Subject"] == "Prosimy o potwierdzenie subskrypcji"
 
     page.goto(mailed_link(smtpd, "confirm"))
-    page.get_by_role("heading", name="Potwierdź subskrypcję").wait_for()
+    page.get_by_role("heading", name="Potwierdzenie subskrypcji").wait_for()
     shoot(page, "03-confirm-pl")
     assert contact(db_path, "zofia.wisniewska@gmina.example.org") is None  # opening the link changed nothing
     page.get_by_role("button", name="Potwierdź").click()
@@ -135,7 +135,7 @@ def test_subscribe_confirm_unsubscribe_in_polish(server, browser, smtpd, db_path
     shoot(page, "05-unsubscribe-pl")
     assert contact(db_path, person.email).status == ContactStatus.ACTIVE
     page.get_by_role("button", name="Wypisz się").click()
-    page.get_by_role("heading", name="Wypisano Cię z listy").wait_for()
+    page.get_by_role("heading", name="Wypisano Państwa z listy").wait_for()
     shoot(page, "06-unsubscribed-pl")
     assert contact(db_path, person.email).status == ContactStatus.UNSUBSCRIBED
     db = open_database(db_path)
