@@ -100,6 +100,7 @@ class SmtpTransport:
                                         context=context)
             else:
                 smtp = smtplib.SMTP(self.host, self.port, local_hostname=helo, timeout=settings.smtp_timeout)
+            _no_delay(smtp)
             smtp.ehlo_or_helo_if_needed()
             if settings.smtp_security == "starttls":
                 if not smtp.has_extn("starttls"):
@@ -248,6 +249,17 @@ class SmtpTransport:
             smtp.rset()
         except Exception:
             pass
+
+
+def _no_delay(smtp) -> None:  # type: ignore[no-untyped-def]
+    # A message is one large write followed by a wait for the reply: with Nagle's algorithm its last partial
+    # segment waits for the peer's delayed ACK (40 ms on Linux), capping a connection near 25 messages/s.
+    import socket
+
+    try:
+        smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, AttributeError):
+        pass
 
 
 class _Dropped(Exception):
