@@ -60,14 +60,18 @@ def serialize_attribute(tag: str, name: str, value: str) -> str:
     """`name="value"` exactly as lxml writes it: URL attributes lose leading blanks and get spaces, controls and
     non-ASCII percent-encoded; a value with " but no ' is put in single quotes, otherwise " becomes &quot;."""
     if name in _URL_ATTRS or (name == "name" and tag == "a"):
-        value = value.lstrip(" \t\n\r")
-        if not value.isascii() or any(ord(ch) <= 0x20 for ch in value):
-            value = "".join(ch if " " < ch < "\x7f" else "".join(f"%{b:02X}" for b in ch.encode("utf-8"))
-                            for ch in value)
+        value = _URL_UNSAFE.sub(_percent, value.lstrip(" \t\n\r"))
     body = esc_text(value)
     if '"' in body and "'" not in body:
         return f"{name}='{body}'"
     return f'{name}="{body.replace(chr(34), "&quot;")}"'
+
+
+_URL_UNSAFE = re.compile(r"[^\x21-\x7e]")
+
+
+def _percent(match: re.Match[str]) -> str:
+    return "".join(f"%{byte:02X}" for byte in match.group().encode("utf-8"))
 
 
 @dataclass(frozen=True)
@@ -242,14 +246,18 @@ def _event_datetime(value: Any, language: str) -> str:
 
 
 def _filters(language: str) -> dict[str, Any]:
+    """Locale-aware filters. Cached: the same event date is formatted for every recipient of a country, and
+    Babel takes far longer than the rest of a message's fill-in."""
+    from functools import lru_cache
+
     from babel.dates import format_time
 
     from outreach.i18n import format_date
 
     return {
-        "date": lambda value, fmt="long": format_date(value, language, fmt),
-        "datetime": lambda value: _event_datetime(value, language),
-        "time": lambda value: str(format_time(value, "short", locale=language)),
+        "date": lru_cache(maxsize=512)(lambda value, fmt="long": format_date(value, language, fmt)),
+        "datetime": lru_cache(maxsize=512)(lambda value: _event_datetime(value, language)),
+        "time": lru_cache(maxsize=512)(lambda value: str(format_time(value, "short", locale=language))),
     }
 
 
@@ -351,15 +359,17 @@ class Variant:
         self.language = language
         self.kind = kind
         self.document = renderer.campaign.document(language)
-        self._built: dict[str | None, tuple[Template, Template]] = {}
+        # per event key: (HTML template, text template, the HTML's attribute specs, the event)
+        self._built: dict[str | None, tuple[Template, Template, tuple[AttributeSpec, ...], dict[str, Any]]] = {}
 
     def _event_key(self, contact: Contact) -> str | None:
         return contact.country if self.campaign.event and contact.country in self.campaign.event else None
 
-    def _build(self, key: str | None) -> tuple[Template, Template]:
+    def _build(self, key: str | None) -> tuple[Template, Template, tuple[AttributeSpec, ...], dict[str, Any]]:
         renderer, doc = self.renderer, self.document
         event = self.campaign.event_for(key)
         built = []
+        specs: tuple[AttributeSpec, ...] = ()
         for html in (True, False):
             slots = Slots()
             contact: dict[str, Any] = {f: Late(slots, f"contact.{f}") for f in CONTACT_FIELDS if f != "kind"}
@@ -371,12 +381,13 @@ class Variant:
             if html:
                 page = renderer.inline(page)
             source = slots.restore(page, "html" if html else "plain")
+            specs = specs or tuple(slots.attributes)
             late = _environment(renderer.dirs, self.language, html, "late")
             try:
-                built.append(late.from_string(source, globals={"attribute_specs": tuple(slots.attributes)}))
+                built.append(late.from_string(source))
             except Exception as error:
                 raise template_error(error, str(doc.path)) from None
-        return built[0], built[1]
+        return built[0], built[1], specs, event
 
     def render(self, contact: Contact, links: Links) -> Rendered:
         """The message for one recipient. Only the personal fields are filled in here."""
@@ -384,7 +395,10 @@ class Variant:
         templates = self._built.get(key)
         if templates is None:
             templates = self._built[key] = self._build(key)
-        context = {"contact": _contact_view(contact), "links": links, "event": self.campaign.event_for(key)}
+        # The specs travel in the render context, not as template globals: Jinja copies a template's globals
+        # into every new context, which costs more than the rest of the fill-in.
+        context = {"contact": _contact_view(contact), "links": links, "event": templates[3],
+                   "attribute_specs": templates[2]}
         try:
             html = templates[0].render(context)
             text = templates[1].render(context)

@@ -297,3 +297,41 @@ def test_example_campaigns_every_variant_equals_full_render(settings: Settings, 
                 assert LINKS.unsubscribe_url in fast.text and fast.subject and fast.preheader
                 assert "<script>" not in fast.html and "{%" not in fast.text and "{{" not in fast.html
     assert checked >= 15 * len(kinds) * 2
+
+
+def _luminance(hex_colour: str) -> float:
+    value = hex_colour.lstrip("#")
+    if len(value) == 3:
+        value = "".join(ch * 2 for ch in value)
+    channels = [int(value[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _style(element, prop: str) -> str | None:
+    while element is not None:
+        match = re.search(rf"(?:^|;)\s*{prop}\s*:\s*(#[0-9a-fA-F]{{3,6}})", element.get("style") or "")
+        if match:
+            return match.group(1)
+        element = element.getparent()
+    return None
+
+
+@pytest.mark.parametrize("slug", ["tiny", "event"])
+def test_text_contrast_is_at_least_4_5(fixtures: Settings, slug: str) -> None:
+    """WCAG AA: every element with text has a colour/background pair of contrast ≥ 4.5:1 (inline styles)."""
+    campaign = load_campaign(fixtures, slug)
+    out = Renderer(fixtures, campaign).variant(campaign.source_language, "authority").render(
+        reader(campaign.source_language, "authority", "PL"), LINKS)
+    checked = 0
+    for element in lxml.html.fromstring(out.html).iter():
+        if not isinstance(element.tag, str) or not (element.text or "").strip() or element.tag in ("title", "style"):
+            continue
+        if "display:none" in (element.get("style") or ""):
+            continue
+        colour, background = _style(element, "color"), _style(element, "background-color")
+        assert colour and background, element.tag
+        light, dark = sorted((_luminance(colour), _luminance(background)), reverse=True)
+        assert (light + 0.05) / (dark + 0.05) >= 4.5, (element.tag, colour, background, element.text)
+        checked += 1
+    assert checked > 10
