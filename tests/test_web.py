@@ -376,3 +376,28 @@ def test_oversized_bodies_and_wrong_methods(site, smtpd) -> None:
     wrong = client.put("/subscribe?lang=da")
     assert wrong.status_code == 405 and "Anmodningen kan ikke behandles" in wrong.text
     assert wrong.headers["x-content-type-options"] == "nosniff"
+
+
+def test_web_catalogs_are_complete() -> None:
+    from outreach.i18n import check_catalogs
+
+    problems = {s.language: (s.missing[:3], s.fuzzy[:3]) for s in check_catalogs("web") if not s.ok}
+    assert problems == {}
+
+
+@pytest.mark.parametrize("language", ["hr", "cs", "da", "fr", "de", "el", "hu", "it", "en", "lv", "nl", "pl",
+                                      "ro", "sk", "sv"])
+def test_every_page_language_is_really_translated(site, language) -> None:
+    import re
+
+    _, _, client = site
+    page = client.get(f"/subscribe?lang={language}")
+    assert f'<html lang="{language}"' in page.text
+    heading = re.search(r"<h1>(.*?)</h1>", page.text).group(1)
+    label = re.search(r'<label for="email">(.*?) <span', page.text).group(1)
+    if language == "en":
+        assert (heading, label) == ("Subscribe to the news", "Email address")
+    else:
+        assert heading != "Subscribe to the news" and label != "Email address"
+    error = client.get(f"/confirm/forged?lang={language}")
+    assert error.status_code == 400 and (language == "en") == ("This link is not valid" in error.text)

@@ -138,10 +138,11 @@ def routes(site: Site) -> list[Any]:
         offered = set(site.settings.topics)
         chosen = [t for t in form.getlist("topics") if t in offered]
         kept = [t for t in contact.topics if t not in offered]  # topics this deployment no longer offers
+        current = contact
 
         def save() -> Contact:
             with site.database() as db:
-                return update_contact(db, site.clock, contact,
+                return update_contact(db, site.clock, current,
                                       {"language": language, "kind": kind, "topics": sorted(set(chosen + kept))})
 
         contact = await site.run(save)

@@ -145,7 +145,8 @@ def confirm_signup(db: Database, clock: Clock, signup: Signup, client: str | Non
                          detail=f"signed up {signup.created_at}")
         else:
             contact = update_contact(db, clock, contact, fields)
-            db["contacts"].update(contact.id, {"consent_detail": json.dumps(detail, ensure_ascii=False)})
+            db.execute("UPDATE contacts SET consent_detail = ? WHERE id = ?",
+                       [json.dumps(detail, ensure_ascii=False), contact.id])
             if contact.status != ContactStatus.ACTIVE:
                 contact = resubscribe(db, clock, contact, source="web", detail="confirmed web sign-up")
         record_event(db, clock, EventType.CONFIRMED, contact.id, source="web", source_id=source_id)

@@ -108,6 +108,7 @@ def start_signup(site: Site, data: SignupData, client: str) -> None:
     if not site.address_limiter.hit(data.email):
         return
     language = data.language or "en"
+    context: dict[str, Any]
     with site.database() as db:
         purge_expired(db, site.clock)
         contact = get_contact(db, data.email)
@@ -119,7 +120,7 @@ def start_signup(site: Site, data: SignupData, client: str) -> None:
         else:
             signup = create_signup(db, site.clock, data, client)
             token = make_token(site.secret, Purpose.CONFIRM, {"s": signup.nonce})
-            context = {"link": public_link(site.settings, f"confirm/{token}"), "days": 7}
+            context = {"link": public_link(site.settings, f"confirm/{token}")}
             name, to_name = "email_confirm", data.name
             subject = N_("Please confirm your subscription")
     text = PageText(language)
@@ -215,9 +216,15 @@ def routes(site: Site) -> list[Any]:
             return site.render(request, "confirmed.html", language, already=True, prefs_link=None)
 
         def confirm() -> str | None:
+            import sqlite3
+
             with site.database() as db:
                 try:
-                    contact = confirm_signup(db, site.clock, signup, client_address(request))
+                    try:
+                        contact = confirm_signup(db, site.clock, signup, client_address(request))
+                    except sqlite3.IntegrityError:
+                        # A double click raced us to insert the same address: the second pass finds it.
+                        contact = confirm_signup(db, site.clock, signup, client_address(request))
                 except LookupError:
                     return None
             return site.contact_path(Purpose.PREFERENCES, contact)
