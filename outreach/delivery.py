@@ -37,10 +37,14 @@ BACKOFF_MAX = 3600.0
 
 
 class RecipientLike(Protocol):
-    contact: Contact
-    language: str | None
-    fallback: bool
-    skip_reason: str | None
+    @property
+    def contact(self) -> Contact: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def fallback(self) -> bool: ...
+    @property
+    def skip_reason(self) -> str | None: ...
 
 
 @dataclass

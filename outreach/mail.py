@@ -37,9 +37,12 @@ MAX_NAME = 200  # characters of a display name kept in a header (UTF-8 base64 of
 
 
 class AttachmentLike(Protocol):
-    filename: str
-    path: Path
-    content_type: str
+    @property
+    def filename(self) -> str: ...
+    @property
+    def path(self) -> Path: ...
+    @property
+    def content_type(self) -> str: ...
 
 
 def clean_header_value(value: str | None) -> str:

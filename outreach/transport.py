@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import ssl
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from outreach.config import Settings
 from outreach.errors import OutreachError, TransportError
@@ -278,7 +278,7 @@ class OutboxTransport:
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
-        self._maildir = None  # type: ignore[var-annotated]
+        self._maildir: Any = None  # a mailbox.Maildir, opened on the first message
 
     def send(self, message: bytes, envelope_from: str, recipients: list[str]) -> str:
         import mailbox
