@@ -93,8 +93,10 @@ def routes(site: Site) -> list[Any]:
         if one_click:
             # RFC 8058: the provider only looks at the status; keep the body tiny and free of personal data.
             if contact is None:
-                return PlainTextResponse("This link is not valid.\n", status_code=problem.status_code if problem
-                                         else 400)
+                if problem is not None and problem.status_code == 410:
+                    # Erased (or the address changed): nothing is mailed there any more, which is what was asked.
+                    return PlainTextResponse("Not subscribed.\n")
+                return PlainTextResponse("This link is not valid.\n", status_code=400)
             await site.run(unsubscribe_now, contact, payload, "one-click")
             return PlainTextResponse("Unsubscribed.\n")
         if problem is not None or contact is None:
