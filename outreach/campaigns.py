@@ -265,10 +265,11 @@ def load_campaign(settings: Settings, slug: str) -> Campaign:
     values = {key: list(_strings(value, toml_path, text, key, "audience")) for key, value in audience_table.items()}
     for key, value in values.items():  # one key at a time, so that an error names its line
         try:
-            ContactFilter.parse(**{key: value})
+            ContactFilter.parse(**{key: value})  # type: ignore[arg-type]
         except InputError as error:
             raise fail(key, f"audience: {error.message}", error.hint, table="audience") from None
-    audience = ContactFilter.parse(**values)
+    audience = ContactFilter.parse(countries=values.get("countries"), kinds=values.get("kinds"),
+                                   languages=values.get("languages"), tags=values.get("tags"))
 
     documents: dict[str, Document] = {}
     for md in sorted(folder.glob("*.md")):
@@ -421,58 +422,3 @@ def translation_status(campaign: Campaign) -> list[TranslationStatus]:
         outdated = not is_source and doc.translated_from != current
         result.append(TranslationStatus(language, is_source, doc.translated_from, outdated))
     return result
-
-
-SCAFFOLD_TOML = '''name = "{name}"
-layout = "{layout}"           # base | newsletter | invitation
-source_language = "en"
-fallback = "source"           # recipients without their language get the source language; "skip" leaves them out
-
-# [sender]                    # defaults from OUTREACH_FROM / OUTREACH_REPLY_TO
-# name = "Buying for Social Impact"
-# address = "news@bsi.example.org"
-
-[audience]                    # all of these are optional
-kinds = ["authority", "supplier"]
-# countries = ["PL", "CZ"]
-# tags = ["newsletter"]
-
-# [attachments]
-# all = ["files/brochure.pdf"]
-# pl = ["files/pl/broszura.pdf"]
-'''
-
-SCAFFOLD_MD = '''+++
-subject = "{name}"
-preheader = "One sentence shown next to the subject in the inbox."
-+++
-The layout adds the greeting ("Dear …,") and the footer, so start with your first paragraph.
-
-{{% if contact.kind == "authority" %}}
-A paragraph only contracting authorities read.
-{{% elif contact.kind == "supplier" %}}
-A paragraph only social-economy suppliers read.
-{{% else %}}
-A paragraph for everyone else.
-{{% endif %}}
-
-[Read more](https://bsi.example.eu/)
-'''
-
-
-def new_campaign(settings: Settings, slug: str, name: str | None = None, layout: str = "base") -> Path:
-    """Scaffold `<OUTREACH_CAMPAIGNS>/<slug>/` with a commented campaign.toml and an en.md to start from."""
-    if not SLUG_RE.match(slug):
-        raise InputError(f"{slug!r} is not a usable campaign name",
-                         "Use lower-case letters, digits and dashes, e.g. spring-newsletter-2027.")
-    if not layout_exists(settings, layout):
-        raise InputError(f"Unknown layout {layout!r}", LAYOUTS_HINT)
-    folder = Path(settings.campaigns_dir) / slug
-    if folder.exists():
-        raise InputError(f"{folder} already exists", "Pick another name or edit the existing campaign.")
-    title = name or slug.replace("-", " ").capitalize()
-    (folder / "files").mkdir(parents=True)
-    escaped = title.replace("\\", "\\\\").replace('"', '\\"')
-    (folder / "campaign.toml").write_text(SCAFFOLD_TOML.format(name=escaped, layout=layout), encoding="utf-8")
-    (folder / "en.md").write_text(SCAFFOLD_MD.format(name=escaped), encoding="utf-8")
-    return folder

@@ -156,8 +156,9 @@ def samples(campaign: Campaign, language: str) -> Iterator[Contact]:
     """Sample recipients that reach every branch a body is likely to test: each kind, each event country,
     with and without a name."""
     kinds = campaign.audience.kinds or tuple(k.value for k in Kind)
-    countries = [c for c in sorted(campaign.event) if language in country_languages(c)] or \
-        ([sorted(campaign.event)[0]] if campaign.event else [None])
+    countries: list[str | None] = [c for c in sorted(campaign.event) if language in country_languages(c)]
+    if not countries:
+        countries = [sorted(campaign.event)[0]] if campaign.event else [None]
     for kind in kinds:
         for country in countries:
             for name in ("Ana Example", ""):
@@ -229,7 +230,8 @@ def _line_of_name(body: str, name: str) -> int:
 
 def _body_link_lines(doc: Any) -> dict[str, int]:
     """href/src → line in the .md file, from the Markdown tokens, so a bad link can be shown where it is written."""
-    from outreach.render import Slots, _markdown
+    from outreach.render import _markdown
+    from outreach.render_slots import Slots
 
     lines: dict[str, int] = {}
     for token in _markdown().parse(Slots().protect(doc.body)):
@@ -242,7 +244,7 @@ def _body_link_lines(doc: Any) -> dict[str, int]:
 
 def html_issues(html: str, text: str, links: Any, doc: Any) -> list[Issue]:
     """Problems in one rendered message: size, links, images, the unsubscribe link."""
-    import lxml.html
+    import lxml.html  # type: ignore[import-untyped]
 
     issues: list[Issue] = []
     size = len(html.encode("utf-8"))

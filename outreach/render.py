@@ -12,7 +12,6 @@ makes the two equal, and they are never read as Markdown or Jinja.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from outreach.campaigns import Campaign, layout_dirs
 from outreach.config import Settings
 from outreach.errors import TemplateError
+from outreach.render_slots import AttributeSpec, Late, LateValueError, Slots, attribute_out, esc_text
 from outreach.render_text import markdown_to_text
 
 if TYPE_CHECKING:
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 CONTACT_FIELDS = ("name", "organisation", "role", "kind", "country", "language", "email", "attributes")
 LINK_FIELDS = ("unsubscribe_url", "preferences_url", "view_url")
-NONCE = "xqzjv"  # placeholder tokens are Xq<nonce>q<n>qX: alphanumeric, inert in Markdown, HTML and URLs
 
 
 @dataclass(frozen=True)
@@ -47,189 +46,6 @@ class Rendered:
     preheader: str
     html: str
     text: str
-
-
-# --- escaping exactly as lxml's HTML serialiser writes values (what premailer outputs) ---------------------
-
-def esc_text(value: Any) -> str:
-    """A value in element text: lxml writes & < > as entities and everything else as is."""
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def serialize_attribute(tag: str, name: str, value: str) -> str:
-    """`name="value"` exactly as lxml writes it: URL attributes lose leading blanks and get spaces, controls and
-    non-ASCII percent-encoded; a value with " but no ' is put in single quotes, otherwise " becomes &quot;."""
-    if name in _URL_ATTRS or (name == "name" and tag == "a"):
-        value = _URL_UNSAFE.sub(_percent, value.lstrip(" \t\n\r"))
-    body = esc_text(value)
-    if '"' in body and "'" not in body:
-        return f"{name}='{body}'"
-    return f'{name}="{body.replace(chr(34), "&quot;")}"'
-
-
-_URL_UNSAFE = re.compile(r"[^\x21-\x7e]")
-
-
-def _percent(match: re.Match[str]) -> str:
-    return "".join(f"%{byte:02X}" for byte in match.group().encode("utf-8"))
-
-
-@dataclass(frozen=True)
-class AttributeSpec:
-    """An attribute of the built HTML whose value holds per-recipient values between static pieces."""
-
-    tag: str
-    name: str
-    statics: tuple[str, ...]  # unescaped; one more than there are values
-
-
-def attribute_out(spec: AttributeSpec, *values: Any) -> str:
-    """The attribute with the recipient's values put in, serialised as lxml would serialise the whole."""
-    parts = [spec.statics[0]]
-    for value, static in zip(values, spec.statics[1:], strict=True):
-        parts += [str(value), static]
-    return serialize_attribute(spec.tag, spec.name, "".join(parts))
-
-
-# --- placeholders ---------------------------------------------------------------------------------------------
-
-_JINJA = re.compile(r"\{\{(-?)(.*?)(-?)\}\}|\{%(-?)(.*?)(-?)%\}|\{#.*?#\}", re.S)
-_TOKEN = re.compile(r"(<!--)?Xq" + NONCE + r"q(\d+)qX(-->)?")
-_STATIC_JINJA = re.compile(r"\{(?=[{%#]|$)")
-_URL_ATTRS = ("href", "src", "action")
-_TAG_NAME = re.compile(r"<\s*([^\s/>]+)")
-_ATTRIBUTE = re.compile(r"""([^\s=/<>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
-
-
-class LateValueError(TemplateError):
-    """A layout tested a per-recipient value, which is only known when each message is filled in."""
-
-
-class Slots:
-    """Jinja fragments taken out of a text and the tokens that stand for them until they are put back."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[str, str, str, str]] = []  # (kind "expr"|"block", source, ws_left, ws_right)
-
-    def add(self, kind: str, source: str, left: str = "", right: str = "") -> str:
-        self.items.append((kind, source, left, right))
-        return f"Xq{NONCE}q{len(self.items) - 1}qX"
-
-    def protect(self, source: str) -> str:
-        """Replace Jinja in Markdown: block tags on their own line → `<!--token-->`, the rest → inline tokens."""
-        out: list[str] = []
-        pos = 0
-        for match in _JINJA.finditer(source):
-            out.append(source[pos:match.start()])
-            pos = match.end()
-            text = match.group(0)
-            if text.startswith("{#"):
-                continue
-            if text.startswith("{{"):
-                out.append(self.add("expr", match.group(2).strip(), match.group(1), match.group(3)))
-                continue
-            line_start = source.rfind("\n", 0, match.start()) + 1
-            line_end = source.find("\n", match.end())
-            line_end = len(source) if line_end < 0 else line_end
-            alone = not source[line_start:match.start()].strip() and not source[match.end():line_end].strip()
-            token = self.add("block", text)
-            out.append(f"<!--{token}-->" if alone else token)
-        out.append(source[pos:])
-        return "".join(out)
-
-    def restore(self, text: str, mode: str) -> str:
-        """Put the Jinja back. mode "plain": as written; "html": every value escaped the way lxml would have
-        written it in that place (element text, or the whole attribute it is part of)."""
-        self.attributes: list[AttributeSpec] = []
-        out: list[str] = []
-        pos = 0
-        matches = list(_TOKEN.finditer(text))
-        index = 0
-        while index < len(matches):
-            match = matches[index]
-            kind, source, left, right = self.items[int(match.group(2))]
-            wrapped = bool(match.group(1) and match.group(3))
-            if mode == "html" and kind == "expr" and not wrapped:
-                span = _attribute_span(text, match.start())
-                if span is not None:
-                    consumed = self._restore_attribute(text, span, matches[index:], out, pos)
-                    if consumed:
-                        pos, index = span[1], index + consumed
-                        continue
-            out.append(_STATIC_JINJA.sub('{{ "{" }}', text[pos:match.start()]))
-            pos = match.end()
-            index += 1
-            if kind == "block":
-                out.append(source)
-                continue
-            if wrapped:  # an expression token that only looked like a block comment
-                out.append("<!--")
-            escape = "" if mode == "plain" else "|esc_text"
-            out.append(f"{{{{{left} ({source}){escape} {right}}}}}")
-            if wrapped:
-                out.append("-->")
-        out.append(_STATIC_JINJA.sub('{{ "{" }}', text[pos:]))
-        return "".join(out)
-
-    def _restore_attribute(self, text: str, span: tuple[int, int, str, str, int, int], matches: list[Any],
-                           out: list[str], pos: int) -> int:
-        """Replace a whole attribute holding value tokens by one call of `attribute_out`; 0 if it cannot."""
-        import html as htmlmod
-
-        start, _, tag, name, value_start, value_end = span
-        inside = [m for m in matches if value_start <= m.start() and m.end() <= value_end]
-        if any(self.items[int(m.group(2))][0] != "expr" or m.group(1) for m in inside):
-            return 0  # a block tag inside an attribute: leave it to the plain path
-        statics, values, cursor = [], [], value_start
-        for m in inside:
-            statics.append(htmlmod.unescape(text[cursor:m.start()]))
-            values.append(f"({self.items[int(m.group(2))][1]})")
-            cursor = m.end()
-        statics.append(htmlmod.unescape(text[cursor:value_end]))
-        self.attributes.append(AttributeSpec(tag, name, tuple(statics)))
-        out.append(_STATIC_JINJA.sub('{{ "{" }}', text[pos:start]))
-        out.append(f"{{{{ attribute_out(attribute_specs[{len(self.attributes) - 1}], {', '.join(values)}) }}}}")
-        return len(inside)
-
-
-def _attribute_span(html: str, pos: int) -> tuple[int, int, str, str, int, int] | None:
-    """(start, end, tag, name, value start, value end) of the attribute whose value holds `pos`, or None when
-    `pos` is in element text. lxml escapes < and > inside attribute values, so the last < opens the tag."""
-    lt = html.rfind("<", 0, pos)
-    if lt <= html.rfind(">", 0, pos):
-        return None
-    tag_end = html.find(">", pos)
-    tag = _TAG_NAME.match(html, lt)
-    for match in _ATTRIBUTE.finditer(html, lt + 1 + (len(tag.group(1)) if tag else 0), tag_end):
-        for group in (2, 3, 4):
-            if match.group(group) is not None and match.start(group) <= pos < match.end(group):
-                return (match.start(), match.end(), tag.group(1).lower() if tag else "", match.group(1).lower(),
-                        match.start(group), match.end(group))
-    return None
-
-
-class Late:
-    """What a layout sees for a per-recipient value while the variant is built: prints as a token, cannot be
-    tested (its value is not known yet)."""
-
-    __slots__ = ("expression", "token")
-
-    def __init__(self, slots: Slots, expression: str) -> None:
-        self.expression = expression
-        self.token = slots.add("expr", expression)
-
-    def __str__(self) -> str:
-        return self.token
-
-    def __html__(self) -> str:
-        return self.token
-
-    def _refuse(self, *args: Any) -> Any:
-        raise LateValueError(f"A layout tested {self.expression}, which differs per recipient",
-                             "Layouts may print contact fields and links but only test contact.kind.")
-
-    __bool__ = __eq__ = __ne__ = __lt__ = __gt__ = __len__ = __iter__ = __contains__ = _refuse
-    __hash__ = object.__hash__
 
 
 # --- environments ---------------------------------------------------------------------------------------------
@@ -460,7 +276,7 @@ class Renderer:
         """Inline the layouts' stylesheet into style attributes (premailer); rules it cannot inline stay."""
         import logging
 
-        from premailer import Premailer
+        from premailer import Premailer  # type: ignore[import-untyped]
 
         if self._css is None:
             css = next((d for d in layout_dirs(self.settings) if (d / "styles.css").is_file()), None)

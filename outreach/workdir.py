@@ -1,7 +1,8 @@
-"""`outreach init [DIR]`: a working folder for a national expert, the same from a clone and from a plain install.
+"""Creating things for the user to edit: a working folder (`outreach init`) and a new campaign (`campaign new`).
 
-It holds `.env` (from the shipped example, with a fresh secret key), the example campaigns to learn from and
-the email layouts to customise. Existing files are never overwritten.
+A working folder holds `.env` (from the shipped example, with a fresh secret key), the example campaigns to learn
+from and the email layouts to customise, the same from a clone and from a plain install. Existing files are never
+overwritten.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from outreach.campaigns import LAYOUTS_HINT, SLUG_RE, layout_exists
+from outreach.config import Settings
 from outreach.errors import InputError
 from outreach.resources import PACKAGE_DIR, bundled
 
@@ -74,3 +77,58 @@ def init_workdir(target: Path) -> InitReport:
     if layouts.is_dir():
         _copy_tree(layouts, target / "templates" / "emails", report)
     return report
+
+
+SCAFFOLD_TOML = '''name = "{name}"
+layout = "{layout}"           # base | newsletter | invitation
+source_language = "en"
+fallback = "source"           # recipients without their language get the source language; "skip" leaves them out
+
+# [sender]                    # defaults from OUTREACH_FROM / OUTREACH_REPLY_TO
+# name = "Buying for Social Impact"
+# address = "news@bsi.example.org"
+
+[audience]                    # all of these are optional
+kinds = ["authority", "supplier"]
+# countries = ["PL", "CZ"]
+# tags = ["newsletter"]
+
+# [attachments]
+# all = ["files/brochure.pdf"]
+# pl = ["files/pl/broszura.pdf"]
+'''
+
+SCAFFOLD_MD = '''+++
+subject = "{name}"
+preheader = "One sentence shown next to the subject in the inbox."
++++
+The layout adds the greeting ("Dear …,") and the footer, so start with your first paragraph.
+
+{{% if contact.kind == "authority" %}}
+A paragraph only contracting authorities read.
+{{% elif contact.kind == "supplier" %}}
+A paragraph only social-economy suppliers read.
+{{% else %}}
+A paragraph for everyone else.
+{{% endif %}}
+
+[Read more](https://bsi.example.eu/)
+'''
+
+
+def new_campaign(settings: Settings, slug: str, name: str | None = None, layout: str = "base") -> Path:
+    """Scaffold `<OUTREACH_CAMPAIGNS>/<slug>/` with a commented campaign.toml and an en.md to start from."""
+    if not SLUG_RE.match(slug):
+        raise InputError(f"{slug!r} is not a usable campaign name",
+                         "Use lower-case letters, digits and dashes, e.g. spring-newsletter-2027.")
+    if not layout_exists(settings, layout):
+        raise InputError(f"Unknown layout {layout!r}", LAYOUTS_HINT)
+    folder = Path(settings.campaigns_dir) / slug
+    if folder.exists():
+        raise InputError(f"{folder} already exists", "Pick another name or edit the existing campaign.")
+    title = name or slug.replace("-", " ").capitalize()
+    (folder / "files").mkdir(parents=True)
+    escaped = title.replace("\\", "\\\\").replace('"', '\\"')
+    (folder / "campaign.toml").write_text(SCAFFOLD_TOML.format(name=escaped, layout=layout), encoding="utf-8")
+    (folder / "en.md").write_text(SCAFFOLD_MD.format(name=escaped), encoding="utf-8")
+    return folder

@@ -12,7 +12,6 @@ from outreach.campaigns import (
     iter_audience,
     list_campaigns,
     load_campaign,
-    new_campaign,
     read_document,
     revision_of,
     source_revision,
@@ -22,6 +21,7 @@ from outreach.config import Settings
 from outreach.contacts import Contact, ContactFilter, clean_fields, insert_contact, set_status, suppress
 from outreach.errors import InputError, NotFoundError, OutreachError
 from outreach.models import ContactStatus
+from outreach.workdir import new_campaign
 
 DATA = Path(__file__).parent / "data" / "campaigns"
 

@@ -17,7 +17,8 @@ from outreach.config import Settings
 from outreach.contacts import Contact
 from outreach.countries import BSI_LANGUAGES
 from outreach.errors import TemplateError
-from outreach.render import Links, Renderer, esc_text, render_full, serialize_attribute
+from outreach.render import Links, Renderer, render_full
+from outreach.render_slots import esc_text, serialize_attribute
 
 DATA = Path(__file__).parent / "data" / "campaigns"
 REPO = Path(__file__).resolve().parent.parent

@@ -27,7 +27,7 @@ def new(
     layout: Annotated[str, typer.Option("--layout", help="base | newsletter | invitation")] = "base",
 ) -> None:
     """Scaffold campaigns/SLUG/ with campaign.toml and en.md to start from."""
-    from outreach.campaigns import new_campaign
+    from outreach.workdir import new_campaign
 
     folder = new_campaign(state().settings, slug, name, layout)
     err().print(f"Created {folder}/ (campaign.toml, en.md, files/).")
