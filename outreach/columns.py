@@ -50,7 +50,11 @@ _ALIASES: dict[str, str] = {
                     "cég|organizācija|iestāde|uzņēmums|organizație|organizatie|instituție|instituţie|"
                     "organizzazione|ente|azienda|organisme|structure|entreprise|οργανισμός|φορέας|εταιρεία|"
                     "virksomhed|myndighed|behörde|einrichtung|unternehmen|organisationsnamn|"
-                    "företag|myndighet|organisatie|bedrijf|instelling|organizacija|ustanova|tvrtka|poduzeće",
+                    "företag|myndighet|organisatie|bedrijf|instelling|organizacija|ustanova|tvrtka|poduzeće|"
+                    "nazwa|nazwa instytucji|nazwa firmy|název|název organizace|názov|názov organizácie|cégnév|"
+                    "intézmény neve|nosaukums|denumire|denumirea instituției|ragione sociale|denominazione|"
+                    "raison sociale|dénomination|επωνυμία|firmanavn|firmenname|företagsnamn|bedrijfsnaam|naziv|"
+                    "naziv institucije",
     "role": "role|position|job title|title|function|job|stanowisko|funkcja|funkce|pozice|pracovní pozice|"
             "pozícia|funkcia|beosztás|pozíció|munkakör|amats|ieņemamais amats|funcție|funcţie|poziție|"
             "ruolo|funzione|qualifica|fonction|poste|θέση|ρόλος|ιδιότητα|stilling|rolle|funktion|position|"

@@ -27,13 +27,17 @@ from functools import cache
 # ISO-8859-16 is left out on purpose: it reads the cedilla ş/ţ of every cp1250 Romanian file as ș/ț, which
 # is not what the file holds; it stays available with --encoding.
 EUROPEAN = ("cp1250", "iso8859_2", "cp1252", "cp1257", "cp1253", "iso8859_7", "iso8859_13")
+# How common each is among BSI files (Windows code pages first), to break ties such as "Đakovo" (cp1250) versus
+# "Šakovo" (cp1257), which read equally well.
+_PRIOR = {"cp1250": 0.4, "iso8859_2": 0.2, "cp1252": 0.3, "cp1257": 0.1, "cp1253": 0.2, "iso8859_7": 0.1,
+          "iso8859_13": 0.0}
 
 # Accented letters each European language uses (lower case). BSI languages score higher than the others:
 # outreach's files come from the 15 BSI countries, so a letter only Estonian or Portuguese uses is weaker evidence.
 _BSI_ALPHABETS = {
     "pl": "ąćęłńóśźż", "cs": "áčďéěíňóřšťúůýž", "sk": "áäčďéíĺľňóôŕšťúýž", "hu": "áéíóöőúüű",
     "ro": "ăâîșțşţ", "hr": "čćđšž", "lv": "āčēģīķļņšūž", "de": "äöüß", "fr": "àâçéèêëîïôœùûüÿ",
-    "it": "àèéìíîòóùú", "da": "æøåé", "sv": "åäöé", "nl": "éëïöüèáóúâêîôû", "en": "éï", "ga": "áéíóú",
+    "it": "àèéìòù", "da": "æøåé", "sv": "åäöé", "nl": "éëïöüè", "en": "éï", "ga": "áéíóú",
     "el": "",  # Greek words are judged by script, below
 }
 _OTHER_ALPHABETS = {
@@ -43,6 +47,7 @@ _OTHER_ALPHABETS = {
 # Letters that turn up mostly when a file is decoded with the wrong code page.
 _RARE = set("ŕĺÿðþĳŀũŷ˙")
 _CLOSING = set("’”»")
+_QUOTE_PAIRS = {"«": "»", "„": "”", "»": "«", "‚": "’"}
 _COMMON_PUNCTUATION = set("€–—‘’‚“”„«»°·•…§¨´\xa0\xad×±²³µ¼½¾¿¡")
 _ALL_ALPHABETS = {**_BSI_ALPHABETS, **_OTHER_ALPHABETS}
 _WORD = re.compile(r"[^\W\d_]+")
@@ -71,9 +76,9 @@ def detect_encoding(data: bytes) -> str:
             data.decode(name)
         except UnicodeDecodeError:
             continue
-        score = score_text([token.encode("latin-1").decode(name) for token in tokens])
+        score = score_text([token.encode("latin-1").decode(name) for token in tokens]) + _PRIOR[name]
         if name == favourite:
-            score += 0.3
+            score += 0.2
         candidate = (score, -rank, name)
         if best is None or candidate > best:
             best = candidate
@@ -89,28 +94,35 @@ def score_text(tokens: list[str]) -> float:
     """
     score = 0.0
     needs: dict[frozenset[str], int] = {}
+    opening = {quote: 0 for quote in _QUOTE_PAIRS}
+    closing = {quote: 0 for quote in _QUOTE_PAIRS}
     for token in tokens:
         score += score_token(token)
         for word in _WORD.findall(token):
             languages = _languages_of(word)
             if languages:
                 needs[languages] = needs.get(languages, 0) + 1
-    return score - 3.0 * _languages_needed(needs)
+        for start, end in _QUOTE_PAIRS.items():
+            opening[start] += token.startswith(start)
+            closing[start] += token.endswith(end)
+    # Quotes that open and close around words („Razem”, «La Fenice») are real punctuation, not stray letters.
+    score += sum(3 * min(opening[quote], closing[quote]) for quote in _QUOTE_PAIRS)
+    return score - _languages_cost(needs)
 
 
-def _languages_needed(needs: dict[frozenset[str], int]) -> int:
-    """Greedy set cover: how many languages explain every word."""
+def _languages_cost(needs: dict[frozenset[str], int]) -> float:
+    """Greedy set cover: what it costs to explain every word; a language outside the BSI costs more."""
     remaining = dict(needs)
-    count = 0
+    cost = 0.0
     while remaining:
-        tally: dict[str, int] = {}
+        tally: dict[str, float] = {}
         for languages, words in remaining.items():
             for language in languages:
-                tally[language] = tally.get(language, 0) + words
+                tally[language] = tally.get(language, 0) + words + (0.5 if language in _BSI_ALPHABETS else 0)
         chosen = max(sorted(tally), key=tally.__getitem__)
         remaining = {langs: n for langs, n in remaining.items() if chosen not in langs}
-        count += 1
-    return count
+        cost += 3.0 if chosen in _BSI_ALPHABETS else 5.0
+    return cost
 
 
 def _languages_of(word: str) -> frozenset[str]:
@@ -162,9 +174,25 @@ def _score_word(word: str) -> float:
     if script != "latin":
         return -3.0
     score = 0.0
-    # A capital inside a word after a small letter ("MiÓdzie") does not happen in names.
+    # A capital inside a word after a small letter ("MiÓdzie") does not happen in names, nor an accented capital
+    # before a capital and a small letter ("ŤLa", ISO-8859-2's reading of "«La").
     for before, char in itertools.pairwise(word):
         if before.islower() and char.isupper() and ord(char) >= 128:
+            score -= 3
+    if len(word) > 2 and ord(word[0]) >= 128 and word[0].isupper() and word[1].isupper() and word[2].islower():
+        score -= 3
+    for index in range(1, len(word) - 1):
+        char = word[index]
+        # An accented consonant between two consonants ("Lřvstad" for Danish "Løvstad") is rare in any language.
+        if ord(char) >= 128 and not _is_vowel(char) and not _is_vowel(word[index - 1]) \
+                and not _is_vowel(word[index + 1]):
+            score -= 2
+    for index, char in enumerate(word):
+        # Czech writes ě only after b, p, v, f, m, d, t, n ("Forlě" is Italian "Forlì" read as cp1250).
+        if char in "ěĚ" and (index == 0 or word[index - 1].lower() not in "bpvfmdtn"):
+            score -= 3
+        # …and ů never at the start of a word or after a vowel ("Ůodzi", "dziaůu": Polish ł read as cp1250).
+        if char in "ůŮ" and (index == 0 or _is_vowel(word[index - 1])):
             score -= 3
     if len(accented) >= 4 and len(accented) * 10 > len(word) * 6:
         score -= 3  # mostly accented letters: a Greek word read as Latin-1
@@ -175,6 +203,12 @@ def _score_word(word: str) -> float:
     if any(letters <= set(alphabet) for alphabet in _alphabets(False)):
         return score + 1
     return score - 4
+
+
+@cache
+def _is_vowel(char: str) -> bool:
+    base = unicodedata.normalize("NFD", char)[0].lower()
+    return base in "aeiouy" or char.lower() in "æøœ"
 
 
 @cache

@@ -84,6 +84,7 @@ class FileSummary:
     read_as: str
     rows: int = 0
     columns: list[tuple[str, str]] = field(default_factory=list)
+    guessed_words: list[str] = field(default_factory=list)  # the encoding was guessed: words to check
 
 
 @dataclass
@@ -115,7 +116,7 @@ class ImportReport:
             "suppressed_rows": [{"file": f, "row": n} for f, n in self.suppressed_rows],
             "duplicate_rows": [{"file": d.file, "row": d.row, "first_file": d.first_file,
                                 "first_row": d.first_row} for d in self.duplicates],
-            "files": [{"path": s.path, "read_as": s.read_as, "rows": s.rows,
+            "files": [{"path": s.path, "read_as": s.read_as, "rows": s.rows, "guessed_words": s.guessed_words,
                        "columns": [{"column": c, "field": f} for c, f in s.columns]} for s in self.files],
         }
 
@@ -178,7 +179,8 @@ class _Run:
         self._lists: dict[frozenset[str], str] = {}
 
     def import_sheet(self, sheet: Sheet, plan: ColumnPlan, progress: Progress | None) -> None:
-        summary = FileSummary(path=str(sheet.path), read_as=sheet.describe(), columns=plan.describe())
+        summary = FileSummary(path=str(sheet.path), read_as=sheet.describe(), columns=plan.describe(),
+                              guessed_words=sheet.guessed_words)
         self.report.files.append(summary)
         width = len(plan.header)
         for number, cells in sheet.rows:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from outreach.errors import InputError, NotFoundError
 DELIMITERS = (",", ";", "\t", "|")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
 _DETECT_BYTES = 64 * 1024 * 1024  # enough for any real contact list; beyond it the head decides
+_ACCENTED_WORD = re.compile(r"[^\W\d_]*[^\x00-\x7f\W\d_][^\W\d_]*")
 _XLSX_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
 # One field of 1 MB is no contact: it is an unclosed quote swallowing the rest of the file.
 csv.field_size_limit(min(sys.maxsize, 1024 * 1024))
@@ -42,6 +44,7 @@ class Sheet:
     encoding: str | None = None
     delimiter: str | None = None
     sheet_name: str | None = None
+    guessed_words: list[str] = field(default_factory=list)  # a legacy code page was guessed: words to check
     _position: Any = field(default=None, repr=False)
 
     def position(self) -> int:
@@ -108,16 +111,17 @@ def _open_csv(path: Path, raw: BinaryIO, encoding: str | None) -> Sheet:
     lines = _LineCounter(text, path, codec, forced=bool(encoding))
     preview = _preview(path, data, codec, forced=bool(encoding))
     delimiter, skip_sep_line = _sniff(preview)
+    guessed = [] if encoding or codec.startswith("utf") else _accented_words(preview)
     if skip_sep_line:
         lines.skip_line()
     reader = csv.reader(lines, delimiter=delimiter, strict=False)
-    header_row, header = _first_row(path, reader, lines)
+    header_row, header, rows = find_header(_csv_rows(path, reader, lines))
     if header is None:
         raise InputError(f"{path} has no rows", "The file holds only empty lines.")
     return Sheet(path=path, format="csv", header=header, header_row=header_row,
-                 rows=_csv_rows(path, reader, lines), size=max(len(data), path.stat().st_size),
+                 rows=rows, size=max(len(data), path.stat().st_size),
                  encoding="utf-8" if codec == "utf-8-sig" else codecs.lookup(codec).name, delimiter=delimiter,
-                 _position=lambda: raw.tell())
+                 guessed_words=guessed, _position=lambda: raw.tell())
 
 
 class _LineCounter:
@@ -160,10 +164,49 @@ def _csv_rows(path: Path, reader: Any, lines: _LineCounter) -> Iterator[tuple[in
             yield start, cells
 
 
-def _first_row(path: Path, reader: Any, lines: _LineCounter) -> tuple[int, list[str] | None]:
-    for number, cells in _csv_rows(path, reader, lines):
-        return number, cells
-    return 0, None
+Rows = Iterator[tuple[int, list[str]]]
+
+
+def find_header(rows: Rows) -> tuple[int, list[str] | None, Rows]:
+    """The header row and the rows after it. Title lines above a table ("Kontakty 2025", one filled cell) are
+    skipped when one of the next rows has several filled cells: that one is the header."""
+    head: list[tuple[int, list[str]]] = []
+    for item in rows:
+        head.append(item)
+        if len(head) >= 10:
+            break
+    if not head:
+        return 0, None, iter(())
+    index = 0
+    while (index < len(head) - 1 and _filled(head[index][1]) <= 1 and not _names_a_field(head[index][1])
+           and any(_filled(cells) > 1 for _, cells in head[index:])):
+        index += 1
+    number, header = head[index]
+
+    def rest() -> Rows:
+        yield from head[index + 1:]
+        yield from rows
+
+    return number, header, rest()
+
+
+def _names_a_field(cells: list[str]) -> bool:
+    from outreach.columns import guess_field
+
+    return any(guess_field(cell) for cell in cells if cell.strip())
+
+
+def _filled(cells: list[str]) -> int:
+    return sum(1 for cell in cells if cell.strip())
+
+
+def _accented_words(text: str, limit: int = 5) -> list[str]:
+    words: dict[str, None] = {}
+    for word in _ACCENTED_WORD.findall(text):
+        words.setdefault(word, None)
+        if len(words) >= limit:
+            break
+    return list(words)
 
 
 def _looks_binary(data: bytes) -> bool:
@@ -226,12 +269,11 @@ def _open_xlsx(path: Path, sheet: str | None) -> Sheet:
     else:
         raise InputError(f"{path} has no sheet {sheet!r}",
                          "Its sheets are: " + ", ".join(repr(name) for name in names) + " (or give a number).")
-    rows = _xlsx_rows(path, worksheet)
-    try:
-        header_row, header = next(rows)
-    except StopIteration:
+    header_row, found, rows = find_header(_xlsx_rows(path, worksheet))
+    if found is None:
         raise InputError(f"{path}, sheet {worksheet.title!r} has no rows",
-                         "Pick the sheet with the contacts with --sheet.") from None
+                         "Pick the sheet with the contacts with --sheet.")
+    header = found
     counter = {"row": header_row}
 
     def counted() -> Iterator[tuple[int, list[str]]]:

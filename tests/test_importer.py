@@ -347,3 +347,56 @@ def test_fixture_files_import(runner) -> None:
     assert report["files"][1]["read_as"] in ("CSV, cp1253, tab-separated", "CSV, iso8859-7, tab-separated")
     names = {c["name"] for c in contacts_json(runner)}
     assert {"Paweł Błaszczyk", "Lenka Růžičková", "Νίκος Ευαγγέλου", "Μαρία Καραγιάννη"} == names
+
+
+def test_title_rows_above_the_header_are_skipped(tmp_path: Path, runner) -> None:
+    csv_path = tmp_path / "titled.csv"
+    csv_path.write_text("Kontakty – zamówienia zastrzeżone 2025;;;\n\nE-mail;Nazwa;Kraj;Uwagi\n"
+                        "a@gmina.example.org;Gmina Łódź;PL;\n", encoding="utf-8")
+    xlsx_path = _xlsx(tmp_path / "titled.xlsx", {"Lista": [["Seznam kontaktů"], [], ["E-mail", "Jméno a příjmení"],
+                                                          ["b@mesto.example.org", "Jiří Dvořák"]]})
+    result = runner("contacts", "import", str(csv_path), str(xlsx_path), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["added"] == 2
+    single = tmp_path / "single.csv"
+    single.write_text("Email\nc@x.example.org\n", encoding="utf-8")
+    assert json.loads(runner("contacts", "import", str(single), "--json").stdout)["added"] == 1
+
+
+def test_progress_is_reported(tmp_path: Path, db: Database, clock: FakeClock) -> None:
+    rows = [["Email", "Name"]] + [[f"p{i}@x.example.org", f"P {i}"] for i in range(4500)]
+    path = write_csv(tmp_path / "big.csv", rows)
+    calls: list[tuple[int, int]] = []
+    report = import_files(db, clock, [path], ImportOptions(), lambda file, done, total: calls.append((done, total)))
+    assert report.added == 4500
+    assert len(calls) >= 3 and calls[-1] == (path.stat().st_size, path.stat().st_size)
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+
+
+# Short files are where code pages are ambiguous: each sample must come back as written, without --encoding.
+DETECTION = [
+    ("cp1250", "Jiří Dvořák;Město Žďár nad Sázavou"), ("cp1250", "Ivana Horvat;Grad Đakovo, Čakovec"),
+    ("cp1250", "Ľubomír Šťastný;Mesto Žilina"), ("cp1250", "Szűcs Ödön;Győr"), ("cp1250", "Ştefan;Timişoara"),
+    ("iso8859_2", "Jiří Dvořák;Město Žďár nad Sázavou"), ("iso8859_2", "Paweł Błaszczyk;Świętochłowice"),
+    ("cp1252", "Hélène Lefèvre;Mairie de Besançon"), ("cp1252", "Niccolò Rossi;Comune di Forlì, città"),
+    ("cp1252", "Søren Ærø;Københavns Kommune"), ("cp1252", "Åsa Öberg;Göteborgs Stad"),
+    ("cp1257", "Jānis Bērziņš;Rīgas dome"), ("cp1257", "Paweł Błaszczyk;Poznań"),
+    ("cp1253", "Ελένη Οικονόμου;Άρτα"), ("iso8859_7", "Ελένη Οικονόμου;Άρτα"),
+]
+
+
+@pytest.mark.parametrize(("encoding", "line"), DETECTION)
+def test_detection_of_short_legacy_files(encoding: str, line: str) -> None:
+    from outreach.encodings import detect_encoding
+
+    data = f"email;name;organisation\r\nx@y.example.org;{line}\r\n".encode(encoding)
+    assert data.decode(detect_encoding(data)) == data.decode(encoding)
+
+
+def test_guessed_encoding_shows_words_to_check(tmp_path: Path, runner) -> None:
+    path = write_csv(tmp_path / "g.csv", [["Email", "Nazwa"], ["a@x.example.org", "Gmina Łódź"]], "cp1250", ";")
+    result = runner("contacts", "import", str(path))
+    assert "the encoding was guessed" in result.output and "Łódź" in result.output
+    utf8 = write_csv(tmp_path / "u.csv", [["Email", "Nazwa"], ["b@x.example.org", "Gmina Łódź"]], "utf-8", ";")
+    assert "guessed" not in runner("contacts", "import", str(utf8)).output
+    assert {c["organisation"] for c in contacts_json(runner)} == {"Gmina Łódź"}

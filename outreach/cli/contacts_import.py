@@ -119,6 +119,9 @@ def _print_report(report: ImportReport, rejects: Path | None) -> None:
         console.print(f"{escape(summary.path)}: {summary.rows} row(s), read as {escape(summary.read_as)}")
         console.print("  columns: " + escape(", ".join(f"{column} → {meaning}" for column, meaning in
                                                        summary.columns)), style="dim")
+        if summary.guessed_words:
+            console.print("  the encoding was guessed; check that these read right: "
+                          + escape(", ".join(summary.guessed_words)) + " (if not, give --encoding)", style="dim")
     verb = "Would add" if report.dry_run else "Added"
     console.print(f"{verb} {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
                   f"suppressed {report.suppressed}, invalid {len(report.invalid)}"
