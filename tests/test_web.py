@@ -401,3 +401,17 @@ def test_every_page_language_is_really_translated(site, language) -> None:
         assert heading != "Subscribe to the news" and label != "Email address"
     error = client.get(f"/confirm/forged?lang={language}")
     assert error.status_code == 400 and (language == "en") == ("This link is not valid" in error.text)
+
+
+def test_tokens_never_reach_the_access_log() -> None:
+    import logging
+
+    from outreach.web.security import TokenRedactingFilter, redact_tokens
+
+    assert redact_tokens("/unsubscribe/eyJjIjo.abc-DEF_1?lang=pl") == "/unsubscribe/…?lang=pl"
+    assert redact_tokens("/preferences/eyJ.x/erase") == "/preferences/…/erase"
+    assert redact_tokens("/subscribe?lang=pl") == "/subscribe?lang=pl"
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5", "GET", "/confirm/eyJzIjoiYWJj.ZZ.yy", "1.1", 200), None)
+    assert TokenRedactingFilter().filter(record)
+    assert record.getMessage() == '127.0.0.1:5 - "GET /confirm/… HTTP/1.1" 200'

@@ -24,14 +24,20 @@ def serve(
 
     settings = state().settings
     require_secret(settings)  # before anything else: links signed with a weak key could be forged
+    import logging
+
     import uvicorn
 
     from outreach.web import create_app
+    from outreach.web.security import TokenRedactingFilter
 
     application = create_app(settings)
-    err().print(f"Serving the subscriber pages on http://{host}:{port}/subscribe "
-                f"(links in emails point to {settings.public_url}). Press Ctrl-C to stop.")
     # Behind a reverse proxy on this machine, X-Forwarded-For/-Proto from 127.0.0.1 give the client address
     # (for rate limits and the consent record) and the https scheme (for Secure cookies).
-    uvicorn.run(application, host=host, port=port, proxy_headers=True, forwarded_allow_ips="127.0.0.1",
-                server_header=False, log_level="info")
+    config = uvicorn.Config(application, host=host, port=port, proxy_headers=True, forwarded_allow_ips="127.0.0.1",
+                            server_header=False, log_level="info")
+    # After Config, which sets up uvicorn's loggers: the access log must not keep the tokens of the links.
+    logging.getLogger("uvicorn.access").addFilter(TokenRedactingFilter())
+    err().print(f"Serving the subscriber pages on http://{host}:{port}/subscribe "
+                f"(links in emails point to {settings.public_url}). Press Ctrl-C to stop.")
+    uvicorn.Server(config).run()

@@ -9,6 +9,8 @@ providers send it without cookies, and its token in the URL already proves the m
 from __future__ import annotations
 
 import hmac
+import logging
+import re
 import secrets
 import threading
 from collections import deque
@@ -155,3 +157,22 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+_TOKEN_PATH = re.compile(r"/(confirm|unsubscribe|preferences)/[^/?#\s]+")
+
+
+def redact_tokens(text: str) -> str:
+    """A URL path with its signed token replaced: tokens are keys to a person's data and must not sit in logs."""
+    return _TOKEN_PATH.sub(lambda match: f"/{match.group(1)}/…", text)
+
+
+class TokenRedactingFilter(logging.Filter):
+    """A logging filter for uvicorn's access log that redacts the tokens in request paths."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_tokens(arg) if isinstance(arg, str) else arg for arg in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = redact_tokens(record.msg)
+        return True
