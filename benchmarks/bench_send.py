@@ -45,22 +45,34 @@ WORKERS = (1, 4)
 FROM = "news@bsi.example.org"
 
 
-def outreach_send(ctx: Context, base: Path, n: int, workers: int, sink: Sink) -> float:
-    """Seconds for Sender.run() to send the whole campaign from a fresh copy of the contacts database."""
+class _Discard:
+    """A transport that accepts and drops every message: what outreach's own work costs, without a network."""
+
+    def send(self, message: bytes, envelope_from: str, recipients: list[str]) -> str:
+        return "250 discarded"
+
+    def close(self) -> None:
+        return None
+
+
+def outreach_send(ctx: Context, base: Path, n: int, workers: int, sink: Sink | None) -> float:
+    """Seconds for Sender.run() to send the whole campaign from a fresh copy of the contacts database
+    (into the sink, or with sink None into a transport that discards)."""
     from outreach.campaigns import load_campaign as load
     from outreach.clock import SystemClock
     from outreach.db import open_database
     from outreach.delivery import Sender, SendOptions
 
     db_path = copy_db(base, ctx.work / "send.db")
-    config = settings(ctx.work, db_path, **sink.env(), OUTREACH_WORKERS=str(workers))
+    config = settings(ctx.work, db_path, **(sink.env() if sink else {}), OUTREACH_WORKERS=str(workers))
     campaign = load(config, SLUG)
     db = open_database(db_path)
+    factory = None if sink else _Discard
     try:
-        before = sink.count()
-        seconds, report = timed(lambda: Sender(config, db, SystemClock(), campaign,
+        before = sink.count() if sink else 0
+        seconds, report = timed(lambda: Sender(config, db, SystemClock(), campaign, transport_factory=factory,
                                                options=SendOptions(workers=workers)).run())
-        received = sink.count() - before
+        received = sink.count() - before if sink else report.sent
     finally:
         db.close()
     if report.sent != n or received != n:
@@ -196,6 +208,9 @@ def run(ctx: Context) -> list[Row]:
                             f"{rate / floor:.2f}× bare smtplib", "≥ 0.8× bare smtplib", rate >= 0.8 * floor,
                             {"rate": rate, "runs": ours, "bare": floor, "bare_runs": bare, "workers": workers}))
         del messages
+        discard = [n / outreach_send(ctx, base, n, 1, None) for _ in range(ctx.runs)]
+        rows.append(Row(CASE, f"{fmt_n(n)} messages, `Sender.run()` into a transport that discards (no network)",
+                        fmt_rate(median(discard)), "", "", "", None, {"rate": median(discard), "runs": discard}))
 
         ctx.log(f"send: whole process, {fmt_n(m)} messages, outreach send and mailmerge")
         env = child_env(settings_env(ctx.work, ctx.work / "send-cli.db", **sink.env()))
