@@ -178,7 +178,7 @@ def connect(path: Path | str) -> Database:
     return db
 
 
-def _casefold(value: object) -> object:
+def _casefold(value: str | None) -> str | None:
     return value.casefold() if isinstance(value, str) else value
 
 
