@@ -74,9 +74,9 @@ def make_defaults(country: str | None, kind: str | None, language: str | None, t
                 raise InputError(f"--tag {tag!r} contains a control character")
             if tag.strip():
                 cleaned_tags.add(tag.strip())
-    for option, value in (("--consent-basis", consent_basis), ("--source", source)):
-        if value and _CONTROL.search(value):
-            raise InputError(f"{option} {value!r} contains a line break or control character")
+    for option, given in (("--consent-basis", consent_basis), ("--source", source)):
+        if given and _CONTROL.search(given):
+            raise InputError(f"{option} {given!r} contains a line break or control character")
     return Defaults(code, kind_code, lang, frozenset(cleaned_tags),
                     consent_basis_value(consent_basis.strip()) if consent_basis else None,
                     source.strip() if source else None)
