@@ -9,7 +9,7 @@ import pytest
 
 from outreach.clock import FakeClock
 from outreach.contacts import erase, get_contact, insert_contact, set_status
-from outreach.db import Database
+from outreach.db import Database, open_database
 from outreach.errors import InputError, NotFoundError
 from outreach.importer import ImportOptions, import_files, write_rejects
 from outreach.models import ContactStatus
@@ -400,3 +400,33 @@ def test_guessed_encoding_shows_words_to_check(tmp_path: Path, runner) -> None:
     utf8 = write_csv(tmp_path / "u.csv", [["Email", "Nazwa"], ["b@x.example.org", "Gmina Łódź"]], "utf-8", ";")
     assert "the encoding was guessed" not in runner("contacts", "import", str(utf8)).output
     assert {c["organisation"] for c in contacts_json(runner)} == {"Gmina Łódź"}
+
+
+def test_killed_import_leaves_nothing_behind(tmp_path: Path, db_path: Path) -> None:
+    """SIGKILL after the first batch was written (inside the transaction): the next run finds no half import."""
+    import subprocess
+    import sys
+
+    rows = [["Email", "Name"]] + [[f"k{i}@x.example.org", f"K {i}"] for i in range(5000)]
+    path = write_csv(tmp_path / "kill.csv", rows)
+    script = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from outreach.clock import FakeClock\n"
+        "from outreach.db import open_database\n"
+        "from outreach.importer import ImportOptions, import_files\n"
+        "db = open_database(sys.argv[1])\n"
+        "def die(file, done, total):\n"
+        "    assert db.execute('SELECT count(*) FROM contacts').fetchone()[0] >= 2000\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "import_files(db, FakeClock(), [Path(sys.argv[2])], ImportOptions(), die)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(db_path), str(path)], capture_output=True)
+    assert result.returncode == -9, result.stderr
+    db = open_database(db_path)
+    try:
+        assert db.execute("SELECT count(*) FROM contacts").fetchone()[0] == 0
+        report = import_files(db, FakeClock(), [path], ImportOptions())
+        assert report.added == 5000
+    finally:
+        db.close()
