@@ -252,7 +252,7 @@ class Renderer:
         tokens = _markdown().parse(slots.protect(doc.body))
         if html:
             return Markup(_markdown().renderer.render(tokens, _markdown().options, {}))
-        return markdown_to_text(tokens)
+        return markdown_to_text(tokens, slots)
 
     def layout(self, language: str, html: bool, **context: Any) -> str:
         """Render the campaign's layout (the .html.j2 or .txt.j2) with the given context."""
@@ -284,7 +284,7 @@ class Renderer:
         return str(Premailer(html, css_text=self._css, disable_validation=True, allow_network=False,
                              cssutils_logging_level=logging.CRITICAL, keep_style_tags=False,
                              disable_basic_attributes=["width", "height"],
-                             strip_important=False).transform())
+                             strip_important=False).transform(pretty_print=False))
 
     def web_version(self, language: str) -> str:
         """The full HTML page of a language version without personal data (for the web archive)."""

@@ -64,6 +64,8 @@ def attribute_out(spec: AttributeSpec, *values: Any) -> str:
 
 _JINJA = re.compile(r"\{\{(-?)(.*?)(-?)\}\}|\{%(-?)(.*?)(-?)%\}|\{#.*?#\}", re.S)
 _TOKEN = re.compile(r"(<!--)?Xq" + NONCE + r"q(\d+)qX(-->)?")
+_BARE_TOKEN = re.compile(r"Xq" + NONCE + r"q(\d+)qX")
+_LEAF_ITEM = re.compile(r"(<li\b[^>]*>)([^<]*)</li>")  # a list item without child elements
 _STATIC_JINJA = re.compile(r"\{(?=[{%#]|$)")
 _URL_ATTRS = ("href", "src", "action")
 _TAG_NAME = re.compile(r"<\s*([^\s/>]+)")
@@ -110,6 +112,8 @@ class Slots:
         """Put the Jinja back. mode "plain": as written; "html": every value escaped the way lxml would have
         written it in that place (element text, or the whole attribute it is part of)."""
         self.attributes: list[AttributeSpec] = []
+        if mode == "html":
+            text = self._omissible_end_tags(text)
         out: list[str] = []
         pos = 0
         matches = list(_TOKEN.finditer(text))
@@ -139,6 +143,22 @@ class Slots:
                 out.append("-->")
         out.append(_STATIC_JINJA.sub('{{ "{" }}', text[pos:]))
         return "".join(out)
+
+    def _omissible_end_tags(self, html: str) -> str:
+        """lxml writes an empty <li> without its end tag. Where a <li>'s content depends on the recipient (values,
+        tags), capture it and write </li> only when it is not empty, as lxml would have."""
+
+        def rewrite(match: re.Match[str]) -> str:
+            inner = match.group(2)
+            numbers = [int(n) for n in _BARE_TOKEN.findall(inner)]
+            if not numbers or not _balanced([self.items[n][1] for n in numbers if self.items[n][0] == "block"]):
+                return match.group(0)
+            start = self.add("block", "{% set outreach_item %}")
+            # ends with an expression, not a tag: trim_blocks would eat the newline after a closing {% endif %}
+            end = self.add("block", '{% endset %}{{ outreach_item }}{{ "</li>" if outreach_item else "" }}')
+            return match.group(1) + start + inner + end
+
+        return _LEAF_ITEM.sub(rewrite, html)
 
     def _restore_attribute(self, text: str, span: tuple[int, int, str, str, int, int], matches: list[Any],
                            out: list[str], pos: int) -> int:
@@ -199,3 +219,19 @@ class Late:
 
     __bool__ = __eq__ = __ne__ = __lt__ = __gt__ = __len__ = __iter__ = __contains__ = _refuse
     __hash__ = object.__hash__
+
+
+def _balanced(blocks: list[str]) -> bool:
+    """Whether Jinja block tags open and close within the list (so they can be wrapped in a {% set %} block)."""
+    depth = 0
+    for source in blocks:
+        words = source.strip("{%-+ }").split()
+        keyword = words[0] if words else ""
+        if keyword.startswith("end"):
+            depth -= 1
+            if depth < 0:
+                return False
+        elif keyword in ("if", "for", "with", "filter", "macro", "call", "block", "autoescape", "trans") or (
+                keyword == "set" and "=" not in source):
+            depth += 1
+    return depth == 0

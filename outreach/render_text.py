@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 _BLOCK_TOKEN_PREFIX = "<!--Xq"
+_TOKEN_MARK = "Xqxqzjvq"  # the start of every placeholder token (render_slots.NONCE)
 
 
 def _inline(children: list[Any]) -> str:
@@ -35,8 +36,11 @@ def _inline(children: list[Any]) -> str:
     return "".join(out)
 
 
-def markdown_to_text(tokens: list[Any]) -> str:
-    """Plain text from a markdown-it token stream."""
+def markdown_to_text(tokens: list[Any], slots: Any = None) -> str:
+    """Plain text from a markdown-it token stream.
+
+    With `slots` (render.Slots), a heading that holds a placeholder gets its underline computed when the message
+    is filled in, so that it matches the length of the real value."""
     blocks: list[str] = []
     lists: list[list[int]] = []  # per open list: [next number or -1 for bullets]
     quote = 0
@@ -60,7 +64,12 @@ def markdown_to_text(tokens: list[Any]) -> str:
             level = int(tok.tag[1])
             text = _inline(tokens[index + 1].children)
             underline = {1: "=", 2: "-"}.get(level)
-            emit(text + ("\n" + underline * len(text) if underline else ""))
+            if underline and slots is not None and _TOKEN_MARK in text:
+                underline_source = "{{ '" + underline + "' * (outreach_heading | length) }}"
+                emit(slots.add("block", "{% set outreach_heading %}") + text + slots.add(
+                    "block", "{% endset %}{{ outreach_heading }}\n" + underline_source))
+            else:
+                emit(text + ("\n" + underline * len(text) if underline else ""))
         elif kind == "paragraph_open":
             tight = tok.hidden
         elif kind == "inline" and tokens[index - 1].type == "paragraph_open":

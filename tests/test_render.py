@@ -336,3 +336,47 @@ def test_text_contrast_is_at_least_4_5(fixtures: Settings, slug: str) -> None:
         assert (light + 0.05) / (dark + 0.05) >= 4.5, (element.tag, colour, background, element.text)
         checked += 1
     assert checked > 10
+
+
+# --- property: any body built from Markdown, Jinja and awkward characters renders the same both ways ----------
+
+_WORDS = st.text(alphabet=st.sampled_from(list("abcz ĄŁżé&\"'*_.!1-")), min_size=1, max_size=10)
+_EXPRESSIONS = st.sampled_from(["{{ contact.name }}", "{{ contact.organisation }}", "{{ contact.country }}",
+                                "{{ links.view_url }}", "{{ contact.name | upper }}", "{{- contact.kind }}",
+                                " < ", " > ", "{% if contact.name %}(named){% endif %}"])
+_INLINE = st.lists(st.one_of(_WORDS, _EXPRESSIONS, _WORDS.map(lambda w: f"*{w}*")), min_size=1, max_size=5).map(
+    "".join)
+_LINK = st.tuples(_WORDS, st.sampled_from(["{{ links.view_url }}", "https://bsi.example.eu/a?b=1&c=\"2\"",
+                                           "{{ links.view_url }}?o={{ contact.organisation }}"])).map(
+    lambda t: f"[{t[0].strip() or 'x'}]({t[1]})")
+_BLOCK = st.one_of(_INLINE, _INLINE.map(lambda s: "## " + s), _LINK,
+                   st.lists(_INLINE, min_size=1, max_size=3).map(lambda items: "\n".join("- " + i for i in items)))
+_CONDITIONAL = st.tuples(_BLOCK, _BLOCK, st.sampled_from(['contact.kind == "authority"', "contact.name",
+                                                          'contact.country == "PL"'])).map(
+    lambda t: f"{{% if {t[2]} %}}\n{t[0]}\n{{% else %}}\n{t[1]}\n{{% endif %}}")
+_BODY = st.lists(st.one_of(_BLOCK, _CONDITIONAL), min_size=1, max_size=5).map("\n\n".join)
+_PEOPLE = st.fixed_dictionaries({"name": st.sampled_from(["", "Anna", "<b>&\"'{{7*7}}", 'Jan "Kowal"']),
+                                 "organisation": st.sampled_from(["", "O'Brien & Co", "{% raw %}", "Ł\"ódź'&"]),
+                                 "kind": st.sampled_from(["authority", "supplier"]),
+                                 "country": st.sampled_from(["PL", "IE"])})
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(body=_BODY, person=_PEOPLE)
+def test_any_body_renders_identically_both_ways(body: str, person: dict) -> None:
+    import tempfile
+
+    settings = Settings.from_env({"OUTREACH_FROM": "BSI <news@bsi.example.org>", "OUTREACH_ORGANISATION": "BSI",
+                                  "OUTREACH_POSTAL_ADDRESS": "Rue 1, Bruxelles",
+                                  "OUTREACH_TEMPLATES": str(REPO / "templates" / "emails")})
+    with tempfile.TemporaryDirectory() as folder:
+        campaign_dir = Path(folder) / "c" / "p"
+        campaign_dir.mkdir(parents=True)
+        (campaign_dir / "campaign.toml").write_text('name = "P"\n', encoding="utf-8")
+        (campaign_dir / "en.md").write_text(f'+++\nsubject = "S"\n+++\n{body}\n', encoding="utf-8")
+        configured = settings.with_overrides(campaigns_dir=Path(folder) / "c")
+        campaign = load_campaign(configured, "p")
+        contact = Contact(id=3, email="p@example.org", name=person["name"], organisation=person["organisation"],
+                          kind=person["kind"], country=person["country"], language="en")
+        fast = Renderer(configured, campaign).variant("en", person["kind"]).render(contact, LINKS)
+        assert fast == render_full(configured, campaign, "en", person["kind"], contact, LINKS)
