@@ -183,7 +183,7 @@ def read_record(sheet: Sheet, plan: ColumnPlan, number: int, cells: list[str], d
 def split_name_address(raw: str) -> tuple[str, str]:
     """(display name, address) from "Name <addr>", "addr" or "mailto:addr"; the name may be empty."""
     display = ""
-    match = _NAME_ADDR.fullmatch(raw)
+    match = _NAME_ADDR.fullmatch(raw) if "<" in raw else None
     if match:
         display, raw = match.group("name").strip(), match.group("addr")
     raw = raw.strip()
