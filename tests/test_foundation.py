@@ -99,3 +99,10 @@ def test_countries_command_counts(runner) -> None:
     result = runner("countries", "--json")
     assert result.exit_code == 0
     assert '"code": "GR"' in result.output and '"native_name": "Ελλάδα"' in result.output
+
+
+def test_error_output_masks_secrets_but_not_words_around_them() -> None:
+    from outreach.cli._common import _mask
+
+    assert _mask("login as ana with hunter2-x refused", ["hunter2-x"]) == "login as ana with ******** refused"
+    assert _mask("key is shorter than 32", ["short"]) == "key is shorter than 32"

@@ -97,9 +97,12 @@ def print_json(document: Any) -> None:
 
 
 def _mask(text: str, secrets: list[str]) -> str:
+    import re
+
     for secret in secrets:
         if secret:
-            text = text.replace(secret, "********")
+            # Whole occurrences only: a short secret must not blank out ordinary words around it.
+            text = re.sub(rf"(?<!\w){re.escape(secret)}(?!\w)", "********", text)
     return text
 
 
