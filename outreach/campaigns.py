@@ -212,6 +212,8 @@ def layout_exists(settings: Settings, layout: str) -> bool:
 
 def load_campaign(settings: Settings, slug: str) -> Campaign:
     """Read and validate `<OUTREACH_CAMPAIGNS>/<slug>/`; errors name the file and line to fix."""
+    if not slug or slug.startswith(".") or any(sep in slug for sep in "/\\"):
+        raise InputError(f"{slug!r} is not a campaign name", "Give the name of a folder in OUTREACH_CAMPAIGNS.")
     folder = Path(settings.campaigns_dir) / slug
     toml_path = folder / "campaign.toml"
     if not toml_path.is_file():

@@ -175,6 +175,11 @@ def _language_checks(settings: Settings, campaign: Campaign, language: str, repo
     if len(doc.subject) > MAX_SUBJECT:
         report.issues.append(Issue("error", f"{doc.path}:{_line_in(doc.raw, 'subject')}",
                                    f"the subject is {len(doc.subject)} characters; keep it to {MAX_SUBJECT}"))
+    from outreach.i18n import catalog_path
+
+    if not catalog_path(language, "emails").is_file():
+        report.issues.append(Issue("warning", f"{doc.path}:1", f"the layout strings have no {language} translation "
+                                                               "(greeting, footer): they will be in English"))
     if not doc.preheader:
         report.issues.append(Issue("warning", f"{doc.path}:1", "no preheader: the inbox shows the first words instead"))
     try:

@@ -197,3 +197,27 @@ def test_event_table_validation(workdir: Settings) -> None:
     (folder / "campaign.toml").write_text('name = "E"\n\n[audience]\ncountries = ["Narnia"]\n', encoding="utf-8")
     with pytest.raises(InputError, match=r"campaign\.toml:4: audience: Unknown country 'Narnia'"):
         load_campaign(workdir, "ev")
+
+
+def test_slug_cannot_leave_the_campaigns_folder(fixtures: Settings) -> None:
+    for slug in ("../tiny", "tiny/../../etc", ".hidden", ""):
+        with pytest.raises(InputError, match="not a campaign name"):
+            load_campaign(fixtures, slug)
+
+
+def test_windows_line_endings_and_bom(workdir: Settings) -> None:
+    folder = Path(workdir.campaigns_dir) / "crlf"
+    folder.mkdir()
+    (folder / "campaign.toml").write_bytes(b'\xef\xbb\xbfname = "CRLF"\r\nlayout = "base"\r\n')
+    raw = '\ufeff+++\r\nsubject = "Zażółć"\r\n+++\r\nLine one.\r\n\r\n{% if contact.kind == "authority" %}\r\nA\r\n{% endif %}\r\n'
+    (folder / "en.md").write_bytes(raw.encode("utf-8"))
+    campaign = load_campaign(workdir, "crlf")
+    assert campaign.document("en").subject == "Zażółć"
+    assert source_revision(campaign) == revision_of(raw.encode("utf-8"))  # the bytes exactly as on disk
+    from outreach.render import Links, Renderer, render_full
+
+    links = Links("https://e.example.org/u", "https://e.example.org/p", "https://e.example.org/v")
+    person = contact(kind="authority", country="IE", name="Ann")
+    fast = Renderer(workdir, campaign).variant("en", "authority").render(person, links)
+    assert fast == render_full(workdir, campaign, "en", "authority", person, links)
+    assert "Line one." in fast.text and "\nA\n" in fast.text.replace("\r", "")

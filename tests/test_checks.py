@@ -137,3 +137,11 @@ def test_example_campaigns_pass_check(settings: Settings, slug: str) -> None:
     assert report.errors == [], messages(report)
     assert not [row for row in report.languages if row.outdated], "outdated translations"
     assert len([row for row in report.languages if row.file]) == 15
+
+
+def test_language_without_layout_strings_is_a_warning(copy) -> None:
+    settings, folder = copy("tiny")
+    (folder / "es.md").write_text('+++\nsubject = "Hola"\npreheader = "Breve."\n+++\nTexto.\n', encoding="utf-8")
+    report = check_campaign(settings, None, "tiny")
+    assert any(i.level == "warning" and "no es translation (greeting, footer)" in i.message for i in report.issues)
+    assert report.errors == []
