@@ -209,7 +209,8 @@ def test_windows_line_endings_and_bom(workdir: Settings) -> None:
     folder = Path(workdir.campaigns_dir) / "crlf"
     folder.mkdir()
     (folder / "campaign.toml").write_bytes(b'\xef\xbb\xbfname = "CRLF"\r\nlayout = "base"\r\n')
-    raw = '\ufeff+++\r\nsubject = "Zażółć"\r\n+++\r\nLine one.\r\n\r\n{% if contact.kind == "authority" %}\r\nA\r\n{% endif %}\r\n'
+    raw = ('\ufeff+++\r\nsubject = "Zażółć"\r\n+++\r\nLine one.\r\n\r\n'
+           '{% if contact.kind == "authority" %}\r\nA\r\n{% endif %}\r\n')
     (folder / "en.md").write_bytes(raw.encode("utf-8"))
     campaign = load_campaign(workdir, "crlf")
     assert campaign.document("en").subject == "Zażółć"
