@@ -187,6 +187,10 @@ def _language_checks(settings: Settings, campaign: Campaign, language: str, repo
     except OutreachError as error:
         report.issues.append(Issue("error", str(doc.path), error.message))
         return
+    split = _split_inline_blocks(doc)
+    if split:
+        report.issues.append(split)
+        return
     env = _environment((), language, True, "body")
     unknown = sorted(meta.find_undeclared_variables(env.parse(doc.body)) - KNOWN_VARIABLES)
     for name in unknown:
@@ -224,6 +228,25 @@ def _add_once(report: CheckReport, seen: set[str], issue: Issue) -> None:
     if issue.message not in seen:
         seen.add(issue.message)
         report.issues.append(issue)
+
+
+def _split_inline_blocks(doc: Any) -> Issue | None:
+    """A block tag written inside a paragraph must close in that paragraph: one that closes in another would
+    leave the HTML unbalanced whenever its branch is left out."""
+    from outreach.render import _markdown
+    from outreach.render_slots import Slots, _balanced
+
+    slots = Slots()
+    for token in _markdown().parse(slots.protect(doc.body)):
+        if token.type != "inline" or not token.map:
+            continue
+        blocks = [slots.items[int(n)][1] for n in re.findall(r"Xqxqzjvq(\d+)qX", token.content)
+                  if slots.items[int(n)][0] == "block"]
+        if not _balanced(blocks):
+            return Issue("error", f"{doc.path}:{token.map[0] + doc.body_line}",
+                         f"{blocks[0]} opens or closes inside a paragraph but not in the same one; "
+                         "put {% if %}, {% else %} and {% endif %} on lines of their own")
+    return None
 
 
 def _line_of_name(body: str, name: str) -> int:

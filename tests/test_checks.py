@@ -145,3 +145,13 @@ def test_language_without_layout_strings_is_a_warning(copy) -> None:
     report = check_campaign(settings, None, "tiny")
     assert any(i.level == "warning" and "no es translation (greeting, footer)" in i.message for i in report.issues)
     assert report.errors == []
+
+
+def test_block_tag_split_across_paragraphs(copy) -> None:
+    settings, folder = copy("tiny")
+    (folder / "en.md").write_text('+++\nsubject = "S"\npreheader = "P"\n+++\nIntro.\n\n'
+                                  'Text {% if contact.kind == "authority" %}for authorities.\n\n'
+                                  'More{% endif %} text.\n', encoding="utf-8")
+    report = check_campaign(settings, None, "tiny")
+    assert any(i.where.endswith("en.md:7") and "lines of their own" in i.message for i in report.errors), \
+        messages(report)
