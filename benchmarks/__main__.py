@@ -30,6 +30,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-docs", action="store_true", help="do not write the results document")
     parser.add_argument("--work", type=Path, default=WORK, help="folder for generated data (default: "
                                                                 "benchmarks/.work)")
+    parser.add_argument("--docs-from-results", action="store_true",
+                        help="measure nothing: rewrite the document from the last run's results.json")
     parser.add_argument("--no-mailmerge", action="store_true",
                         help="measure mailmerge only if its venv already exists (no pip install)")
     args = parser.parse_args(argv)
@@ -62,6 +64,16 @@ def print_table(rows: list[Row], info: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.docs_from_results:
+        import json
+
+        from benchmarks.report import write_document
+
+        saved = json.loads((args.work / "results.json").read_text(encoding="utf-8"))
+        rows = [Row(**row) for row in saved["rows"]]
+        write_document(args.output, rows, saved["info"], saved["notes"])
+        print(f"wrote {args.output} from {args.work / 'results.json'}", file=sys.stderr)
+        return 0
     scale = Scale.parse(args.size)
     args.work.mkdir(parents=True, exist_ok=True)
     ctx = Context(scale=scale, runs=args.runs, work=args.work, use_mailmerge=not args.no_mailmerge)

@@ -350,10 +350,12 @@ def child_env(env: dict[str, str]) -> dict[str, str]:
     return base
 
 
-def run_measured(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int, int, str]:
+def run_measured(command: list[str], env: dict[str, str], cwd: Path,
+                 usage_out: list[Any] | None = None) -> tuple[float, int, int, str]:
     """Run a child process; (wall seconds, exit code, peak RSS in kB of that child alone, stderr tail).
 
-    os.wait4 gives the rusage of this one child, so earlier children (the sink, other cases) cannot leak in.
+    os.wait4 gives the rusage of this one child, so earlier children (the sink, other cases) cannot leak in;
+    the whole rusage is appended to `usage_out` when given.
     """
     start = time.perf_counter()
     with open(cwd / "child-stderr.txt", "wb") as errors:
@@ -361,6 +363,8 @@ def run_measured(command: list[str], env: dict[str, str], cwd: Path) -> tuple[fl
                                    stderr=errors)
         _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
+    if usage_out is not None:
+        usage_out.append(usage)
     process.returncode = os.waitstatus_to_exitcode(status)
     tail = (cwd / "child-stderr.txt").read_text(encoding="utf-8", errors="replace")[-2000:]
     return elapsed, process.returncode, int(usage.ru_maxrss), tail
