@@ -26,6 +26,7 @@ def test_list_shows_languages_and_broken_campaigns(runner, env) -> None:
     document = json.loads(result.stdout)
     tiny = next(c for c in document if c["slug"] == "tiny")
     assert tiny["languages"] == ["de", "en", "pl"] and tiny["layout"] == "base"
+    assert tiny["outdated"] == ["de"] and len(tiny["revision"]) == 12
     assert "Broken campaign" in result.stderr and "bad-toml" in result.stderr
 
 

@@ -37,21 +37,24 @@ def new(
 @campaign_app.command("list")
 def list_(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """List the campaigns with their layout and languages."""
-    from outreach.campaigns import list_campaigns
+    from outreach.campaigns import list_campaigns, source_revision, translation_status
     from outreach.errors import OutreachError
 
     problems: list[OutreachError] = []
     campaigns = list_campaigns(state().settings, problems)
+    outdated = {c.slug: [s.language for s in translation_status(c) if s.outdated] for c in campaigns}
     if json_output:
         print_json([{"slug": c.slug, "name": c.name, "layout": c.layout, "source_language": c.source_language,
-                     "languages": list(c.languages), "path": str(c.path)} for c in campaigns])
+                     "languages": list(c.languages), "revision": source_revision(c), "outdated": outdated[c.slug],
+                     "path": str(c.path)} for c in campaigns])
     else:
         from rich.markup import escape
         from rich.table import Table
 
-        table = Table("slug", "name", "layout", "languages", box=None, pad_edge=False)
+        table = Table("slug", "name", "layout", "languages", "outdated", box=None, pad_edge=False)
         for c in campaigns:
-            table.add_row(escape(c.slug), escape(c.name), c.layout, f"{len(c.languages)}: {' '.join(c.languages)}")
+            table.add_row(escape(c.slug), escape(c.name), c.layout, f"{len(c.languages)}: {' '.join(c.languages)}",
+                          " ".join(outdated[c.slug]) or "-")
         err().print(table if campaigns else f"No campaigns in {state().settings.campaigns_dir}.")
     for problem in problems:
         err().print(f"[yellow]Broken campaign:[/] {problem.message}", markup=True, highlight=False)
