@@ -213,8 +213,9 @@ class Variant:
             templates = self._built[key] = self._build(key)
         # The specs travel in the render context, not as template globals: Jinja copies a template's globals
         # into every new context, which costs more than the rest of the fill-in.
-        context = {"contact": _contact_view(contact), "links": links, "event": templates[3],
-                   "attribute_specs": templates[2]}
+        view = _contact_view(contact)
+        view["kind"] = self.kind  # the variant's kind decides, as in render_full and in the layout
+        context = {"contact": view, "links": links, "event": templates[3], "attribute_specs": templates[2]}
         try:
             html = templates[0].render(context)
             text = templates[1].render(context)
@@ -232,7 +233,6 @@ class Renderer:
         self.dirs = tuple(str(d) for d in layout_dirs(settings))
         self._variants: dict[tuple[str, str], Variant] = {}
         self._css: str | None = None
-        self._markdown: dict[str, Any] = {}
 
     def variant(self, language: str, kind: str) -> Variant:
         """The cached variant for a language and a contact kind."""
