@@ -250,9 +250,11 @@ class Renderer:
         doc = self.campaign.document(language)
         check_body_syntax(self.campaign, language)
         tokens = _markdown().parse(slots.protect(doc.body))
+        # Barriers: a body's {{- … -}} must strip whitespace inside the body only, also once it sits in a layout.
+        start, end = slots.add("block", '{{ "" }}'), slots.add("block", '{{ "" }}')
         if html:
-            return Markup(_markdown().renderer.render(tokens, _markdown().options, {}))
-        return markdown_to_text(tokens, slots)
+            return Markup(start + _markdown().renderer.render(tokens, _markdown().options, {}) + end)
+        return start + markdown_to_text(tokens, slots) + end
 
     def layout(self, language: str, html: bool, **context: Any) -> str:
         """Render the campaign's layout (the .html.j2 or .txt.j2) with the given context."""

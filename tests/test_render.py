@@ -8,7 +8,7 @@ from pathlib import Path
 
 import lxml.html
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
@@ -363,6 +363,11 @@ _PEOPLE = st.fixed_dictionaries({"name": st.sampled_from(["", "Anna", "<b>&\"'{{
 
 @hsettings(max_examples=60, deadline=None)
 @given(body=_BODY, person=_PEOPLE)
+@example(body="{{- contact.kind }}", person={"name": "", "organisation": "", "kind": "authority", "country": "PL"})
+@example(body="- *1*{{ contact.name }}", person={"name": "", "organisation": "", "kind": "authority",
+                                                 "country": "PL"})
+@example(body="1\n\n## {{ contact.name }}", person={"name": "", "organisation": "", "kind": "supplier",
+                                                    "country": "IE"})
 def test_any_body_renders_identically_both_ways(body: str, person: dict) -> None:
     import tempfile
 
