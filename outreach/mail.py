@@ -213,27 +213,41 @@ def _base64_lines(data: bytes) -> bytes:
 
 class _QuotedPrintable:
     """Quoted-printable with a per-line cache: a rendered variant repeats almost every line for every
-    recipient, so only the lines holding personal values are encoded again (binascii's C encoder)."""
+    recipient, so only the lines holding personal values are encoded again (binascii's C encoder).
 
-    def __init__(self, limit: int = 20000) -> None:
+    Use one instance per part of a variant (text, HTML). Only lines seen in two consecutive messages are kept:
+    the variant's own lines repeat in every message, while a line holding a name or a signed link does not, so
+    the cache holds about one part's lines however many messages are built (caching every new line grew it by
+    ~3 lines, ~2 KB, per message). It also stops taking lines at `budget` characters (without clearing: the
+    variant's lines are in it by then), in case some personal value repeats in consecutive messages.
+    """
+
+    def __init__(self, budget: int = 256 * 1024) -> None:
         self.cache: dict[str, bytes] = {}
-        self.limit = limit
+        self.room = budget  # characters the cache may still take
+        self._last: dict[str, bytes] = {}  # the previous message's uncached lines, encoded
 
     def encode(self, text: str) -> bytes:
         cache = self.cache
         lines = text.split("\n")
         out = list(map(cache.get, lines))  # the loop stays in C for the lines already seen
         if None in out:
-            if len(cache) >= self.limit:
-                cache.clear()
+            last = self._last
+            fresh: dict[str, bytes] = {}
             index = -1
             for _ in range(out.count(None)):
                 index = out.index(None, index + 1)
                 line = lines[index]
-                # b2a_qp writes CRLF soft breaks only when its input uses CRLF
-                encoded = binascii.b2a_qp((line + "\r\n").encode("utf-8"))[:-2]
-                cache[line] = encoded
+                encoded = last.get(line)
+                if encoded is None:
+                    # b2a_qp writes CRLF soft breaks only when its input uses CRLF
+                    encoded = binascii.b2a_qp((line + "\r\n").encode("utf-8"))[:-2]
+                    fresh[line] = encoded
+                elif self.room > len(line):  # in the previous message too: a line of the variant
+                    cache[line] = encoded
+                    self.room -= len(line) + 1
                 out[index] = encoded
+            self._last = fresh
         return CRLF.join(out)  # type: ignore[arg-type]
 
 
@@ -317,7 +331,7 @@ class MessageFactory:
 
     def __init__(self, sender: SenderInfo, attachments: Sequence[AttachmentLike] = ()) -> None:
         self.sender = sender
-        self._qp = _QuotedPrintable()
+        self._qp_text, self._qp_html = _QuotedPrintable(), _QuotedPrintable()
         self._subjects: dict[str, bytes] = {}
         token = secrets.token_hex(12)
         self._alt_boundary = f"==alt-{token}=="  # "==" can never occur in quoted-printable or base64 text
@@ -363,7 +377,7 @@ class MessageFactory:
         encoded = self._subjects.get(subject)
         if encoded is None:
             encoded = (encode_unstructured("Subject", subject) + "\r\n").encode("ascii")
-            if len(self._subjects) > 1000:
+            if len(self._subjects) >= 64:  # a personalised subject differs per recipient: keep few
                 self._subjects.clear()
             self._subjects[subject] = encoded
         return encoded
@@ -376,8 +390,8 @@ class MessageFactory:
             unsubscribe = unsubscribe.replace(", ", ",\r\n ", 1)
         middle = (f"Date: {format_date(personal.date)}\r\nMessage-ID: {personal.message_id}\r\n"
                   f"List-Unsubscribe: {unsubscribe}\r\n")
-        text_cte, text_body = encode_body(personal.text, self._qp)
-        html_cte, html_body = encode_body(personal.html, self._qp)
+        text_cte, text_body = encode_body(personal.text, self._qp_text)
+        html_cte, html_body = encode_body(personal.html, self._qp_html)
         parts = [self._from, to.encode("utf-8"), b"\r\n", self._subject(personal.subject), middle.encode("ascii"),
                  self._head]
         if self._mixed_boundary:

@@ -161,3 +161,29 @@ def test_bodies_round_trip_exactly(body: str) -> None:
     expected = expected if expected.endswith("\n") else expected + "\n"
     assert text.get_content().replace("\r\n", "\n") == expected
     assert html.get_content().replace("\r\n", "\n") == expected
+
+
+def test_line_cache_keeps_the_variants_lines_only_however_many_messages() -> None:
+    # Each message has personal lines (the name, a signed link) that no other message repeats: caching them
+    # made memory grow with every message of a 100,000-recipient campaign.
+    static_text = "".join(f"Paragraph {n} about reserved contracts — zamówienia zastrzeżone.\n" for n in range(40))
+    static_html = "".join(f"<p>Paragraph {n} — zamówienia zastrzeżone.</p>\n" for n in range(40))
+    factory = MessageFactory(SENDER)
+
+    def build(n: int) -> bytes:
+        name = f"Osoba {n}"
+        return factory.build(personal(name, "Subject", f"Dear {name},\n{static_text}token-{n}\n",
+                                      f"<p>Dear {name},</p>\n{static_html}<a href='x?t={n}'>x</a>\n"))
+
+    for n in range(50):
+        build(n)
+    after_50 = len(factory._qp_text.cache) + len(factory._qp_html.cache)
+    assert 80 <= after_50 <= 90  # the 40 + 40 static lines (and the few shared ones)
+    for n in range(50, 3000):
+        build(n)
+    assert len(factory._qp_text.cache) + len(factory._qp_html.cache) == after_50
+    # the cached lines still encode exactly as the reference does
+    name = "Zażółć Gęślą-Jaźń"
+    text, html = f"Dear {name},\n{static_text}", f"<p>Dear {name},</p>\n{static_html}"
+    data = personal(name, "Subject", text, html)
+    same_message(factory.build(data), build_reference(SENDER, [], data))
