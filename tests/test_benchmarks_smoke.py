@@ -47,6 +47,12 @@ def test_harness_runs_every_case_at_a_tiny_size(tmp_path: Path) -> None:
     assert results["info"]["machine"]["cpu"] in text
     assert "outreach --help" in done.stdout  # the table printed on stdout
 
+    # the document can be rewritten from the saved results (after editing the findings) without measuring again
+    again = tmp_path / "again.md"
+    subprocess.run([sys.executable, "-m", "benchmarks", "--docs-from-results", "--work", str(work),
+                    "--output", str(again)], cwd=REPO, env=env, check=True, capture_output=True, timeout=60)
+    assert again.read_text(encoding="utf-8") == text
+
 
 def test_size_option_scales_every_case(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(REPO))
