@@ -23,6 +23,7 @@ from benchmarks.common import (
     load_campaign,
     measure,
     median,
+    message_source_class,
     people,
     prepare_campaign,
 )
@@ -48,8 +49,7 @@ def recipients(campaign: Any, n: int) -> list[tuple[Any, str, str]]:
 
 def fast(config: Any, campaign: Any, batch: list[tuple[Any, str, str]]) -> int:
     """Every message through the fast path; returns the bytes built."""
-    from outreach.delivery import MessageSource
-
+    MessageSource = message_source_class()
     source = MessageSource(config, campaign)
     size = 0
     for contact, language, kind in batch:

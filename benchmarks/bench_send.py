@@ -31,6 +31,7 @@ from benchmarks.common import (
     fmt_ratio,
     load_campaign,
     median,
+    message_source_class,
     outreach_command,
     prepare_campaign,
     run_measured,
@@ -109,8 +110,7 @@ def bare_smtplib(messages: list[tuple[str, bytes]], port: int, workers: int) -> 
 
 def prebuilt(ctx: Context, n: int) -> list[tuple[str, bytes]]:
     """The messages outreach would send to the first n generated contacts, built once."""
-    from outreach.delivery import MessageSource
-
+    MessageSource = message_source_class()
     config, campaign = load_campaign(ctx.work, ctx.work / "send.db")
     source = MessageSource(config, campaign)
     return [(contact.email, source.build(contact, language, kind, source.message_id(contact.id), DATE))

@@ -337,6 +337,15 @@ def copy_db(source: Path, target: Path) -> Path:
     return target
 
 
+def message_source_class() -> Any:
+    """outreach's MessageSource (per-recipient bytes: links, variant fill-in, MIME), wherever it lives."""
+    try:
+        from outreach.compose import MessageSource
+    except ImportError:  # before the sending code was split out of outreach.delivery
+        from outreach.delivery import MessageSource
+    return MessageSource
+
+
 def outreach_command() -> list[str]:
     """How to start the installed `outreach` command (its console script, else `python -m outreach`)."""
     script = shutil.which("outreach")

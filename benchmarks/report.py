@@ -24,14 +24,15 @@ From a fresh clone:
 ```sh
 pip install -e ".[dev]"                # outreach and its dependencies
 python -m benchmarks                   # small size, about a minute
-python -m benchmarks --size full       # the sizes the targets are stated for (≈ 10 minutes); rewrites this page
+python -m benchmarks --size full       # the sizes the targets are stated for (10–15 minutes); rewrites this page
 python -m benchmarks --only import,render --runs 5
 python -m benchmarks --size 2000 --no-docs   # quick check, leaves this page alone
 ```
 
 Options: `--size small|full|N` (N = contacts; the other cases scale from it), `--only CASE,…` (`startup`,
 `reports`, `import`, `render`, `send`, `memory`), `--runs K` (each figure is the median of K runs),
-`--output FILE` or `--no-docs`, `--no-mailmerge` (skip installing mailmerge). Generated data (contact lists,
+`--output FILE` or `--no-docs`, `--no-mailmerge` (skip installing mailmerge), `--docs-from-results` (rewrite
+this page from the last run's `benchmarks/.work/results.json` without measuring). Generated data (contact lists,
 databases, the mailmerge venv) goes to `benchmarks/.work/` (git-ignored); every address is on `example.org`.
 The mailmerge comparison installs [`mailmerge`](https://pypi.org/project/mailmerge/) from PyPI into its own venv
 there, so that case needs the package index once. `tests/test_benchmarks_smoke.py` runs the whole harness at a
@@ -57,7 +58,7 @@ CASES = [
     (
         'reports',
         '`build_report` / `build_reach` over 1,000,000 deliveries (10 campaigns, ~3 % events), and the whole '
-        '`outreach report --by country,kind,language` process',
+        '`outreach report` and `outreach report --by country,kind,language` processes',
         'the floor: one bare `SELECT campaign, status, count(*) … GROUP BY` in sqlite3',
         '< 2 s',
     ),
@@ -81,7 +82,9 @@ CASES = [
     (
         'send',
         '`Sender.run()` of 10,000 recipients (queue, render, build, SMTP, state commits) to an aiosmtpd sink '
-        'in a separate process on 127.0.0.1; and the whole `outreach send` process for 1,000',
+        'in a separate process on 127.0.0.1, with 1 connection (the default, median of the runs) and 4 (one '
+        'run); the same into a transport that discards (outreach\'s own work alone); and the whole '
+        '`outreach send` process for 1,000',
         'a bare `smtplib` loop sending the same pre-built messages over one reused connection per worker, '
         'with as many connections as outreach uses; the `mailmerge` CLI (`--no-limit`, `ratelimit = 0`) '
         'sending 1,000 of the same messages, whole process',
@@ -89,9 +92,10 @@ CASES = [
     ),
     (
         'memory',
-        'peak RSS (`os.wait4` of the child) of `outreach send --yes` for 100,000 recipients into the sink',
-        "the same command for a tenth of the recipients, and the interpreter with outreach's sending modules "
-        'imported',
+        'peak RSS (VmHWM of the child) of `outreach send --yes` for 100,000 recipients into the sink (4 '
+        'connections; its database in RAM, as only memory is measured here)',
+        'its RSS after the first tenth of the messages (sampled in the same run) and the interpreter with '
+        "outreach's sending modules imported",
         '< 250 MB',
     ),
 ]
