@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import string
 from pathlib import Path
@@ -277,3 +278,52 @@ def test_detect_encoding_always_decodes(data: bytes) -> None:
     except UnicodeDecodeError:
         # Only a file cut inside a UTF-8 character may fail, and the reader reports that as an InputError.
         assert name == "utf-8"
+
+
+_SEPARATORS = b" \t\r\n\x0b\x0c,;\"'<>()[]|"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*_SEPARATORS, 0x41, 0x7A, 0x40, 0x80, 0x9A, 0xB9, 0xE6, 0xFF]), max_size=80)
+       .map(bytes))
+def test_tokens_are_runs_holding_a_legacy_byte(data: bytes) -> None:
+    """The tokens scored for encoding detection: every run of non-separators holding a byte above ASCII."""
+    from outreach.encodings import _TOKEN
+
+    expected = [run for run in re.split(rb"[" + re.escape(_SEPARATORS) + rb"]", data)
+                if any(byte >= 0x80 for byte in run)]
+    assert _TOKEN.findall(data) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["Łódź", "Žďár", "Győr", "Άρτα", "Forlì", "«La", "Fenice»", "Besançon",
+                                 "Hélčne", "Timiºoara", "ŤLa", "Ůodzi", "x@y.example.org", "Ĺ"]), max_size=40))
+def test_score_text_scores_each_distinct_token_once_with_the_same_sum(tokens: list[str]) -> None:
+    """Scoring each distinct token once gives bit for bit the sum of scoring every token in turn."""
+    from outreach.encodings import _languages_cost, _languages_of, score_text, score_token
+
+    expected = 0.0
+    needs: dict[frozenset[str], int] = {}
+    for token in tokens:
+        expected += score_token(token)
+        for word in re.findall(r"[^\W\d_]+", token):
+            if languages := _languages_of(word):
+                needs[languages] = needs.get(languages, 0) + 1
+    pairs = {"«": "»", "„": "”", "»": "«", "‚": "’"}
+    expected += sum(3 * min(sum(t.startswith(a) for t in tokens), sum(t.endswith(b) for t in tokens))
+                    for a, b in pairs.items())
+    assert score_text(tokens) == expected - _languages_cost(needs)
+
+
+@pytest.mark.parametrize("codec", ["cp1250", "iso8859_2", "cp1252", "cp1257", "cp1253", "iso8859_7", "iso8859_13"])
+def test_decodability_check_agrees_with_decoding(codec: str) -> None:
+    from outreach.encodings import _decodes
+
+    for value in range(256):
+        data = b"abc" + bytes([value]) + b"xyz"
+        try:
+            data.decode(codec)
+            decodes = True
+        except UnicodeDecodeError:
+            decodes = False
+        assert _decodes(data, codec) is decodes
