@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any
 from outreach.campaigns import Campaign, layout_dirs
 from outreach.config import Settings
 from outreach.errors import TemplateError
-from outreach.render_slots import AttributeSpec, Late, LateValueError, Slots, attribute_out, esc_text
+from outreach.render_slots import (
+    AttributeSpec,
+    Late,
+    LateValueError,
+    Slots,
+    attribute_out,
+    esc_text,
+    serialize_attribute,
+)
 from outreach.render_text import markdown_to_text
 
 if TYPE_CHECKING:
@@ -132,7 +140,7 @@ def _environment(template_dirs: tuple[str, ...], language: str, html: bool, stag
     env.filters.update(_filters(language))
     env.filters.update(esc_text=esc_text)
     env.globals.update(greeting_for=_greeting(language), event_lines=lambda e: _event_lines(e, language),
-                       attribute_out=attribute_out)
+                       attribute_out=attribute_out, serialize_attribute=serialize_attribute)
     return env
 
 

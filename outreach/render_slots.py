@@ -122,7 +122,7 @@ class Slots:
             match = matches[index]
             kind, source, left, right = self.items[int(match.group(2))]
             wrapped = bool(match.group(1) and match.group(3))
-            if mode == "html" and kind == "expr" and not wrapped:
+            if mode == "html" and not wrapped:
                 span = _attribute_span(text, match.start())
                 if span is not None:
                     consumed = self._restore_attribute(text, span, matches[index:], out, pos)
@@ -167,14 +167,34 @@ class Slots:
 
         start, _, tag, name, value_start, value_end = span
         inside = [m for m in matches if value_start <= m.start() and m.end() <= value_end]
-        if any(self.items[int(m.group(2))][0] != "expr" or m.group(1) for m in inside):
-            return 0  # a block tag inside an attribute: leave it to the plain path
-        statics, values, cursor = [], [], value_start
+        if any(m.group(1) for m in inside):
+            return 0
+        blocks = [self.items[int(m.group(2))][1] for m in inside if self.items[int(m.group(2))][0] == "block"]
+        if blocks:
+            if not _balanced(blocks):
+                return 0  # a tag that opens here and closes elsewhere: leave it to the plain path
+            # Tags decide which pieces the value has: capture it, then serialise the whole as lxml would.
+            content, cursor = [], value_start
+            for m in inside:
+                kind, source, left, right = self.items[int(m.group(2))]
+                content.append(_STATIC_JINJA.sub('{{ "{" }}', htmlmod.unescape(text[cursor:m.start()])))
+                content.append(source if kind == "block" else f"{{{{{left} ({source}) {right}}}}}")
+                cursor = m.end()
+            content.append(_STATIC_JINJA.sub('{{ "{" }}', htmlmod.unescape(text[cursor:value_end])))
+            out.append(_STATIC_JINJA.sub('{{ "{" }}', text[pos:start]))
+            out.append("{% set outreach_attribute %}" + "".join(content) + "{% endset %}"
+                       f'{{{{ serialize_attribute("{tag}", "{name}", outreach_attribute) }}}}')
+            return len(inside)
+        statics, values, cursor, strip_next = [], [], value_start, False
         for m in inside:
-            statics.append(htmlmod.unescape(text[cursor:m.start()]))
-            values.append(f"({self.items[int(m.group(2))][1]})")
-            cursor = m.end()
-        statics.append(htmlmod.unescape(text[cursor:value_end]))
+            _, source, left, right = self.items[int(m.group(2))]
+            static = htmlmod.unescape(text[cursor:m.start()])
+            static = static.lstrip() if strip_next else static
+            statics.append(static.rstrip() if left == "-" else static)  # {{- … -}} as Jinja would apply it
+            values.append(f"({source})")
+            cursor, strip_next = m.end(), right == "-"
+        last = htmlmod.unescape(text[cursor:value_end])
+        statics.append(last.lstrip() if strip_next else last)
         self.attributes.append(AttributeSpec(tag, name, tuple(statics)))
         out.append(_STATIC_JINJA.sub('{{ "{" }}', text[pos:start]))
         out.append(f"{{{{ attribute_out(attribute_specs[{len(self.attributes) - 1}], {', '.join(values)}) }}}}")

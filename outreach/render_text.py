@@ -7,9 +7,12 @@ untouched; block tags keep a line of their own and no blank line, so a branch th
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 _BLOCK_TOKEN_PREFIX = "<!--Xq"
+_TAG = re.compile(r"<[^>]*>")
 _TOKEN_MARK = "Xqxqzjvq"  # the start of every placeholder token (render_slots.NONCE)
 
 
@@ -95,9 +98,22 @@ def markdown_to_text(tokens: list[Any], slots: Any = None) -> str:
         elif kind == "hr":
             emit("-" * 20)
         elif kind == "html_block":
-            content = tok.content.strip()
-            if content.startswith(_BLOCK_TOKEN_PREFIX) and content.endswith("-->") and "\n" not in content:
-                blocks.append(content[4:-3] + "\n")  # a Jinja block tag: its own line, no blank line
+            # Raw HTML keeps its text; a Jinja block tag (<!--token-->) keeps a line of its own, no blank line.
+            # An HTML block runs to the next blank line, so block tags can sit inside one.
+            text_lines: list[str] = []
+            for line in tok.content.split("\n"):
+                stripped = line.strip()
+                if stripped.startswith(_BLOCK_TOKEN_PREFIX) and stripped.endswith("-->"):
+                    if text_lines:
+                        emit(" ".join(text_lines))
+                        text_lines = []
+                    blocks.append(stripped[4:-3] + "\n")
+                    continue
+                words = html.unescape(_TAG.sub("", line)).strip()
+                if words:
+                    text_lines.append(words)
+            if text_lines:
+                emit(" ".join(text_lines))
         elif kind == "tr_open":
             row = []
         elif kind == "inline" and tokens[index - 1].type in ("th_open", "td_open"):

@@ -349,8 +349,16 @@ _INLINE = st.lists(st.one_of(_WORDS, _EXPRESSIONS, _WORDS.map(lambda w: f"*{w}*"
 _LINK = st.tuples(_WORDS, st.sampled_from(["{{ links.view_url }}", "https://bsi.example.eu/a?b=1&c=\"2\"",
                                            "{{ links.view_url }}?o={{ contact.organisation }}"])).map(
     lambda t: f"[{t[0].strip() or 'x'}]({t[1]})")
-_BLOCK = st.one_of(_INLINE, _INLINE.map(lambda s: "## " + s), _LINK,
-                   st.lists(_INLINE, min_size=1, max_size=3).map(lambda items: "\n".join("- " + i for i in items)))
+_BLOCK = st.one_of(
+    _INLINE, _INLINE.map(lambda s: "## " + s), _LINK, _INLINE.map(lambda s: "> " + s),
+    st.lists(_INLINE, min_size=1, max_size=3).map(lambda items: "\n".join("- " + i for i in items)),
+    st.lists(_INLINE, min_size=1, max_size=3).map(lambda xs: "\n".join(f"{n + 1}. {x}" for n, x in enumerate(xs))),
+    st.tuples(_INLINE, _INLINE).map(lambda t: f"| a | b |\n|---|---|\n| {t[0]} | {t[1]} |"),
+    st.tuples(_INLINE, _INLINE).map(lambda t: f"- {t[0]}\n  - {t[1]}"),
+    st.tuples(_INLINE, _INLINE).map(lambda t: f"- {t[0]}\n\n- {t[1]}"),
+    _INLINE.map(lambda s: f"`{s}` and {s}  \nnext"),
+    _INLINE.map(lambda s: f'<div class="x">{s}</div>'),
+    _INLINE.map(lambda s: f"![{s}](https://img.example.org/a.png)"))
 _CONDITIONAL = st.tuples(_BLOCK, _BLOCK, st.sampled_from(['contact.kind == "authority"', "contact.name",
                                                           'contact.country == "PL"'])).map(
     lambda t: f"{{% if {t[2]} %}}\n{t[0]}\n{{% else %}}\n{t[1]}\n{{% endif %}}")
@@ -364,6 +372,10 @@ _PEOPLE = st.fixed_dictionaries({"name": st.sampled_from(["", "Anna", "<b>&\"'{{
 @hsettings(max_examples=60, deadline=None)
 @given(body=_BODY, person=_PEOPLE)
 @example(body="{{- contact.kind }}", person={"name": "", "organisation": "", "kind": "authority", "country": "PL"})
+@example(body='{% if contact.kind == "authority" %}\n## A\n{% else %}\n<div class="x">1</div>\n{% endif %}',
+         person={"name": "", "organisation": "", "kind": "authority", "country": "PL"})
+@example(body="![a {{- contact.kind }}{% if contact.name %}(named){% endif %}](https://img.example.org/a.png)",
+         person={"name": 'A"b', "organisation": "", "kind": "authority", "country": "PL"})
 @example(body="- *1*{{ contact.name }}", person={"name": "", "organisation": "", "kind": "authority",
                                                  "country": "PL"})
 @example(body="1\n\n## {{ contact.name }}", person={"name": "", "organisation": "", "kind": "supplier",
