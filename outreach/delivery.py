@@ -5,28 +5,32 @@ transition is committed before the next network step. A SIGKILL at any instant t
 `queued` row (not sent: the next run sends it) or a `sending` row (the server may hold the message): the next run
 turns those into `unknown`, lists them, and sends them again only when asked (`--retry-unknown`).
 
-Only the main thread touches the database; with `--workers N` up to N messages are in flight on N SMTP
-connections (so at most N deliveries can end up `unknown` after a crash). Rates and backoff go through the
-injected Clock, and rows are read in small batches so that 100,000 recipients never sit in memory at once.
+Only the main thread touches the database. Each SMTP connection (`--workers N`, default 1) has a thread of its
+own that takes one message at a time; while a connection is busy with a message, the main thread renders and
+builds the next one. A message is committed `sending` only when it is handed to a connection, in the same
+transaction that records how the connection's previous message ended — one commit per message, and never more
+than N deliveries `sending` (so at most N `unknown` after a crash). Rates and backoff go through the injected
+Clock, and rows are read in small batches so that 100,000 recipients never sit in memory at once.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from outreach.clock import Clock, isoformat, utcnow_iso
+from outreach.compose import MessageSource, RecipientLike, dry_run, send_test
 from outreach.config import Settings
 from outreach.contacts import Contact, ContactFilter, is_suppressed
 from outreach.db import Database
 from outreach.errors import OutreachError, TransportError
 from outreach.locks import CampaignLock
-from outreach.mail import MessageFactory, Personal, SenderInfo, address_domain, make_message_id
+from outreach.mail import address_domain
 from outreach.models import ContactStatus, DeliveryStatus
 from outreach.ratelimit import DomainLimiter, RateLimiter, parse_rates
 from outreach.transport import DeliveryUncertain, PermanentFailure, TemporaryFailure, Transport, open_transport
@@ -34,17 +38,6 @@ from outreach.transport import DeliveryUncertain, PermanentFailure, TemporaryFai
 BATCH = 500
 BACKOFF_BASE = 60.0  # seconds before the first retry of a 4xx; doubles each time
 BACKOFF_MAX = 3600.0
-
-
-class RecipientLike(Protocol):
-    @property
-    def contact(self) -> Contact: ...
-    @property
-    def language(self) -> str | None: ...
-    @property
-    def fallback(self) -> bool: ...
-    @property
-    def skip_reason(self) -> str | None: ...
 
 
 @dataclass
@@ -171,67 +164,62 @@ def backoff(attempts: int) -> float:
     return min(BACKOFF_MAX, BACKOFF_BASE * 2 ** max(0, attempts - 1))
 
 
-class MessageSource:
-    """Personalised message bytes: the campaign's variants (rendered once each) + a MessageFactory per variant."""
-
-    def __init__(self, settings: Settings, campaign: Any, renderer: Any = None, subject_prefix: Callable[
-            [str, str], str] | None = None) -> None:
-        from outreach.tokens import require_secret
-
-        self.settings = settings
-        self.campaign = campaign
-        self.secret = require_secret(settings)
-        if renderer is None:
-            from outreach.render import Renderer
-
-            renderer = Renderer(settings, campaign)
-        self.renderer = renderer
-        self.subject_prefix = subject_prefix
-        self._variants: dict[tuple[str, str], tuple[Any, MessageFactory]] = {}
-        self.domain = address_domain(campaign.sender_address)
-
-    def _variant(self, language: str, kind: str) -> tuple[Any, MessageFactory]:
-        key = (language, kind)
-        found = self._variants.get(key)
-        if found is None:
-            campaign = self.campaign
-            sender = SenderInfo(name=campaign.sender_name, address=campaign.sender_address,
-                                reply_to=campaign.reply_to or self.settings.reply_to,
-                                list_name=campaign.organisation or campaign.sender_name,
-                                unsubscribe_mailto=self.settings.unsubscribe_mailto, language=language)
-            found = (self.renderer.variant(language, kind), MessageFactory(sender, campaign.attachments_for(language)))
-            self._variants[key] = found
-        return found
-
-    def build(self, contact: Contact, language: str, kind: str, message_id: str, date: datetime) -> bytes:
-        """Render (fill in the variant) and build the MIME bytes for one contact."""
-        from outreach.render import Links
-        from outreach.tokens import archive_url, preferences_url, unsubscribe_url
-
-        variant, factory = self._variant(language, kind)
-        slug = self.campaign.slug
-        unsubscribe = unsubscribe_url(self.settings, self.secret, contact.id, contact.email, slug)
-        links = Links(unsubscribe, preferences_url(self.settings, self.secret, contact.id, contact.email),
-                      archive_url(self.settings, slug, language))
-        rendered = variant.render(contact, links)
-        subject = rendered.subject
-        if self.subject_prefix:
-            subject = self.subject_prefix(language, kind) + subject
-        return factory.build(Personal(contact.name, contact.email, subject, rendered.text, rendered.html,
-                                      unsubscribe, message_id, date))
-
-    def message_id(self, delivery_id: int | str) -> str:
-        return make_message_id(self.domain, self.campaign.slug, delivery_id)
-
-
 @dataclass
 class _Job:
     delivery_id: int
     contact: Contact
     message: bytes
+    message_id: str
     envelope_from: str
-    domain: str
-    attempts: int
+    attempts: int  # counting this one
+
+
+class _Connections:
+    """One thread per SMTP connection, each sending one message at a time: jobs in, (job, outcome) out.
+
+    The threads never touch the database; their outcomes (the server's reply, or the exception) go back to
+    the main thread, which records them.
+    """
+
+    def __init__(self, size: int, deliver: Callable[[_Job], str | BaseException]) -> None:
+        self.size = size
+        self.in_flight = 0
+        self._deliver = deliver
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[tuple[_Job, str | BaseException]] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            self._done.put((job, self._deliver(job)))
+
+    def put(self, job: _Job) -> None:
+        if len(self._threads) < min(self.size, self.in_flight + 1):  # a connection opens when first needed
+            thread = threading.Thread(target=self._work, name=f"outreach-smtp-{len(self._threads) + 1}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        self.in_flight += 1
+        self._jobs.put(job)
+
+    def finished(self, wait: bool) -> list[tuple[_Job, str | BaseException]]:
+        """The outcomes that are back (waiting for one first when `wait` and something is in flight)."""
+        done = []
+        if wait and self.in_flight:
+            done.append(self._done.get())
+        while True:
+            try:
+                done.append(self._done.get_nowait())
+            except queue.Empty:
+                break
+        self.in_flight -= len(done)
+        return done
+
+    def close(self) -> None:
+        """Let every thread finish its message and end."""
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            thread.join()
 
 
 class Sender:
@@ -266,6 +254,10 @@ class Sender:
         self._local = threading.local()
         self._transports: list[Transport] = []
         self._transports_lock = threading.Lock()
+        self._connections = _Connections(max(1, self.options.workers), self._deliver)
+        self._stop = threading.Event()
+        self._on_progress: Callable[[Progress], None] = lambda progress: None
+        self._sent_span: tuple[str, str] | None = None  # first and last `sent_at` of this run, not yet written
 
     # --- the queue -------------------------------------------------------------------------------------------
 
@@ -294,16 +286,24 @@ class Sender:
         due = datetime.fromisoformat(row[0].replace("Z", "+00:00"))
         return max(0.0, (due - self.clock.now()).total_seconds())
 
+    def _write_sent_span(self) -> None:
+        # campaigns.first_sent_at / last_sent_at, once per batch and at the end rather than with every message
+        if self._sent_span:
+            first, last = self._sent_span
+            self.db.execute("UPDATE campaigns SET first_sent_at = coalesce(first_sent_at, ?), last_sent_at = ? "
+                            "WHERE slug = ?", [first, last, self.campaign.slug])
+            self._sent_span = None
+
     # --- the run ---------------------------------------------------------------------------------------------
 
     def run(self, on_progress: Callable[[Progress], None] | None = None,
             stop: threading.Event | None = None) -> SendReport:
         """Send what is queued (and newly in the audience) until done, stopped, or the limit is reached."""
-        stop = stop or threading.Event()
+        self._stop = stop = stop or threading.Event()
+        self._on_progress = on_progress or (lambda progress: None)
         lock = CampaignLock(self.db, self.clock, self.campaign.slug).acquire(self.options.lock_wait)
         if lock.recovered:
             self.report.recovered_lock = f"process {lock.recovered.pid} on {lock.recovered.host}"
-        executor = ThreadPoolExecutor(self.options.workers) if self.options.workers > 1 else None
         try:
             self.report.unknown = recover_interrupted(self.db, self.clock, self.campaign.slug)
             if self.options.retry_unknown:
@@ -314,13 +314,13 @@ class Sender:
             self._seed_limiter()
             queued = self.count_queued()
             self.progress.total = min(queued, self.options.limit) if self.options.limit is not None else queued
-            self._loop(lock, executor, stop, on_progress or (lambda progress: None))
+            self._loop(lock)
             self.report.interrupted = stop.is_set()
         finally:
-            if executor is not None:
-                executor.shutdown(wait=True)
+            self._connections.close()
             for transport in self._transports:
                 transport.close()
+            self._write_sent_span()
             self.report.remaining = self.count_queued()
             lock.release()
         return self.report
@@ -334,11 +334,10 @@ class Sender:
                     for row in self.db.execute("SELECT sent_at FROM deliveries WHERE sent_at >= ?", [since])]
             self.limiter.seed(ages)
 
-    def _loop(self, lock: CampaignLock, executor: ThreadPoolExecutor | None, stop: threading.Event,
-              on_progress: Callable[[Progress], None]) -> None:
-        pending: dict[Future[Any], _Job] = {}
+    def _loop(self, lock: CampaignLock) -> None:
         limit = self.options.limit
         started = 0
+        stop = self._stop
         try:
             while True:
                 after = 0
@@ -349,18 +348,17 @@ class Sender:
                         if stop.is_set() or (limit is not None and started >= limit):
                             return
                         job = self._prepare(row, throttled)
-                        if job is None:
-                            continue
-                        self._dispatch(job, executor, pending, on_progress)
-                        started += 1
+                        if job is not None and self._hand_over(job):
+                            started += 1
                         lock.beat()
-                self._collect(pending, on_progress, block_all=True)
+                    self._write_sent_span()
+                self._settle()
                 if not self.count_queued():
                     return
                 due = [d for d in (self._next_due(), min(throttled, default=None)) if d is not None]
                 pause = max(0.05, min(due, default=1.0))
                 self.progress.waiting = pause
-                on_progress(self.progress)
+                self._on_progress(self.progress)
                 while pause > 0 and not stop.is_set():  # in steps, so Ctrl-C is heard during a long backoff
                     step = min(pause, 1.0)
                     self.clock.sleep(step)
@@ -369,10 +367,14 @@ class Sender:
                     return
                 self.progress.waiting = 0.0
                 lock.beat()
+        except BaseException:
+            self._settle(quiet=True)  # record what the connections finished; the first error is the one raised
+            raise
         finally:
-            self._collect(pending, on_progress, block_all=True)
+            self._settle()
 
     def _prepare(self, row: Any, throttled: list[float]) -> _Job | None:
+        """Check the recipient, wait for the rate limit, render and build the message (nothing committed)."""
         contact = Contact.from_row({k: v for k, v in row.items() if not k.startswith(("d_", "delivery_id"))})
         if contact.status != ContactStatus.ACTIVE or is_suppressed(self.db, contact.email):
             # unsubscribed, bounced or erased since it was queued: never mail it; the row goes away
@@ -385,28 +387,27 @@ class Sender:
             if wait_for > 0:
                 throttled.append(wait_for)
                 return None
-        waited = self.limiter.wait() if self.limiter else 0.0
-        if waited:
-            self.progress.waiting = 0.0
+        if self.limiter:
+            if self.limiter.delay() > 0:
+                self._settle()  # what is in flight is recorded before the pause, not after it
+                self.limiter.wait()
+                self.progress.waiting = 0.0
+            else:
+                self.limiter.record()
         if self.domains:
             self.domains.record(domain)
         delivery_id = row["delivery_id"]
         message_id = row["d_message_id"] or self.source.message_id(delivery_id)
+        # Built after any pause, so that Date is when the message goes.
         message = self.source.build(contact, row["d_language"], row["d_kind"], message_id, self.clock.now())
         envelope_from = self.campaign.sender_address
         if self.settings.verp_address:
             from outreach.tokens import verp_address
 
             envelope_from = verp_address(self.source.secret, self.settings.verp_address, delivery_id)
-        # The commit that makes a crash from here on an `unknown`, never a silent second copy.
-        cursor = self.db.execute(
-            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, message_id = ?, updated_at = ? "
-            "WHERE id = ? AND status = 'queued'", [message_id, utcnow_iso(self.clock), delivery_id])
-        if cursor.rowcount != 1:
-            return None
-        return _Job(delivery_id, contact, message, envelope_from, domain, row["d_attempts"] + 1)
+        return _Job(delivery_id, contact, message, message_id, envelope_from, row["d_attempts"] + 1)
 
-    # --- workers ---------------------------------------------------------------------------------------------
+    # --- connections -----------------------------------------------------------------------------------------
 
     def _transport(self) -> Transport:
         transport = getattr(self._local, "transport", None)
@@ -422,41 +423,66 @@ class Sender:
         except Exception as error:  # handed back to the main thread, which owns the database
             return error
 
-    def _dispatch(self, job: _Job, executor: ThreadPoolExecutor | None, pending: dict[Future[Any], _Job],
-                  on_progress: Callable[[Progress], None]) -> None:
-        if executor is None:
-            self._handle(job, self._deliver(job), on_progress)
-            return
-        pending[executor.submit(self._deliver, job)] = job
-        if len(pending) >= self.options.workers:
-            self._collect(pending, on_progress, block_all=False)
+    def _hand_over(self, job: _Job) -> bool:
+        """Give a built message to a free connection (waiting for one), committing its `sending` together
+        with how the messages that came back meanwhile ended. False when it was not handed over."""
+        connections = self._connections
+        done = connections.finished(wait=connections.in_flight >= connections.size)
+        if not self._record(done, job):
+            return False
+        if self._stop.is_set():  # Ctrl-C (or the progress callback) while we waited: this one stays queued
+            self.db.execute("UPDATE deliveries SET status = 'queued', attempts = attempts - 1, updated_at = ? "
+                            "WHERE id = ? AND status = 'sending'", [utcnow_iso(self.clock), job.delivery_id])
+            return False
+        connections.put(job)
+        return True
 
-    def _collect(self, pending: dict[Future[Any], _Job], on_progress: Callable[[Progress], None],
-                 block_all: bool) -> None:
+    def _settle(self, quiet: bool = False) -> None:
+        """Wait for every message in flight and record how each ended."""
         error: BaseException | None = None
-        while pending:
-            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-            for future in done:
-                job = pending.pop(future)
-                try:
-                    self._handle(job, future.result(), on_progress)
-                except BaseException as raised:  # finish recording the others before stopping
-                    error = error or raised
-            if not block_all and error is None:
-                break
-        if error is not None:
+        while self._connections.in_flight:
+            try:
+                self._record(self._connections.finished(wait=True), None)
+            except BaseException as raised:
+                error = error or raised
+        if error is not None and not quiet:
             raise error
 
-    def _handle(self, job: _Job, outcome: str | BaseException, on_progress: Callable[[Progress], None]) -> None:
+    # --- outcomes --------------------------------------------------------------------------------------------
+
+    def _record(self, done: list[tuple[_Job, str | BaseException]], job: _Job | None) -> bool:
+        """One transaction: the outcomes in `done`, then `queued → sending` for `job` (unless an outcome
+        stops the run). Returns whether `job` is now `sending`; raises the first outcome that stops the run."""
+        if not done and job is None:
+            return False
+        error: BaseException | None = None
+        handed = False
         now = utcnow_iso(self.clock)
+        with self.db.atomic():
+            for finished, outcome in done:
+                try:
+                    self._apply(finished, outcome, now)
+                except BaseException as raised:  # finish recording the others before stopping
+                    error = error or raised
+            if job is not None and error is None:
+                # The commit that makes a crash from here on an `unknown`, never a silent second copy.
+                cursor = self.db.execute(
+                    "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, message_id = ?, "
+                    "updated_at = ? WHERE id = ? AND status = 'queued'", [job.message_id, now, job.delivery_id])
+                handed = cursor.rowcount == 1
+        if done:
+            self._on_progress(self.progress)
+        if error is not None:
+            raise error
+        return handed
+
+    def _apply(self, job: _Job, outcome: str | BaseException, now: str) -> None:
         db, slug = self.db, self.campaign.slug
         progress = self.progress
         if isinstance(outcome, str):
-            with db.atomic():
-                db.execute("UPDATE deliveries SET status = 'sent', last_reply = ?, sent_at = ?, updated_at = ?, "
-                           "next_attempt_at = NULL WHERE id = ?", [outcome[:500], now, now, job.delivery_id])
-                db.execute("UPDATE campaigns SET first_sent_at = coalesce(first_sent_at, ?), last_sent_at = ? "
-                           "WHERE slug = ?", [now, now, slug])
+            db.execute("UPDATE deliveries SET status = 'sent', last_reply = ?, sent_at = ?, updated_at = ?, "
+                       "next_attempt_at = NULL WHERE id = ?", [outcome[:500], now, now, job.delivery_id])
+            self._sent_span = (self._sent_span[0] if self._sent_span else now, now)
             self.report.sent += 1
             progress.sent += 1
         elif isinstance(outcome, TemporaryFailure):
@@ -470,14 +496,13 @@ class Sender:
                 progress.retrying += 1
         elif isinstance(outcome, PermanentFailure):
             reply = f"{outcome.code} {outcome.reply}"
-            with db.atomic():
-                self._fail(job, reply, now)
-                if outcome.no_such_user:
-                    from outreach.tracking import hard_bounce
+            self._fail(job, reply, now)
+            if outcome.no_such_user:
+                from outreach.tracking import hard_bounce
 
-                    hard_bounce(db, self.clock, job.contact, campaign=slug, delivery_id=job.delivery_id,
-                                source="smtp", detail=reply)
-                    self.report.bounced += 1
+                hard_bounce(db, self.clock, job.contact, campaign=slug, delivery_id=job.delivery_id,
+                            source="smtp", detail=reply)
+                self.report.bounced += 1
         elif isinstance(outcome, DeliveryUncertain):
             db.execute("UPDATE deliveries SET status = 'unknown', last_reply = ?, updated_at = ? WHERE id = ?",
                        [outcome.message[:500], now, job.delivery_id])
@@ -494,56 +519,12 @@ class Sender:
                        [f"interrupted: {type(outcome).__name__}", now, job.delivery_id])
             self.report.unknown.append(job.contact.email)
             raise outcome
-        on_progress(progress)
 
     def _fail(self, job: _Job, reply: str, now: str) -> None:
         self.db.execute("UPDATE deliveries SET status = 'failed', last_reply = ?, updated_at = ?, "
                         "next_attempt_at = NULL WHERE id = ?", [reply[:500], now, job.delivery_id])
         self.report.failed[reply] += 1
         self.progress.failed += 1
-
-
-def send_test(settings: Settings, clock: Clock, campaign: Any, address: str, languages: Iterable[str],
-              kinds: Iterable[str], transport: Transport, renderer: Any = None,
-              limiter: RateLimiter | None = None) -> list[tuple[str, str, str]]:
-    """`--test-to`: one message per language × kind to one address, subject `[TEST lang/kind] …`, not recorded.
-
-    Returns (language, kind, server reply) per message; a refusal raises (it is the one address asked for).
-    """
-    from outreach.contacts import normalize_email
-
-    email = normalize_email(address)
-    source = MessageSource(settings, campaign, renderer, subject_prefix=lambda lang, kind: f"[TEST {lang}/{kind}] ")
-    results = []
-    kinds = list(kinds)
-    for language in languages:
-        for kind in kinds:
-            contact = Contact(id=0, email=email, name="Test", organisation=campaign.organisation, kind=kind,
-                              language=language)
-            message = source.build(contact, language, kind, source.message_id(f"test-{language}-{kind}"),
-                                   clock.now())
-            if limiter:
-                limiter.wait()
-            results.append((language, kind, transport.send(message, campaign.sender_address, [email])))
-    return results
-
-
-def dry_run(settings: Settings, clock: Clock, campaign: Any, recipients: Iterable[RecipientLike],
-            renderer: Any = None) -> tuple[int, int]:
-    """Render and build every message the audience would get, touching neither the queue nor a transport.
-
-    Returns (messages built, total bytes); template errors surface here exactly as they would when sending.
-    """
-    source = MessageSource(settings, campaign, renderer)
-    count = size = 0
-    for recipient in recipients:
-        if recipient.skip_reason or not recipient.language:
-            continue
-        contact = recipient.contact
-        size += len(source.build(contact, recipient.language, contact.kind, source.message_id("dry-run"),
-                                 clock.now()))
-        count += 1
-    return count, size
 
 
 def iter_new_recipients(db: Database, slug: str, recipients: Iterable[RecipientLike]) -> Iterator[RecipientLike]:
@@ -554,5 +535,5 @@ def iter_new_recipients(db: Database, slug: str, recipients: Iterable[RecipientL
             yield recipient
 
 
-__all__ = ["DeliveryStatus", "MessageSource", "OutreachError", "SendOptions", "SendReport", "Sender", "backoff",
-           "enqueue", "recover_interrupted", "requeue_unknown"]
+__all__ = ["DeliveryStatus", "MessageSource", "OutreachError", "RecipientLike", "SendOptions", "SendReport", "Sender",
+           "backoff", "dry_run", "enqueue", "recover_interrupted", "requeue_unknown", "send_test"]
