@@ -272,12 +272,16 @@ class _Run:
     def _insert_row(self, record: Record) -> tuple[Any, ...]:
         values = record.values
         scalars = [values.get(key) or _EMPTY.get(key) for key in _SCALARS]
-        filled = tuple(key for key, value in zip(_SCALARS, scalars, strict=True) if value and value != "other")
-        filled += tuple(key for key, held in (("tags", record.tags), ("topics", record.topics),
-                                              ("attributes", record.attributes)) if held)
-        stamps = self._stamps.get(filled)
+        filled = [key for key, value in zip(_SCALARS, scalars, strict=True) if value and value != "other"]
+        if record.tags:
+            filled.append("tags")
+        if record.topics:
+            filled.append("topics")
+        if record.attributes:
+            filled.append("attributes")
+        stamps = self._stamps.get(which := tuple(filled))
         if stamps is None:  # most rows fill the same fields: encode that JSON once
-            stamps = self._stamps[filled] = _json(dict.fromkeys(filled, self.now))
+            stamps = self._stamps[which] = _json(dict.fromkeys(filled, self.now))
         source = self._file_json(record.file)
         detail = f'{{"imported_at": "{self.now}", "imported_from": {source}, "row": {record.row}}}'
         return (record.email, *scalars, self._set_json(record.tags), self._set_json(record.topics),
