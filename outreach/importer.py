@@ -230,11 +230,15 @@ class _Run:
         existing: dict[str, tuple[Any, ...]] = {}
         suppressed: set[str] = set()
         conn = self.db.conn
+        # No suppression yet (a new database, a list never mailed): skip hashing every address (an HMAC each).
+        any_suppressed = conn.execute("SELECT EXISTS (SELECT 1 FROM suppressions)").fetchone()[0]
         for start in range(0, len(emails), 500):
             chunk = emails[start:start + 500]
             marks = ", ".join("?" for _ in chunk)
             for row in conn.execute(f"SELECT {_STORED_SQL} FROM contacts WHERE email IN ({marks})", chunk):
                 existing[row[_EMAIL]] = row
+            if not any_suppressed:
+                continue
             hashes = {suppression_hash(email): email for email in chunk}
             for (found,) in conn.execute(f"SELECT hash FROM suppressions WHERE hash IN ({marks})", list(hashes)):
                 suppressed.add(hashes[found])
