@@ -217,4 +217,4 @@ _SUPPRESSION_KEY = b"outreach/suppression/v1"
 
 def suppression_hash(normalized_email: str) -> str:
     """The salted hash kept for an address that must never be mailed again."""
-    return hmac.new(_SUPPRESSION_KEY, normalized_email.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(_SUPPRESSION_KEY, normalized_email.encode("utf-8"), "sha256").hex()
