@@ -9,7 +9,6 @@ add `m00N_…` after it. A database that has steps this code does not know is ne
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import sqlite3
 from pathlib import Path
