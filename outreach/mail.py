@@ -318,6 +318,14 @@ def list_unsubscribe_value(url: str, mailto: str | None) -> str:
     return value
 
 
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _read_attachment(attachment: AttachmentLike) -> bytes:
     try:
         return Path(attachment.path).read_bytes()
@@ -366,11 +374,14 @@ class MessageFactory:
             tail = []
             for attachment in attachments:
                 maintype, _, subtype = (attachment.content_type or "application/octet-stream").partition("/")
-                headers = (f"Content-Type: {maintype}/{subtype or 'octet-stream'}\r\n"
+                data = _read_attachment(attachment)
+                # A text attachment without a charset is read as US-ASCII by mail clients (RFC 2046 §4.1.2).
+                charset = '; charset="utf-8"' if maintype == "text" and _is_utf8(data) else ""
+                headers = (f"Content-Type: {maintype}/{subtype or 'octet-stream'}{charset}\r\n"
                            f"Content-Transfer-Encoding: base64\r\n"
                            f"Content-Disposition: attachment{_mime_param('filename', attachment.filename)}\r\n")
                 tail.append(b"\r\n--" + mixed + b"\r\n" + headers.encode("ascii") + b"\r\n"
-                            + _base64_lines(_read_attachment(attachment)))
+                            + _base64_lines(data))
             self._mixed_tail = b"".join(tail) + b"\r\n--" + mixed + b"--\r\n"
 
     def _subject(self, subject: str) -> bytes:
@@ -433,8 +444,10 @@ def build_reference(sender: SenderInfo, attachments: Sequence[AttachmentLike], p
     message.add_alternative(personal.html, subtype="html", charset="utf-8")
     for attachment in attachments:
         maintype, _, subtype = attachment.content_type.partition("/")
-        message.add_attachment(_read_attachment(attachment), maintype=maintype, subtype=subtype or "octet-stream",
-                               filename=clean_header_value(attachment.filename))
+        data = _read_attachment(attachment)
+        params = {"charset": "utf-8"} if maintype == "text" and _is_utf8(data) else None
+        message.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream",
+                               filename=clean_header_value(attachment.filename), params=params)
     if sender.language:  # after the parts: set_content and add_attachment move Content-* headers
         message["Content-Language"] = sender.language
     return message.as_bytes(policy=email.policy.SMTP.clone(max_line_length=0))

@@ -187,3 +187,10 @@ def test_line_cache_keeps_the_variants_lines_only_however_many_messages() -> Non
     text, html = f"Dear {name},\n{static_text}", f"<p>Dear {name},</p>\n{static_html}"
     data = personal(name, "Subject", text, html)
     same_message(factory.build(data), build_reference(SENDER, [], data))
+
+
+def test_utf8_text_attachment_declares_its_charset(attachments) -> None:
+    message = parse(MessageFactory(SENDER, attachments).build(personal("Anna Nowak", "Zamówienia")))
+    notes = next(p for p in message.walk() if p.get_filename() == 'plain "quoted" name.txt')
+    assert notes.get_content_charset() == "utf-8"
+    assert notes.get_content() == "Zamówienia zastrzeżone\n"
