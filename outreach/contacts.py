@@ -193,8 +193,8 @@ def insert_contact(db: Database, clock: Clock, email: str, fields: Mapping[str, 
     if not row.get("language") and row.get("country"):
         row["language"] = default_language(row["country"])
     row["field_updated_at"] = {key: now for key in fields}
-    contact_id = db["contacts"].insert(_encode(row)).last_pk
-    contact = get_contact_by_id(db, int(contact_id))
+    contact_id = db.table("contacts").insert(_encode(row)).last_pk
+    contact = get_contact_by_id(db, int(str(contact_id)))
     assert contact is not None
     return contact
 
@@ -209,7 +209,7 @@ def update_contact(db: Database, clock: Clock, contact: Contact, changes: Mappin
     stamps = dict(contact.field_updated_at)
     stamps.update({key: now for key in effective})
     row = dict(effective, updated_at=now, field_updated_at=stamps)
-    db["contacts"].update(contact.id, _encode(row))
+    db.table("contacts").update(contact.id, _encode(row))
     updated = get_contact_by_id(db, contact.id)
     assert updated is not None
     return updated
@@ -225,7 +225,7 @@ def set_status(db: Database, clock: Clock, contact: Contact, status: ContactStat
         return contact
     now = utcnow_iso(clock)
     stamps = dict(contact.field_updated_at, status=now)
-    db["contacts"].update(contact.id, _encode({"status": status.value, "updated_at": now,
+    db.table("contacts").update(contact.id, _encode({"status": status.value, "updated_at": now,
                                                "field_updated_at": stamps}))
     updated = get_contact_by_id(db, contact.id)
     assert updated is not None

@@ -60,9 +60,9 @@ def _aliases() -> dict[str, str]:
             name = Locale.parse(loc).territories.get(code)
             if name:
                 table.setdefault(_fold(name), code)
-    for alias, code in _EXTRA_ALIASES.items():
-        if code:
-            table[_fold(alias)] = code
+    for alias, target in _EXTRA_ALIASES.items():
+        if target:
+            table[_fold(alias)] = target
     return table
 
 

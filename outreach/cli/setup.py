@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -42,10 +42,11 @@ def countries(
     for row in db.query("SELECT country, kind, count(*) AS n FROM contacts GROUP BY country, kind"):
         counts[(row["country"], row["kind"])] = row["n"]
     codes = COUNTRIES if all_countries else BSI_COUNTRIES
-    document = []
+    document: list[dict[str, Any]] = []
     for code, languages in sorted(codes.items()):
-        entry = {"code": code, "name": country_name(code), "native_name": country_name(code, languages[0]),
-                 "languages": list(languages), "bsi": code in BSI_COUNTRIES}
+        entry: dict[str, Any] = {"code": code, "name": country_name(code),
+                                 "native_name": country_name(code, languages[0]),
+                                 "languages": list(languages), "bsi": code in BSI_COUNTRIES}
         entry["contacts"] = {kind.value: counts.get((code, kind.value), 0) for kind in Kind}
         document.append(entry)
     if json_output:
