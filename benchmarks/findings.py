@@ -19,62 +19,46 @@ remains is building each variant once, ≈ 40 ms, more than half of it in premai
 language × kind, 30–45 of them, so that is 1–2 s per run — nothing at 100,000 recipients, but a large part of a
 1,000-message send.
 
-### Send — not met (0.8× bare smtplib with one connection; 5× mailmerge)
+### Send — not met (0.65–0.67× bare smtplib; 2.1× mailmerge whole-process)
 
-- **One connection: every step is in series.** With `--workers 1` (the default) the main thread prepares a message
-  (queue row, render, build, commit `sending`), then waits for the whole SMTP transaction, then commits `sent`,
-  then prepares the next. Bare smtplib only does the SMTP part. outreach's own work per message is what the
-  "discarding transport" row shows (≈ 1.5 ms a message on this machine, more than the ≈ 1.2 ms SMTP transaction
-  with the sink), and with one connection the two add up: the ratio is bounded by smtp / (smtp + own work), ≈
-  0.45× here. Fix (`outreach/delivery.py`, `Sender._loop`/`_dispatch`): run the transport in a worker thread for
-  one connection too and *render and build* the next message while the current one is in flight — committing
-  `sending` only when it is handed to the transport, so the crash guarantee (at most N `unknown`) is unchanged.
-- **Two commits per message, each rewriting pages of four indexes.** `_prepare` commits `queued → sending` and
-  `_handle` commits `sending → sent` plus `UPDATE campaigns SET first_sent_at/last_sent_at`. A deliveries row sits
-  in seven indexes (m001's five, the UNIQUE one included, and m003's two covering report indexes, which hold
-  `status` and `sent_at`); each status change rewrites a page of the table and of four of them (`campaign_status`,
-  `report`, `reach`, and `message_id` or `sent_at`): the memory case's child wrote ≈ 70 KB to disk per message
-  (WAL, then the checkpoint). Replaying exactly these statements on a bare sqlite3 connection costs 300–500 µs of
-  wall time per message with m003's indexes and 35–40 % less without them; timing the sender's steps, ≈ 45 % of
-  its own time is these two commits (rendering and building ≈ 45 %, the rest queue reads and the suppression
-  check). Fixes, in order of gain: (1) one commit per message — commit the previous message's `sent` in the same
-  transaction as the next message's `sending` (the crash semantics stay exactly the same); (2) drop the
-  per-message `UPDATE campaigns …` (derive first/last sent from `deliveries`, or write it once per batch); (3)
-  keep the covering report indexes, but consider leaving `sent_at` out of `deliveries_reach`'s key if reach by
-  period can live with a range scan.
-- **Whole process vs mailmerge.** mailmerge opens a new SMTP connection per message and builds each with the email
-  package, ≈ 90 messages/s. `outreach send` of 1,000 recipients pays its start-up (≈ 0.3 s with the database
-  libraries), 45 variants (15 languages × 3 kinds in this audience, ≈ 1.8 s, above) and then the per-message costs
-  above: ≈ 2 s fixed plus ≈ 2 s of messages, which puts it at 2–3× mailmerge. Caching built variants on disk
-  (keyed by the content hashes the `campaigns` table already records, plus the layout and CSS) would remove most
-  of it from every run after the first, and `--test-to` / `--dry-run` would share it.
+What was done after the first profile: one commit per message (the previous outcome and the next `sending` in
+one transaction), `campaigns.first_sent_at/last_sent_at` written per batch instead of per message, a thread per
+SMTP connection so the next message is rendered and built while the current one is in flight, and premailer's
+output cached on disk (`.outreach-cache/`). That moved one connection from 0.48× to 0.67× bare smtplib.
 
-### Memory — not met (grows ≈ 2.5 MB per 1,000 messages)
+- **What is left is on the critical path by design.** The exactly-once guarantee needs the server's reply to be
+  committed before the next message is handed to the connection (so at most one delivery per connection can be
+  `unknown` after a SIGKILL). That commit (≈ 0.3 ms: a deliveries row sits in seven indexes, the covering report
+  indexes included) plus two thread hand-offs sit between the reply and the next MAIL FROM, and the build thread
+  competes with the SMTP thread for the GIL (an SMTP transaction takes 1.65–2.0 ms inside outreach vs ≈ 1.4 ms
+  bare). outreach's own work is ≈ 0.9 ms a message (the discarding-transport row).
+- **What would lift it**: let the connection thread send MAIL/RCPT/DATA and the body while the main thread commits,
+  and send the final "." only after the commit (this also narrows `unknown` to the true window after the final
+  dot) — in `outreach/transport.py` and `outreach/delivery.py`; fewer per-message index writes (set the
+  Message-ID at enqueue time; leave `sent_at` out of `deliveries_reach`'s key); cheaper signed links (two
+  itsdangerous tokens with zlib ≈ 0.2 ms a message).
+- **Whole process vs mailmerge.** `outreach send` of 1,000 recipients pays start-up (≈ 0.3 s with the database
+  libraries) and 45 variant builds (15 languages × 3 kinds, ≈ 1–2 s, premailer the larger part) before the
+  per-message costs; caching whole built variants on disk (not only premailer's output) would remove most of the
+  fixed part from every run after the first.
+- On real relays (Microsoft 365 and university servers allow 30–100 messages a minute) none of this is the limit:
+  the rate limiter is.
 
-Peak RSS grows linearly with the number of messages sent. The cause is the per-line cache of `outreach/mail.py`
-`_QuotedPrintable`: every message adds its personal lines (greeting, links: ≈ 3 new lines per message) and the
-cache is capped at 20,000 lines *per `MessageFactory`*, i.e. per variant — with 30–45 variants the cap is
-600,000–900,000 lines (0.4–0.65 GB), never reached in a 100,000-recipient campaign, so nothing is ever evicted.
-Measured in-process: 10,000 messages → 31,000 cached lines (21 MB), 60,000 → 171,000 lines (123 MB). Fix: stop
-inserting once the cache holds the variant's own lines (e.g. cap at 2,000 lines per factory and do not clear — the
-static lines all arrive with the first message), or skip caching lines that contain a per-recipient value.
-Recipients themselves are streamed: apart from this cache nothing in the send path grows with the audience (the
-queue is enqueued and read in batches of 500).
+### Memory — met (88 MB, flat)
 
-### Import — met on an idle core, close to the limit under load
+The first profile found the quoted-printable line cache of `outreach/mail.py` growing with every recipient
+(≈ 2.5 MB per 1,000 messages: personal lines were cached per variant and never evicted). It now keeps only lines
+repeated in consecutive messages of a part, bounded by size; RSS is flat from 10,000 to 100,000 messages.
+Recipients are streamed (enqueued and read in batches of 500).
 
-- **Windows-1250 files pay ≈ 2.6 s of CPU for encoding detection** whatever their size: `outreach/encodings.py`
-  `detect_encoding` scores up to 20,000 accented tokens under each of 5–7 candidate code pages in pure Python
-  (`score_text` → `score_token`, `_score_word`, `_languages_of`, `unicodedata.name` per character in `_script`): ≈
-  70 % of a 10,000-row import, ≈ 35 % of a 100,000-row one. The score is a sum over tokens, so scoring each
-  *distinct* token once, weighted by its count, gives the identical result (the generated file has 20,000 tokens
-  but 69 distinct ones; real lists repeat cities, organisations and first names), and memoising `_script` per
-  character removes most of the rest.
-- **Re-importing (all duplicates) is slower than the first import**: for every existing contact `flush` builds a
-  full `Contact.from_row`, which decodes five JSON columns (tags, topics, attributes, consent_detail,
-  field_updated_at) — 36 % of the second import — plus a sqlite-utils dict per row (7 %). Selecting only the
-  compared columns as tuples (`db.conn.execute`) and decoding JSON only for the fields the file fills would
-  roughly halve it.
+### Import — met
+
+Encoding detection used to cost ≈ 2.6–3.0 s of CPU on a 100,000-row Windows-1250 file (pure-Python scoring of every
+token under each candidate code page); each distinct token is now scored once (the score sum is bit-identical)
+and script lookups are memoised: 0.05 s. Re-imports no longer build a full Contact (five JSON decodes) per existing
+row. What remains of the first import (≈ 3.5 s, 6–9× the bare csv + sqlite3 floor) is SQLite inserting 100,000 rows
+and maintaining the contacts indexes (≈ 1.7 s) and per-row validation (≈ 1.4 s: address syntax, CR/LF checks,
+header mapping), which the floor does not do.
 
 ### Start-up and reports — met
 
