@@ -122,13 +122,22 @@ def routes(site: Site) -> list[Any]:
             return problem  # type: ignore[return-value]
         return prefs_page(request, contact)
 
-    async def preferences_post(request: Request) -> Response:
+    async def preferences_form(request: Request) -> tuple[Contact, Any, str] | Response:
+        """The contact of a preferences link, its submitted form and the page language — or the error page."""
         contact, _, problem = await resolve(request, Purpose.PREFERENCES)
         if problem is not None or contact is None:
             return problem  # type: ignore[return-value]
+        language = site.page_language(request, contact.language)
         form = await read_form(request)
         if form is None or not site.csrf_ok(request, form):
-            return site.error(request, 403, "csrf", site.page_language(request, contact.language))
+            return site.error(request, 403, "csrf", language)
+        return contact, form, language
+
+    async def preferences_post(request: Request) -> Response:
+        checked = await preferences_form(request)
+        if not isinstance(checked, tuple):
+            return checked
+        contact, form, _ = checked
         errors: dict[str, str] = {}
         language, kind = str(form.get("language", "")), str(form.get("kind", ""))
         if language not in BSI_LANGUAGES:
@@ -152,13 +161,10 @@ def routes(site: Site) -> list[Any]:
         return prefs_page(request, contact, saved=True)
 
     async def resubscribe_post(request: Request) -> Response:
-        contact, _, problem = await resolve(request, Purpose.PREFERENCES)
-        if problem is not None or contact is None:
-            return problem  # type: ignore[return-value]
-        language = site.page_language(request, contact.language)
-        form = await read_form(request)
-        if form is None or not site.csrf_ok(request, form):
-            return site.error(request, 403, "csrf", language)
+        checked = await preferences_form(request)
+        if not isinstance(checked, tuple):
+            return checked
+        contact, _, language = checked
         if contact.status == ContactStatus.ACTIVE:
             return prefs_page(request, contact)
         # Back in only through a confirmed opt-in, like any other sign-up: the link may have been forwarded.
@@ -181,13 +187,10 @@ def routes(site: Site) -> list[Any]:
                            erase_token=contact_token(site.secret, Purpose.ERASE, contact.id, contact.email))
 
     async def erase_post(request: Request) -> Response:
-        contact, _, problem = await resolve(request, Purpose.PREFERENCES)
-        if problem is not None or contact is None:
-            return problem  # type: ignore[return-value]
-        language = site.page_language(request, contact.language)
-        form = await read_form(request)
-        if form is None or not site.csrf_ok(request, form):
-            return site.error(request, 403, "csrf", language)
+        checked = await preferences_form(request)
+        if not isinstance(checked, tuple):
+            return checked
+        contact, form, language = checked
         try:
             confirmation, _ = await site.run(contact_for, site, Purpose.ERASE, str(form.get("erase_token", "")))
         except LinkProblem as problem_:
