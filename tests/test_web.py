@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from web_support import SUBSCRIBER, csrf_of, form_of, link_in, running_server, web_settings
+from web_support import SUBSCRIBER, contact, csrf_of, events, form_of, link_in, running_server, web_settings
 
 from outreach.contacts import get_contact, insert_contact, is_suppressed
 from outreach.db import open_database
@@ -26,23 +26,6 @@ def site(db_path: Path, tmp_path: Path, smtpd, clock):
     app = create_app(settings, clock=clock)
     with TestClient(app, base_url="https://news.example.org") as client:
         yield settings, app, client
-
-
-def events(db_path: Path, contact_id: int | None = None) -> list[str]:
-    db = open_database(db_path)
-    try:
-        sql = "SELECT type FROM events" + (" WHERE contact_id = ?" if contact_id else "") + " ORDER BY id"
-        return [row[0] for row in db.execute(sql, [contact_id] if contact_id else [])]
-    finally:
-        db.close()
-
-
-def contact(db_path: Path, email: str):
-    db = open_database(db_path)
-    try:
-        return get_contact(db, email)
-    finally:
-        db.close()
 
 
 def signups(db_path: Path) -> list[dict]:

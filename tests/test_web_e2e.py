@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from web_support import free_socket, running_server, web_settings
+from web_support import contact, free_socket, running_server, web_settings
 
-from outreach.contacts import get_contact
 from outreach.db import open_database
 from outreach.models import ContactStatus
 from outreach.tokens import unsubscribe_url
@@ -52,14 +51,6 @@ def browser() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
-
-
-def contact(db_path: Path, email: str):
-    db = open_database(db_path)
-    try:
-        return get_contact(db, email)
-    finally:
-        db.close()
 
 
 def shoot(page: Any, name: str) -> None:

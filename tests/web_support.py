@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from outreach.config import Settings
+from outreach.contacts import Contact, get_contact
+from outreach.db import open_database
 
 TOPICS = "Reserved contracts,Social clauses,Events"
 
@@ -88,3 +90,22 @@ def running_server(app: Any, sock: socket.socket | None = None) -> Iterator[str]
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
+
+
+def events(db_path: Path, contact_id: int | None = None) -> list[str]:
+    """The types of the events stored (for one contact), oldest first."""
+    db = open_database(db_path)
+    try:
+        sql = "SELECT type FROM events" + (" WHERE contact_id = ?" if contact_id else "") + " ORDER BY id"
+        return [row[0] for row in db.execute(sql, [contact_id] if contact_id else [])]
+    finally:
+        db.close()
+
+
+def contact(db_path: Path, email: str) -> Contact | None:
+    """The contact with this address, read from a fresh connection."""
+    db = open_database(db_path)
+    try:
+        return get_contact(db, email)
+    finally:
+        db.close()
