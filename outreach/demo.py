@@ -113,6 +113,11 @@ def run_demo(directory: Path, on_step: Callable[[str], None] | None = None) -> D
         else:
             say(f"Sent {sent.sent} messages ({sent.failed_count} failed); the capture server received "
                 f"{result.received}.")
+        queued = int(db.execute("SELECT count(*) FROM deliveries WHERE campaign = ?", [DEMO_CAMPAIGN]).fetchone()[0])
+        if result.contacts > queued:
+            kinds = ", ".join(campaign.audience.kinds) or "any kind"
+            say(f"{result.contacts - queued} sample contact(s) are outside {DEMO_CAMPAIGN}'s audience ({kinds}) "
+                "and were not mailed.")
         for country, language, count in db.execute(
                 "SELECT country, language, count(*) FROM deliveries WHERE campaign = ? AND status = 'sent' "
                 "GROUP BY country, language", [DEMO_CAMPAIGN]):
