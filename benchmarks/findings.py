@@ -8,13 +8,14 @@ FINDINGS = """\
 ## Findings
 
 How these were found: `cProfile` of each path in-process, timers wrapped around the sender's steps, a bare sqlite3
-replay of the sender's statements, and `os.wait4` resource usage of the `outreach` child processes.
+replay of the sender's statements, and the resource usage and /proc status (VmHWM, VmRSS) of the
+`outreach` child processes.
 
 ### Render + MIME build — met
 
 The fast path holds both targets with room to spare. Per message, with the variants built: two signed links
-(itsdangerous + zlib) ≈ 45 µs, the variant's compiled fill-in template ≈ 55 µs, the MIME bytes ≈ 85 µs. What
-remains is building each variant once, ≈ 40 ms, more than half of it in premailer (and three quarters of that in
+(itsdangerous + zlib) ≈ 50 µs, the variant's compiled fill-in template ≈ 70 µs, the MIME bytes ≈ 130 µs. What
+remains is building each variant once, 16–40 ms, more than half of it in premailer (and three quarters of that in
 `Premailer._parse_style_rules`, cssutils serialising every rule's selectors); a campaign has one variant per
 language × kind, 30–45 of them, so that is 1–2 s per run — nothing at 100,000 recipients, but a large part of a
 1,000-message send.
