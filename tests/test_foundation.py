@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
+from db_support import make_newer_than_code
 
 from outreach.config import Settings, load_settings
 from outreach.countries import parse_country, parse_language
@@ -54,12 +54,7 @@ def test_migrations_applied_twice_change_nothing(db_path: Path) -> None:
 
 
 def test_newer_database_is_refused(db_path: Path) -> None:
-    open_database(db_path).close()
-    conn = sqlite3.connect(db_path)
-    conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
-                 "VALUES ('outreach', 'm999_future', '2030-01-01')")
-    conn.commit()
-    conn.close()
+    make_newer_than_code(db_path)
     with pytest.raises(DatabaseError, match="newer outreach"):
         open_database(db_path)
 

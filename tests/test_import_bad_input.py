@@ -9,6 +9,7 @@ import string
 from pathlib import Path
 
 import pytest
+from db_support import make_newer_than_code
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -191,12 +192,7 @@ def test_database_not_sqlite_or_newer(runner, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["--db", str(notes), "contacts", "import", str(good)])
     check_clean_failure(result, "notes.db")
     assert notes.read_text(encoding="utf-8") == "my notes " * 500
-    newer = tmp_path / "newer.db"
-    open_database(newer).close()
-    conn = sqlite3.connect(newer)
-    conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('outreach', 'm999_x', 'x')")
-    conn.commit()
-    conn.close()
+    newer = make_newer_than_code(tmp_path / "newer.db")
     result = CliRunner().invoke(app, ["--db", str(newer), "contacts", "import", str(good)])
     check_clean_failure(result, "newer.db", "newer outreach")
     assert dump(newer) == []

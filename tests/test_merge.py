@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from _tracking_data import add_campaign, add_delivery
+from db_support import make_newer_than_code
 
 from outreach.clock import FakeClock
 from outreach.contacts import clean_fields, erase, get_contact, insert_contact, is_suppressed, update_contact
@@ -152,13 +153,7 @@ def test_refuses_what_is_not_an_outreach_database(db, db_path, tmp_path: Path, c
 
 
 def test_refuses_a_newer_schema(db, tmp_path: Path, clock) -> None:
-    newer = tmp_path / "newer.db"
-    open_database(newer).close()
-    conn = sqlite3.connect(newer)
-    conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
-                 "VALUES ('outreach', 'm999_future', '2030-01-01')")
-    conn.commit()
-    conn.close()
+    newer = make_newer_than_code(tmp_path / "newer.db")
     with pytest.raises(DatabaseError, match="newer outreach"):
         merge_database(db, clock, newer)
 
