@@ -246,9 +246,10 @@ def erase(db: Database, clock: Clock, email: str) -> None:
                    [contact.id])
         db.execute("DELETE FROM signups WHERE email = ?", [contact.email])
         db.execute("DELETE FROM contacts WHERE id = ?", [contact.id])
-        suppress(db, clock, contact.email, ContactStatus.ERASED.value)
-        db.execute("UPDATE suppressions SET reason = ? WHERE hash = ?",
-                   [ContactStatus.ERASED.value, suppression_hash(contact.email)])
+        # An erasure outranks whatever suppressed the address before (an unsubscribe, a bounce).
+        db.execute("INSERT INTO suppressions (hash, reason, created_at) VALUES (?, ?, ?) "
+                   "ON CONFLICT (hash) DO UPDATE SET reason = excluded.reason",
+                   [suppression_hash(contact.email), ContactStatus.ERASED.value, utcnow_iso(clock)])
         db.execute("INSERT INTO events (type, source, created_at) VALUES (?, 'erase', ?)",
                    [EventType.ERASED.value, utcnow_iso(clock)])
 

@@ -130,3 +130,14 @@ def test_filters(db: Database, clock: FakeClock) -> None:
         ContactFilter.parse(statuses=["sleeping"])
     with pytest.raises(NotFoundError):
         require_contact(db, "nobody@x.example.org")
+
+
+def test_erasure_outranks_an_earlier_unsubscribe(db, clock) -> None:
+    from outreach.tracking import unsubscribe
+
+    contact = insert_contact(db, clock, "left@x.example.org", {"name": "Left Person"})
+    unsubscribe(db, clock, contact, source="web")
+    erase(db, clock, "left@x.example.org")
+    rows = db.execute("SELECT reason FROM suppressions WHERE hash = ?",
+                      [suppression_hash("left@x.example.org")]).fetchall()
+    assert [row[0] for row in rows] == ["erased"]
