@@ -59,8 +59,8 @@ def floor_import(path: Path, encoding: str, db_path: Path, again: bool) -> int:
 
 def outreach_import(path: Path, db_path: Path) -> object:
     from outreach.clock import SystemClock
-    from outreach.db import open_database
-    from outreach.importer import ImportOptions, import_files
+    from outreach.contacts.importing.importer import ImportOptions, import_files
+    from outreach.db.schema import open_database
 
     db = open_database(db_path)
     try:

@@ -35,7 +35,8 @@ from benchmarks.sink import Sink
 CASE = "memory"
 TARGET_MB = 250
 WORKERS = 4
-FLOOR_IMPORTS = ("import outreach.cli, outreach.delivery, outreach.render, outreach.campaigns, outreach.transport, "
+FLOOR_IMPORTS = ("import outreach.cli, outreach.delivery.sender, outreach.render.renderer, outreach.campaigns.folder, "
+                 "outreach.delivery.transport, "
                  "jinja2.sandbox, premailer, markdown_it, babel.dates, sqlite_utils")
 
 

@@ -34,8 +34,8 @@ DATE = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 def recipients(campaign: Any, n: int) -> list[tuple[Any, str, str]]:
     """(contact, language, kind) for n generated contacts: the 15 countries, authorities and suppliers."""
-    from outreach.campaigns import choose_language
-    from outreach.contacts import Contact
+    from outreach.campaigns.folder import choose_language
+    from outreach.contacts.model import Contact
 
     result = []
     for i, (email, name, organisation, role, _, country, language) in enumerate(people(n), start=1):
@@ -58,7 +58,7 @@ def fast(config: Any, campaign: Any, batch: list[tuple[Any, str, str]]) -> int:
 
 
 def sender_info(config: Any, campaign: Any, language: str) -> Any:
-    from outreach.mail import SenderInfo
+    from outreach.mail.message import SenderInfo
 
     return SenderInfo(name=campaign.sender_name, address=campaign.sender_address,
                       reply_to=campaign.reply_to or config.reply_to,
@@ -67,8 +67,8 @@ def sender_info(config: Any, campaign: Any, language: str) -> Any:
 
 
 def links_for(config: Any, campaign: Any, contact: Any, language: str) -> Any:
-    from outreach.render import Links
-    from outreach.tokens import archive_url, preferences_url, unsubscribe_url
+    from outreach.mail.tokens import archive_url, preferences_url, unsubscribe_url
+    from outreach.render.renderer import Links
 
     return Links(unsubscribe_url(config, config.secret_key, contact.id, contact.email, campaign.slug),
                  preferences_url(config, config.secret_key, contact.id, contact.email),
@@ -77,8 +77,8 @@ def links_for(config: Any, campaign: Any, contact: Any, language: str) -> Any:
 
 def naive(config: Any, campaign: Any, batch: list[tuple[Any, str, str]]) -> int:
     """Every message the straightforward way: full render with premailer, then EmailMessage."""
-    from outreach.mail import Personal, build_reference, make_message_id
-    from outreach.render import render_full
+    from outreach.mail.message import Personal, build_reference, make_message_id
+    from outreach.render.renderer import render_full
 
     size = 0
     for contact, language, kind in batch:
@@ -93,8 +93,8 @@ def naive(config: Any, campaign: Any, batch: list[tuple[Any, str, str]]) -> int:
 
 def breakdown(config: Any, campaign: Any, batch: list[tuple[Any, str, str]]) -> dict[str, float]:
     """Microseconds per message of each step of the fast path, variants already built."""
-    from outreach.mail import MessageFactory, Personal, make_message_id
-    from outreach.render import Renderer
+    from outreach.mail.message import MessageFactory, Personal, make_message_id
+    from outreach.render.renderer import Renderer
 
     renderer = Renderer(config, campaign)
     factories: dict[str, Any] = {}
@@ -126,8 +126,8 @@ def run(ctx: Context) -> list[Row]:
     import markdown_it  # noqa: F401
     import premailer  # noqa: F401
 
-    import outreach.delivery
-    import outreach.render  # noqa: F401
+    import outreach.delivery.sender
+    import outreach.render.renderer  # noqa: F401
 
     prepare_campaign(ctx.work)
     config, campaign = load_campaign(ctx.work, ctx.work / "render.db")

@@ -37,7 +37,7 @@ TARGET = 2.0
 def generate(path: Path, deliveries: int) -> None:
     """Contacts (a third of the deliveries), 10 campaigns, deliveries and ~3 % events, written in bulk SQL."""
     from outreach.countries import BSI_COUNTRIES
-    from outreach.db import open_database
+    from outreach.db.schema import open_database
 
     rng = random.Random(7)
     db = open_database(path)
@@ -96,8 +96,8 @@ def _database(ctx: Context) -> Path:
 
 def run(ctx: Context) -> list[Row]:
     from outreach.clock import SystemClock
-    from outreach.db import open_database
-    from outreach.reports import build_reach, build_report
+    from outreach.db.schema import open_database
+    from outreach.tracking.reports import build_reach, build_report
 
     path = _database(ctx)
     db = open_database(path)  # applies pending migrations (indexes) once, outside the timings

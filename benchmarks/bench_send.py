@@ -59,10 +59,10 @@ class _Discard:
 def outreach_send(ctx: Context, base: Path, n: int, workers: int, sink: Sink | None) -> float:
     """Seconds for Sender.run() to send the whole campaign from a fresh copy of the contacts database
     (into the sink, or with sink None into a transport that discards)."""
-    from outreach.campaigns import load_campaign as load
+    from outreach.campaigns.folder import load_campaign as load
     from outreach.clock import SystemClock
-    from outreach.db import open_database
-    from outreach.delivery import Sender, SendOptions
+    from outreach.db.schema import open_database
+    from outreach.delivery.sender import Sender, SendOptions
 
     db_path = copy_db(base, ctx.work / "send.db")
     config = settings(ctx.work, db_path, **(sink.env() if sink else {}), OUTREACH_WORKERS=str(workers))
@@ -141,9 +141,9 @@ def mailmerge_venv(ctx: Context) -> Path | None:
 def mailmerge_files(ctx: Context, n: int) -> Path:
     """Template, database and server config for mailmerge: outreach's English message for authorities, with
     the recipient's name, address and signed links as Jinja fields."""
-    from outreach.contacts import Contact
-    from outreach.render import Links, Renderer
-    from outreach.tokens import preferences_url, unsubscribe_url
+    from outreach.contacts.model import Contact
+    from outreach.mail.tokens import preferences_url, unsubscribe_url
+    from outreach.render.renderer import Links, Renderer
 
     folder = ctx.work / "mailmerge"
     folder.mkdir(parents=True, exist_ok=True)

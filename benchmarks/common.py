@@ -233,7 +233,7 @@ def prepare_campaign(work: Path) -> Path:
 
 def load_campaign(work: Path, db: Path) -> tuple[Any, Any]:
     """(settings, campaign) for the benchmark copy of bsi-awareness."""
-    from outreach.campaigns import load_campaign as load
+    from outreach.campaigns.folder import load_campaign as load
 
     config = settings(work, db)
     return config, load(config, SLUG)
@@ -312,7 +312,7 @@ def write_csv(path: Path, n: int, encoding: str, countries: tuple[str, ...] | No
 
 def contacts_db(path: Path, n: int) -> Path:
     """A migrated outreach database holding n active contacts (bulk SQL, not a measured path)."""
-    from outreach.db import open_database
+    from outreach.db.schema import open_database
 
     if path.exists():
         path.unlink()
@@ -340,9 +340,9 @@ def copy_db(source: Path, target: Path) -> Path:
 def message_source_class() -> Any:
     """outreach's MessageSource (per-recipient bytes: links, variant fill-in, MIME), wherever it lives."""
     try:
-        from outreach.compose import MessageSource
-    except ImportError:  # before the sending code was split out of outreach.delivery
-        from outreach.delivery import MessageSource
+        from outreach.delivery.compose import MessageSource
+    except ImportError:  # before the sending code was split out of outreach.delivery.sender
+        from outreach.delivery.sender import MessageSource
     return MessageSource
 
 

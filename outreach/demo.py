@@ -67,12 +67,12 @@ def demo_settings(directory: Path) -> Settings:
 
 def run_demo(directory: Path, on_step: Callable[[str], None] | None = None) -> DemoResult:
     """Run the demo in `directory`; `on_step` receives a line of prose per step (the CLI prints it)."""
-    from outreach.campaigns import list_campaigns, load_campaign
+    from outreach.campaigns.folder import list_campaigns, load_campaign
     from outreach.clock import SystemClock
-    from outreach.db import open_database
-    from outreach.delivery import Sender, SendOptions
-    from outreach.importer import ImportOptions, import_files
-    from outreach.sink import Sink
+    from outreach.contacts.importing.importer import ImportOptions, import_files
+    from outreach.db.schema import open_database
+    from outreach.delivery.sender import Sender, SendOptions
+    from outreach.delivery.sink import Sink
 
     say = on_step or (lambda text: None)
     clock = SystemClock()
@@ -92,7 +92,7 @@ def run_demo(directory: Path, on_step: Callable[[str], None] | None = None) -> D
         say(f"Sample contacts: {report.added} added, {report.updated + report.unchanged} already there "
             f"({result.contacts} in {settings.db_path.name}).")
 
-        from outreach.preview import write_preview
+        from outreach.render.preview import write_preview
 
         for campaign in list_campaigns(settings):
             index, items = write_preview(settings, campaign, directory / "preview" / campaign.slug, clock)

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from outreach.clock import Clock, utcnow_iso
-from outreach.contacts import clean_fields, insert_contact
-from outreach.db import Database
+from outreach.contacts.model import clean_fields, insert_contact
+from outreach.db.schema import Database
 
 DATA = Path(__file__).resolve().parent / "data" / "bounces"
 

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from outreach.clock import FakeClock
 from outreach.config import Settings
-from outreach.db import Database, open_database
+from outreach.db.schema import Database, open_database
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "test-secret-key-0123456789-abcdefghijklmnop"

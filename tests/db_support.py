@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from outreach.db import open_database
+from outreach.db.schema import open_database
 
 
 def make_newer_than_code(path: Path) -> Path:

@@ -10,11 +10,11 @@ from typing import Any
 
 from outreach.clock import FakeClock
 from outreach.config import Settings
-from outreach.contacts import ContactFilter, clean_fields, insert_contact, iter_contacts, normalize_email
-from outreach.db import Database
-from outreach.delivery import Sender, SendOptions
+from outreach.contacts.model import ContactFilter, clean_fields, insert_contact, iter_contacts, normalize_email
+from outreach.db.schema import Database
+from outreach.delivery.sender import Sender, SendOptions
 from outreach.models import ContactStatus
-from outreach.render import Links, Rendered
+from outreach.render.renderer import Links, Rendered
 
 
 @dataclass

@@ -11,13 +11,13 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from outreach.bounces import Verdict, analyse, analyse_bytes, classify_status
 from outreach.config import Settings
-from outreach.contacts import clean_fields, insert_contact, is_suppressed
-from outreach.mailboxes import read_paths
+from outreach.contacts.model import clean_fields, insert_contact, is_suppressed
+from outreach.mail.tokens import Purpose, contact_token, verp_address
 from outreach.models import BounceType
-from outreach.tokens import Purpose, contact_token, verp_address
-from outreach.tracking import Mode, Outcome, import_paths, process_message
+from outreach.tracking.bounces import Verdict, analyse, analyse_bytes, classify_status
+from outreach.tracking.events import Mode, Outcome, import_paths, process_message
+from outreach.tracking.mailboxes import read_paths
 
 SAMPLES = sorted(DATA.glob("*.eml"))
 

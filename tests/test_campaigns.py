@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from outreach.campaigns import (
+from outreach.campaigns.folder import (
     choose_language,
     iter_audience,
     list_campaigns,
@@ -17,11 +17,11 @@ from outreach.campaigns import (
     source_revision,
     translation_status,
 )
+from outreach.campaigns.workdir import new_campaign
 from outreach.config import Settings
-from outreach.contacts import Contact, ContactFilter, clean_fields, insert_contact, set_status, suppress
+from outreach.contacts.model import Contact, ContactFilter, clean_fields, insert_contact, set_status, suppress
 from outreach.errors import InputError, NotFoundError, OutreachError
 from outreach.models import ContactStatus
-from outreach.workdir import new_campaign
 
 DATA = Path(__file__).parent / "data" / "campaigns"
 
@@ -215,7 +215,7 @@ def test_windows_line_endings_and_bom(workdir: Settings) -> None:
     campaign = load_campaign(workdir, "crlf")
     assert campaign.document("en").subject == "Zażółć"
     assert source_revision(campaign) == revision_of(raw.encode("utf-8"))  # the bytes exactly as on disk
-    from outreach.render import Links, Renderer, render_full
+    from outreach.render.renderer import Links, Renderer, render_full
 
     links = Links("https://e.example.org/u", "https://e.example.org/p", "https://e.example.org/v")
     person = contact(kind="authority", country="IE", name="Ann")

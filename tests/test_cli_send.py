@@ -9,8 +9,8 @@ from collections import Counter
 import pytest
 from conftest import REPO, SECRET
 
-from outreach.contacts import clean_fields, insert_contact, normalize_email
-from outreach.db import open_database
+from outreach.contacts.model import clean_fields, insert_contact, normalize_email
+from outreach.db.schema import open_database
 from outreach.models import ContactStatus
 
 CAMPAIGN = "bsi-awareness"

@@ -9,7 +9,7 @@ from pathlib import Path
 from _tracking_data import DATA, seed, status_of
 
 from outreach.clock import FakeClock
-from outreach.db import open_database
+from outreach.db.schema import open_database
 
 
 def seeded(db_path: Path) -> None:

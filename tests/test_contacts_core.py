@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from outreach.clock import FakeClock
-from outreach.contacts import (
+from outreach.contacts.model import (
     ContactFilter,
     clean_fields,
     count_contacts,
@@ -23,7 +23,7 @@ from outreach.contacts import (
     unsuppress,
     update_contact,
 )
-from outreach.db import Database, suppression_hash
+from outreach.db.schema import Database, suppression_hash
 from outreach.errors import InputError, NotFoundError
 from outreach.models import ContactStatus
 
@@ -133,7 +133,7 @@ def test_filters(db: Database, clock: FakeClock) -> None:
 
 
 def test_erasure_outranks_an_earlier_unsubscribe(db, clock) -> None:
-    from outreach.tracking import unsubscribe
+    from outreach.tracking.events import unsubscribe
 
     contact = insert_contact(db, clock, "left@x.example.org", {"name": "Left Person"})
     unsubscribe(db, clock, contact, source="web")

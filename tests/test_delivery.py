@@ -11,12 +11,12 @@ from dataclasses import replace
 import pytest
 from send_support import FakeCampaign, add_contacts, make_sender, smtp_settings
 
-from outreach.contacts import get_contact, set_status
+from outreach.contacts.model import get_contact, set_status
+from outreach.delivery.locks import STALE_AFTER, CampaignLock
+from outreach.delivery.ratelimit import parse_rates
 from outreach.errors import LockedError, TransportError
-from outreach.locks import STALE_AFTER, CampaignLock
+from outreach.mail.tokens import parse_verp
 from outreach.models import ContactStatus
-from outreach.ratelimit import parse_rates
-from outreach.tokens import parse_verp
 
 
 def statuses(db) -> dict[str, int]:
@@ -158,7 +158,7 @@ def test_rate_limit_paces_messages(settings, db, clock, smtpd) -> None:
     times: list[float] = []
 
     def factory():  # type: ignore[no-untyped-def]
-        from outreach.transport import open_transport
+        from outreach.delivery.transport import open_transport
 
         inner = open_transport(smtp_settings(settings, smtpd))
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from outreach.clock import FakeClock
-from outreach.contacts import ContactFilter, clean_fields, get_contact, insert_contact, iter_contacts, set_status
-from outreach.db import Database, open_database
+from outreach.contacts.export import export_contacts, header_for_attribute
+from outreach.contacts.importing.importer import ImportOptions, import_files
+from outreach.contacts.model import ContactFilter, clean_fields, get_contact, insert_contact, iter_contacts, set_status
+from outreach.db.schema import Database, open_database
 from outreach.errors import InputError
-from outreach.exporter import export_contacts, header_for_attribute
-from outreach.importer import ImportOptions, import_files
 from outreach.models import ContactStatus
 
 
@@ -51,7 +51,7 @@ def test_export_reimports_losslessly(tmp_path: Path, db: Database, clock: FakeCl
     assert (report.added, report.invalid) == (4, [])
     assert snapshot(fresh) == snapshot(db)
     assert get_contact(fresh, "janis@riga.example.org").status == "unsubscribed"
-    from outreach.contacts import is_suppressed
+    from outreach.contacts.model import is_suppressed
 
     assert is_suppressed(fresh, "janis@riga.example.org")  # and it stays out of every later import
     fresh.close()

@@ -9,7 +9,7 @@ from db_support import make_newer_than_code
 
 from outreach.config import Settings, load_settings
 from outreach.countries import parse_country, parse_language
-from outreach.db import open_database, schema_version
+from outreach.db.schema import open_database, schema_version
 from outreach.errors import ConfigError, DatabaseError, InputError
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from outreach.countries import BSI_LANGUAGES
-from outreach.i18n import catalog_path, check_catalogs, get_translations
+from outreach.render.i18n import catalog_path, check_catalogs, get_translations
 
 LAYOUTS = Path(__file__).resolve().parent.parent / "templates" / "emails"
 

@@ -16,7 +16,7 @@ from _tracking_data import DATA, seed, status_of
 
 from outreach.config import Settings
 from outreach.errors import TransportError
-from outreach.tracking import Outcome, fetch_mailbox
+from outreach.tracking.events import Outcome, fetch_mailbox
 
 USER, PASSWORD = "bounces@bsi.example.org", "imap-password-123"
 
@@ -40,7 +40,7 @@ class Store:
 
 
 class Handler(socketserver.StreamRequestHandler):
-    """Just enough IMAP4rev1 (RFC 3501) + MOVE (RFC 6851) for imaplib and outreach.mailboxes."""
+    """Just enough IMAP4rev1 (RFC 3501) + MOVE (RFC 6851) for imaplib and outreach.tracking.mailboxes."""
 
     def send(self, line: str | bytes) -> None:
         self.wfile.write((line.encode() if isinstance(line, str) else line) + b"\r\n")
@@ -208,7 +208,7 @@ def test_wrong_password_and_untrusted_certificate(imap: Imap, db, clock) -> None
 
 def test_cli_fetch(imap: Imap, runner, db_path, monkeypatch) -> None:
     from outreach.clock import FakeClock
-    from outreach.db import open_database
+    from outreach.db.schema import open_database
 
     database = open_database(db_path)
     seed(database, FakeClock())

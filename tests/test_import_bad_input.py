@@ -14,12 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from outreach.clock import FakeClock
-from outreach.contacts import normalize_email
-from outreach.db import open_database
-from outreach.encodings import detect_encoding
+from outreach.contacts.importing.encodings import detect_encoding
+from outreach.contacts.importing.importer import ImportOptions, import_files
+from outreach.contacts.importing.rows import normalize_address
+from outreach.contacts.model import normalize_email
+from outreach.db.schema import open_database
 from outreach.errors import InputError, OutreachError
-from outreach.importer import ImportOptions, import_files
-from outreach.rows import normalize_address
 
 GOOD = "Email,Name,Country\r\nok@x.example.org,Ok,PL\r\n"
 
@@ -284,7 +284,7 @@ _SEPARATORS = b" \t\r\n\x0b\x0c,;\"'<>()[]|"
        .map(bytes))
 def test_tokens_are_runs_holding_a_legacy_byte(data: bytes) -> None:
     """The tokens scored for encoding detection: every run of non-separators holding a byte above ASCII."""
-    from outreach.encodings import _TOKEN
+    from outreach.contacts.importing.encodings import _TOKEN
 
     expected = [run for run in re.split(rb"[" + re.escape(_SEPARATORS) + rb"]", data)
                 if any(byte >= 0x80 for byte in run)]
@@ -296,7 +296,7 @@ def test_tokens_are_runs_holding_a_legacy_byte(data: bytes) -> None:
                                  "Hélčne", "Timiºoara", "ŤLa", "Ůodzi", "x@y.example.org", "Ĺ"]), max_size=40))
 def test_score_text_scores_each_distinct_token_once_with_the_same_sum(tokens: list[str]) -> None:
     """Scoring each distinct token once gives bit for bit the sum of scoring every token in turn."""
-    from outreach.encodings import _languages_cost, _languages_of, score_text, score_token
+    from outreach.contacts.importing.encodings import _languages_cost, _languages_of, score_text, score_token
 
     expected = 0.0
     needs: dict[frozenset[str], int] = {}
@@ -313,7 +313,7 @@ def test_score_text_scores_each_distinct_token_once_with_the_same_sum(tokens: li
 
 @pytest.mark.parametrize("codec", ["cp1250", "iso8859_2", "cp1252", "cp1257", "cp1253", "iso8859_7", "iso8859_13"])
 def test_decodability_check_agrees_with_decoding(codec: str) -> None:
-    from outreach.encodings import _decodes
+    from outreach.contacts.importing.encodings import _decodes
 
     for value in range(256):
         data = b"abc" + bytes([value]) + b"xyz"

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from outreach.clock import FakeClock
-from outreach.contacts import erase, get_contact, insert_contact, set_status
-from outreach.db import Database, open_database
+from outreach.contacts.importing.importer import ImportOptions, import_files, write_rejects
+from outreach.contacts.model import erase, get_contact, insert_contact, set_status
+from outreach.db.schema import Database, open_database
 from outreach.errors import InputError, NotFoundError
-from outreach.importer import ImportOptions, import_files, write_rejects
 from outreach.models import ContactStatus
 
 DATA = Path(__file__).parent / "data" / "import"
@@ -190,7 +190,7 @@ def test_sample_files_are_twins(tmp_path: Path, runner) -> None:
     (["EMAIL ", "e-mail address 2"], None),
 ])
 def test_header_aliases(header: list[str], expected: tuple[str, ...] | None) -> None:
-    from outreach.columns import plan_columns
+    from outreach.contacts.importing.columns import plan_columns
 
     if expected is None:  # "e-mail address 2" is no alias: an attribute
         plan = plan_columns(Path("x.csv"), header, {})
@@ -387,7 +387,7 @@ DETECTION = [
 
 @pytest.mark.parametrize(("encoding", "line"), DETECTION)
 def test_detection_of_short_legacy_files(encoding: str, line: str) -> None:
-    from outreach.encodings import detect_encoding
+    from outreach.contacts.importing.encodings import detect_encoding
 
     data = f"email;name;organisation\r\nx@y.example.org;{line}\r\n".encode(encoding)
     assert data.decode(detect_encoding(data)) == data.decode(encoding)
@@ -413,8 +413,8 @@ def test_killed_import_leaves_nothing_behind(tmp_path: Path, db_path: Path) -> N
         "import os, signal, sys\n"
         "from pathlib import Path\n"
         "from outreach.clock import FakeClock\n"
-        "from outreach.db import open_database\n"
-        "from outreach.importer import ImportOptions, import_files\n"
+        "from outreach.db.schema import open_database\n"
+        "from outreach.contacts.importing.importer import ImportOptions, import_files\n"
         "db = open_database(sys.argv[1])\n"
         "def die(file, done, total):\n"
         "    assert db.execute('SELECT count(*) FROM contacts').fetchone()[0] >= 2000\n"

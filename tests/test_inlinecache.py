@@ -9,11 +9,11 @@ from pathlib import Path
 
 from conftest import REPO
 
-from outreach.campaigns import load_campaign
-from outreach.compose import MessageSource
-from outreach.contacts import Contact
-from outreach.inlinecache import cache_dir, cache_inlining
-from outreach.render import Links, Renderer
+from outreach.campaigns.folder import load_campaign
+from outreach.contacts.model import Contact
+from outreach.delivery.compose import MessageSource
+from outreach.render.inline import cache_dir, cache_inlining
+from outreach.render.renderer import Links, Renderer
 
 PEOPLE = [Contact(id=1, email="anna@gmina.example.org", name="Anna Kowalska", kind="authority", country="PL"),
           Contact(id=2, email="maria@koinsep.example.org", name="Μαρία Παπαδοπούλου", kind="supplier", country="GR")]

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from send_support import write_file
 
-from outreach.campaigns import Attachment
-from outreach.mail import MessageFactory, Personal, SenderInfo, build_reference, make_message_id
+from outreach.campaigns.folder import Attachment
+from outreach.mail.message import MessageFactory, Personal, SenderInfo, build_reference, make_message_id
 
 # (language, recipient name, subject) — real names and subjects in the 15 BSI languages
 SAMPLES = [

@@ -10,12 +10,12 @@ from _tracking_data import add_campaign, add_delivery
 from db_support import make_newer_than_code
 
 from outreach.clock import FakeClock
-from outreach.contacts import clean_fields, erase, get_contact, insert_contact, is_suppressed, update_contact
-from outreach.db import open_database
+from outreach.contacts.model import clean_fields, erase, get_contact, insert_contact, is_suppressed, update_contact
+from outreach.db.schema import open_database
 from outreach.errors import DatabaseError, InputError
-from outreach.merge import backup_database, merge_database
 from outreach.models import BounceType, ContactStatus, EventType
-from outreach.tracking import hard_bounce, unsubscribe
+from outreach.tracking.events import hard_bounce, unsubscribe
+from outreach.tracking.merge import backup_database, merge_database
 
 JAN, METTE = "jan.kowalski@gmina.example.org", "mette.hansen@kommune.example.net"
 ANNA = "anna.svensson@kommun.example.net"

@@ -9,11 +9,11 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from outreach.campaigns import load_campaign
+from outreach.campaigns.folder import load_campaign
 from outreach.config import Settings
-from outreach.contacts import clean_fields, insert_contact, require_contact
+from outreach.contacts.model import clean_fields, insert_contact, require_contact
 from outreach.errors import NotFoundError
-from outreach.preview import write_preview
+from outreach.render.preview import write_preview
 
 DATA = Path(__file__).parent / "data" / "campaigns"
 

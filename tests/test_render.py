@@ -12,13 +12,13 @@ from hypothesis import example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from outreach.campaigns import load_campaign
+from outreach.campaigns.folder import load_campaign
 from outreach.config import Settings
-from outreach.contacts import Contact
+from outreach.contacts.model import Contact
 from outreach.countries import BSI_LANGUAGES
 from outreach.errors import TemplateError
-from outreach.render import Links, Renderer, render_full
-from outreach.render_slots import esc_text, serialize_attribute
+from outreach.render.renderer import Links, Renderer, render_full
+from outreach.render.slots import esc_text, serialize_attribute
 
 DATA = Path(__file__).parent / "data" / "campaigns"
 REPO = Path(__file__).resolve().parent.parent
@@ -130,7 +130,7 @@ def test_invitation_event_box_is_localized(fixtures: Settings) -> None:
 
 def test_greeting_without_a_name_in_every_language(fixtures: Settings) -> None:
     campaign = load_campaign(fixtures, "tiny")
-    from outreach.render import _greeting
+    from outreach.render.renderer import _greeting
 
     greetings = {language: _greeting(language)({"name": ""}) for language in BSI_LANGUAGES}
     assert greetings["en"] == "Dear colleague,"

@@ -11,12 +11,20 @@ from pathlib import Path
 import pytest
 from _tracking_data import add_campaign, add_delivery
 
-from outreach.contacts import clean_fields, insert_contact
+from outreach.contacts.model import clean_fields, insert_contact
 from outreach.errors import InputError, NotFoundError
 from outreach.models import BounceType, EventType
-from outreach.report_html import render_html
-from outreach.reports import build_reach, build_report, parse_by, person_history, reach_csv, report_csv, report_document
-from outreach.tracking import record_event, unsubscribe
+from outreach.tracking.events import record_event, unsubscribe
+from outreach.tracking.report_html import render_html
+from outreach.tracking.reports import (
+    build_reach,
+    build_report,
+    parse_by,
+    person_history,
+    reach_csv,
+    report_csv,
+    report_document,
+)
 
 A, B = "bsi-awareness", "bsi-training"
 A_DAY, B_DAY = "2026-11-02T10:00:00Z", "2026-11-20T10:00:00Z"

@@ -16,8 +16,8 @@ import pytest
 from conftest import REPO, SECRET
 
 from outreach.clock import FakeClock
-from outreach.contacts import clean_fields, insert_contact
-from outreach.db import open_database
+from outreach.contacts.model import clean_fields, insert_contact
+from outreach.db.schema import open_database
 
 RECIPIENTS = 400
 KILLS = 30

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mailbox
 import smtplib
 
-from outreach.sink import Captured, Sink
+from outreach.delivery.sink import Captured, Sink
 
 
 def test_sink_stores_and_reports_each_message(tmp_path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from outreach.tokens import (
+from outreach.mail.tokens import (
     Purpose,
     TokenError,
     contact_token,

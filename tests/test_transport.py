@@ -11,14 +11,14 @@ from conftest import SinkHandler, Smtpd, free_port
 from send_support import smtp_settings
 
 from outreach.config import Settings
-from outreach.errors import TransportError
-from outreach.transport import (
+from outreach.delivery.transport import (
     OutboxTransport,
     PermanentFailure,
     SmtpTransport,
     TemporaryFailure,
     open_transport,
 )
+from outreach.errors import TransportError
 
 MESSAGE = b"From: a@bsi.example.org\r\nTo: b@example.org\r\nSubject: hi\r\n\r\n.leading dot\r\nbody\r\n"
 

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from web_support import SUBSCRIBER, contact, csrf_of, events, form_of, link_in, running_server, web_settings
 
-from outreach.contacts import get_contact, insert_contact, is_suppressed
-from outreach.db import open_database
+from outreach.contacts.model import get_contact, insert_contact, is_suppressed
+from outreach.db.schema import open_database
 from outreach.models import ContactStatus, EventType
 from outreach.web import create_app
 
@@ -322,7 +322,7 @@ def test_over_a_real_server(db_path, tmp_path, smtpd, clock) -> None:
         person = contact(db_path, SUBSCRIBER["email"])
         assert person.status == ContactStatus.ACTIVE and person.consent_detail["confirmed_client"] == "127.0.0.1"
 
-        from outreach.tokens import unsubscribe_url
+        from outreach.mail.tokens import unsubscribe_url
 
         url = unsubscribe_url(settings, settings.secret_key, person.id, person.email, None)
         one_click = httpx.post(base + url.split("news.example.org", 1)[1], data={"List-Unsubscribe": "One-Click"})
@@ -332,7 +332,7 @@ def test_over_a_real_server(db_path, tmp_path, smtpd, clock) -> None:
 
 
 def test_suppressed_address_comes_back_only_through_confirmation(site, smtpd, db_path, clock) -> None:
-    from outreach.contacts import erase
+    from outreach.contacts.model import erase
 
     _, _, client = site
     db = open_database(db_path)
@@ -362,7 +362,7 @@ def test_oversized_bodies_and_wrong_methods(site, smtpd) -> None:
 
 
 def test_web_catalogs_are_complete() -> None:
-    from outreach.i18n import check_catalogs
+    from outreach.render.i18n import check_catalogs
 
     problems = {s.language: (s.missing[:3], s.fuzzy[:3]) for s in check_catalogs("web") if not s.ok}
     assert problems == {}

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from web_support import contact, free_socket, running_server, web_settings
 
-from outreach.db import open_database
+from outreach.db.schema import open_database
+from outreach.mail.tokens import unsubscribe_url
 from outreach.models import ContactStatus
-from outreach.tokens import unsubscribe_url
 from outreach.web import create_app
 
 REPO = Path(__file__).resolve().parent.parent

@@ -10,11 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from web_support import csrf_of, form_of, link_in, web_settings
 
-from outreach.contacts import get_contact, get_contact_by_id, insert_contact, is_suppressed
+from outreach.contacts.model import get_contact, get_contact_by_id, insert_contact, is_suppressed
 from outreach.countries import BSI_LANGUAGES
-from outreach.db import open_database
+from outreach.db.schema import open_database
+from outreach.mail.tokens import Purpose, contact_token, unsubscribe_url
 from outreach.models import ContactStatus
-from outreach.tokens import Purpose, contact_token, unsubscribe_url
 from outreach.web import create_app
 from outreach.web.lang import choose_language, parse_accept_language
 
@@ -257,7 +257,7 @@ def test_archive_lists_only_sent_campaigns(site, person, db_path) -> None:
 
 
 def test_archive_web_version_has_no_personal_data(site, person) -> None:
-    pytest.importorskip("outreach.render")
+    pytest.importorskip("outreach.render.renderer")
     _, client = site
     page = client.get("/archive/bsi-awareness/el")
     assert page.status_code == 200

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from outreach.config import Settings
-from outreach.contacts import Contact, get_contact
-from outreach.db import open_database
+from outreach.contacts.model import Contact, get_contact
+from outreach.db.schema import open_database
 
 TOPICS = "Reserved contracts,Social clauses,Events"
 

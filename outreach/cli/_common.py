@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from outreach.config import Settings
-    from outreach.db import Database
+    from outreach.db.schema import Database
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,7 +49,7 @@ class AppState:
     def db(self) -> Database:
         """The database, opened (created and migrated on first use) once per command."""
         if self._db is None:
-            from outreach.db import open_database
+            from outreach.db.schema import open_database
 
             self._db = open_database(self.settings.db_path)
         return self._db

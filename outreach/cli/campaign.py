@@ -27,7 +27,7 @@ def new(
     layout: Annotated[str, typer.Option("--layout", help="base | newsletter | invitation")] = "base",
 ) -> None:
     """Scaffold campaigns/SLUG/ with campaign.toml and en.md to start from."""
-    from outreach.workdir import new_campaign
+    from outreach.campaigns.workdir import new_campaign
 
     folder = new_campaign(state().settings, slug, name, layout)
     err().print(f"Created {folder}/ (campaign.toml, en.md, files/).")
@@ -37,7 +37,7 @@ def new(
 @campaign_app.command("list")
 def list_(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """List the campaigns with their layout and languages."""
-    from outreach.campaigns import list_campaigns, source_revision, translation_status
+    from outreach.campaigns.folder import list_campaigns, source_revision, translation_status
     from outreach.errors import OutreachError
 
     problems: list[OutreachError] = []
@@ -67,7 +67,7 @@ def check(
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
 ) -> None:
     """Check translations, templates, links, subject, size and attachments; exit 1 on errors."""
-    from outreach.checks import check_campaign
+    from outreach.campaigns.checks import check_campaign
 
     app_state = state()
     # Without a database there is no audience to count, but the templates can still be checked.
@@ -111,11 +111,11 @@ def preview(
     open_browser: Annotated[bool, typer.Option("--open", help="Open the index in a browser.")] = False,
 ) -> None:
     """Write every variant's HTML, text and .eml, plus index.html with the languages side by side."""
-    from outreach.campaigns import load_campaign
+    from outreach.campaigns.folder import load_campaign
     from outreach.clock import SystemClock
-    from outreach.contacts import clean_kind, require_contact
+    from outreach.contacts.model import clean_kind, require_contact
     from outreach.countries import parse_language
-    from outreach.preview import write_preview
+    from outreach.render.preview import write_preview
 
     app_state = state()
     settings = app_state.settings
@@ -134,7 +134,7 @@ def preview(
 
 def init(directory: Annotated[Path, typer.Argument(help="The folder to create or complete.")] = Path(".")) -> None:
     """Create a working folder: .env (with a fresh secret key), example campaigns and layouts to customise."""
-    from outreach.workdir import init_workdir
+    from outreach.campaigns.workdir import init_workdir
 
     report = init_workdir(directory)
     console = err()
@@ -156,7 +156,7 @@ def init(directory: Annotated[Path, typer.Argument(help="The folder to create or
 @i18n_app.command("check")
 def i18n_check(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """List missing and fuzzy strings per language for the email and web catalogs; exit 1 if any."""
-    from outreach.i18n import DOMAINS, check_catalogs
+    from outreach.render.i18n import DOMAINS, check_catalogs
 
     statuses = [status for domain in DOMAINS for status in check_catalogs(domain)]
     if json_output:

@@ -1,6 +1,6 @@
 """`outreach contacts …`: add, import, list, show, edit, tag, untag, remove, count, export, erase.
 
-Thin: parse, call outreach.contacts / importer / exporter, print. Tables and prose go to stderr, `--json` prints
+Thin: parse, call outreach.contacts.model / importer / exporter, print. Tables and prose go to stderr, `--json` prints
 one document to stdout. (`history` is added to this group by the tracking part.)
 """
 
@@ -15,7 +15,7 @@ from outreach.cli._common import App, err, print_json, state
 from outreach.cli.contacts_import import import_command
 
 if TYPE_CHECKING:
-    from outreach.contacts import Contact, ContactFilter
+    from outreach.contacts.model import Contact, ContactFilter
 
 app = App(help="Contact lists: add, import, list, show, edit, tag, export, erase.")
 app.command("import")(import_command)
@@ -37,7 +37,7 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")]
 
 def _filter(country: list[str] | None, kind: list[str] | None, language: list[str] | None,
             status: list[str] | None, tag: list[str] | None, search: str | None) -> ContactFilter:
-    from outreach.contacts import ContactFilter
+    from outreach.contacts.model import ContactFilter
 
     return ContactFilter.parse(country, kind, language, status, tag, search)
 
@@ -67,9 +67,9 @@ def add(
     json_output: Json = False,
 ) -> None:
     """Add one contact."""
-    from outreach.contacts import clean_fields, get_contact, insert_contact, is_suppressed
+    from outreach.contacts.importing.rows import normalize_address, split_name_address
+    from outreach.contacts.model import clean_fields, get_contact, insert_contact, is_suppressed
     from outreach.errors import InputError
-    from outreach.rows import normalize_address, split_name_address
 
     display, address = split_name_address(email)
     key = normalize_address(address)
@@ -101,7 +101,7 @@ def list_contacts(country: Countries = None, kind: Kinds = None, language: Langu
     """List contacts, filtered."""
     from itertools import islice
 
-    from outreach.contacts import count_contacts, iter_contacts
+    from outreach.contacts.model import count_contacts, iter_contacts
 
     db = state().db
     contact_filter = _filter(country, kind, language, status, tag, search)
@@ -132,7 +132,7 @@ def show(email: Annotated[str, typer.Argument(help="The contact's address.")], j
     """Everything held on one person: the contact, its deliveries and events (GDPR access request)."""
     from dataclasses import asdict
 
-    from outreach.contacts import get_contact, is_suppressed, normalize_email
+    from outreach.contacts.model import get_contact, is_suppressed, normalize_email
     from outreach.errors import InputError, NotFoundError
 
     db = state().db
@@ -199,7 +199,7 @@ def edit(
     json_output: Json = False,
 ) -> None:
     """Change fields of one contact."""
-    from outreach.contacts import clean_fields, require_contact, update_contact
+    from outreach.contacts.model import clean_fields, require_contact, update_contact
     from outreach.errors import InputError
 
     db = state().db
@@ -227,7 +227,7 @@ def edit(
 
 def _tagging(tag_name: str, emails: list[str] | None, contact_filter: ContactFilter, everyone: bool,
              add_tag: bool) -> int:
-    from outreach.contacts import ContactFilter, clean_fields, iter_contacts, require_contact, update_contact
+    from outreach.contacts.model import ContactFilter, clean_fields, iter_contacts, require_contact, update_contact
     from outreach.errors import InputError
 
     tags = clean_fields({"tags": [tag_name]})["tags"]
@@ -273,7 +273,7 @@ def untag_command(tag_name: Annotated[str, typer.Argument(metavar="TAG", help="T
 @app.command("remove")
 def remove(emails: Annotated[list[str], typer.Argument(help="Addresses of the contacts to remove.")]) -> None:
     """Remove contacts from the list (a later import may add them again; use erase for GDPR erasure)."""
-    from outreach.contacts import require_contact
+    from outreach.contacts.model import require_contact
 
     db = state().db
     with db.atomic():
@@ -290,7 +290,7 @@ def count(country: Countries = None, kind: Kinds = None, language: Languages = N
                                                       "(comma-separated).", show_default=False)] = None,
           json_output: Json = False) -> None:
     """Count contacts, optionally grouped, e.g. --by country,kind."""
-    from outreach.contacts import count_contacts
+    from outreach.contacts.model import count_contacts
     from outreach.errors import InputError
 
     db = state().db
@@ -328,7 +328,7 @@ def export(country: Countries = None, kind: Kinds = None, language: Languages = 
            fmt: Annotated[str | None, typer.Option("--format", "-f", help="csv, json or xlsx (default: from the "
                                                    "file name, else csv).", show_default=False)] = None) -> None:
     """Export contacts as CSV, JSON or XLSX (a CSV export imports back losslessly)."""
-    from outreach.exporter import export_contacts, format_for
+    from outreach.contacts.export import export_contacts, format_for
 
     path = None if output == "-" else Path(output)
     chosen = format_for(path, fmt)
@@ -340,7 +340,7 @@ def export(country: Countries = None, kind: Kinds = None, language: Languages = 
 def erase(email: Annotated[str, typer.Argument(help="The person's address.")],
           yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False) -> None:
     """Erase a person (GDPR art. 17): every table forgets them; a salted hash stops re-imports."""
-    from outreach import contacts
+    from outreach.contacts import model as contacts
 
     db = state().db
     contact = contacts.require_contact(db, email)

@@ -15,7 +15,7 @@ from outreach.cli._common import err, print_json, state
 from outreach.errors import ExitCode
 
 if TYPE_CHECKING:
-    from outreach.importer import ImportReport
+    from outreach.contacts.importing.importer import ImportReport
 
 _SHOWN_INVALID = 20
 _PROGRESS_FROM_BYTES = 2_000_000  # smaller files import in well under a second: no bar
@@ -53,8 +53,8 @@ def import_command(
 ) -> None:
     """Import contacts from CSV or XLSX files (one transaction; see --help for the defaults per file)."""
     from outreach.clock import SystemClock
-    from outreach.columns import check_mapping
-    from outreach.importer import ImportOptions, InvalidRowsError, import_files, write_rejects
+    from outreach.contacts.importing.columns import check_mapping
+    from outreach.contacts.importing.importer import ImportOptions, InvalidRowsError, import_files, write_rejects
 
     options = ImportOptions(
         country=country, kind=kind, language=language, tags=tuple(tag or ()), consent_basis=consent_basis,

@@ -12,8 +12,8 @@ from outreach.cli._common import App, err, print_json, state
 from outreach.errors import ExitCode, InputError, TransportError
 
 if TYPE_CHECKING:
-    from outreach.delivery import SendReport
-    from outreach.sendplan import Plan
+    from outreach.delivery.plan import Plan
+    from outreach.delivery.sender import SendReport
 
 
 def register(app: App) -> None:
@@ -52,13 +52,13 @@ def send(
     """Send a campaign to its audience, once per recipient: resumable, rate-limited, with a summary first."""
     import threading
 
-    from outreach.campaigns import iter_audience, load_campaign
+    from outreach.campaigns.folder import iter_audience, load_campaign
     from outreach.clock import SystemClock
-    from outreach.contacts import ContactFilter
-    from outreach.delivery import Sender, SendOptions
-    from outreach.ratelimit import parse_rates
-    from outreach.sendplan import plan_send
-    from outreach.transport import describe_transport
+    from outreach.contacts.model import ContactFilter
+    from outreach.delivery.plan import plan_send
+    from outreach.delivery.ratelimit import parse_rates
+    from outreach.delivery.sender import Sender, SendOptions
+    from outreach.delivery.transport import describe_transport
 
     app_state = state()
     settings = app_state.settings
@@ -73,7 +73,7 @@ def send(
         return
     db = app_state.db
     if dry_run:
-        from outreach.delivery import dry_run as build_all
+        from outreach.delivery.sender import dry_run as build_all
 
         count, size = build_all(settings, clock, campaign, iter_audience(db, campaign, extra))
         plan = plan_send(db, campaign, extra, iter_audience(db, campaign, extra))
@@ -116,10 +116,10 @@ def send(
 
 
 def _send_tests(settings: Any, clock: Any, campaign: Any, address: str, extra: Any, rate: str | None) -> None:
-    from outreach.delivery import send_test
+    from outreach.delivery.ratelimit import RateLimiter, parse_rates
+    from outreach.delivery.sender import send_test
+    from outreach.delivery.transport import open_transport
     from outreach.models import Kind
-    from outreach.ratelimit import RateLimiter, parse_rates
-    from outreach.transport import open_transport
 
     languages = [lang for lang in campaign.languages if not extra.languages or lang in extra.languages]
     kinds = extra.kinds or campaign.audience.kinds or tuple(k.value for k in Kind)
@@ -222,7 +222,7 @@ def status(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show a campaign's queue: counts per status, failures grouped by reply, unknown deliveries, retries."""
-    from outreach.sendplan import queue_status
+    from outreach.delivery.plan import queue_status
 
     document = queue_status(state().db, slug)
     if json_output:
@@ -256,7 +256,7 @@ def sink(
     """Run a local capture SMTP server on 127.0.0.1 that stores and prints every message it receives."""
     import threading
 
-    from outreach.sink import Captured, Sink
+    from outreach.delivery.sink import Captured, Sink
 
     console = err()
 

@@ -10,7 +10,7 @@ import typer
 from outreach.cli._common import App, err, print_json, state
 
 if TYPE_CHECKING:
-    from outreach.tracking import InboundReport
+    from outreach.tracking.events import InboundReport
 
 bounces_app = App(help="Bounces and spam complaints: read them from mailboxes and apply them to contacts.")
 unsubscribes_app = App(help="Unsubscribe requests sent by mail to the List-Unsubscribe mailto: address.")
@@ -43,7 +43,7 @@ def bounces_import(paths: PathsArgument, json_output: JsonOption = False) -> Non
     Importing the same mailbox again changes nothing. Exit code 4 when some messages could not be read.
     """
     from outreach.clock import SystemClock
-    from outreach.tracking import Mode, import_paths
+    from outreach.tracking.events import Mode, import_paths
 
     app_state = state()
     result = import_paths(app_state.db, SystemClock(), app_state.settings, paths, mode=Mode.BOUNCES)
@@ -58,7 +58,7 @@ def bounces_fetch(json_output: JsonOption = False) -> None:
     flagged as seen).
     """
     from outreach.clock import SystemClock
-    from outreach.tracking import Mode, fetch_mailbox
+    from outreach.tracking.events import Mode, fetch_mailbox
 
     app_state = state()
     result = fetch_mailbox(app_state.db, SystemClock(), app_state.settings, mode=Mode.BOUNCES)
@@ -72,7 +72,7 @@ def unsubscribes_import(paths: PathsArgument, json_output: JsonOption = False) -
     Bounces and auto-replies that land in that mailbox are recognised; bounces are applied, auto-replies ignored.
     """
     from outreach.clock import SystemClock
-    from outreach.tracking import Mode, import_paths
+    from outreach.tracking.events import Mode, import_paths
 
     app_state = state()
     result = import_paths(app_state.db, SystemClock(), app_state.settings, paths, mode=Mode.UNSUBSCRIBES)
@@ -84,7 +84,7 @@ def _show_inbound(result: InboundReport, json_output: bool, what: str) -> None:
     from rich.table import Table
 
     from outreach.errors import ExitCode
-    from outreach.tracking import Outcome
+    from outreach.tracking.events import Outcome
 
     if json_output:
         print_json(result.as_dict())
@@ -131,7 +131,7 @@ def report(
     """Targeted, sent, failed, unknown, bounced, complained, unsubscribed and pending, with totals and rates."""
     from outreach.clock import SystemClock
     from outreach.errors import InputError
-    from outreach.reports import build_reach, build_report, parse_by, parse_day
+    from outreach.tracking.reports import build_reach, build_report, parse_by, parse_day
 
     formats = ("table", "csv", "json", "html")
     if output_format not in formats:
@@ -146,11 +146,11 @@ def report(
         if output_format == "html":
             _emit(_html(build_report(db, clock, since=first, until=last), reach), output)
         elif output_format == "json":
-            from outreach.reports import reach_document
+            from outreach.tracking.reports import reach_document
 
             _emit_json(reach_document(reach), output)
         elif output_format == "csv":
-            from outreach.reports import reach_csv
+            from outreach.tracking.reports import reach_csv
 
             _emit(reach_csv(reach), output)
         else:
@@ -160,11 +160,11 @@ def report(
     if output_format == "html":
         _emit(_html(result, build_reach(db, clock, since=first, until=last)), output)
     elif output_format == "json":
-        from outreach.reports import report_document
+        from outreach.tracking.reports import report_document
 
         _emit_json(report_document(result), output)
     elif output_format == "csv":
-        from outreach.reports import report_csv
+        from outreach.tracking.reports import report_csv
 
         _emit(report_csv(result), output)
     else:
@@ -172,7 +172,7 @@ def report(
 
 
 def _html(result: Any, reach: Any) -> str:
-    from outreach.report_html import render_html
+    from outreach.tracking.report_html import render_html
 
     return render_html(result, reach)
 
@@ -225,7 +225,7 @@ def _emit_table(table: Any, output: Path | None) -> None:
 def _report_table(result: Any) -> Any:
     from rich.table import Table
 
-    from outreach.reports import METRICS, TOTAL
+    from outreach.tracking.reports import METRICS, TOTAL
 
     period = f"{result.since or 'start'} … {result.until or 'today'}"
     table = Table("campaign", *result.by, *METRICS, "delivered", "bounce", "complaint", "unsub.",
@@ -261,7 +261,7 @@ def history(email: Annotated[str, typer.Argument(help="The person's email addres
     from rich.markup import escape
     from rich.table import Table
 
-    from outreach.reports import person_history
+    from outreach.tracking.reports import person_history
 
     document = person_history(state().db, email)
     if json_output:
@@ -303,7 +303,7 @@ def db_merge(
     from rich.table import Table
 
     from outreach.clock import SystemClock
-    from outreach.merge import merge_database
+    from outreach.tracking.merge import merge_database
 
     app_state = state()
     summary = merge_database(app_state.db, SystemClock(), other, current_path=app_state.settings.db_path,
@@ -334,7 +334,7 @@ def db_merge(
 def db_backup(file: Annotated[Path, typer.Argument(help="The new backup file (must not exist).",
                                                    show_default=False)]) -> None:
     """Make a consistent copy of the database while others may be reading or writing (SQLite backup API)."""
-    from outreach.merge import backup_database
+    from outreach.tracking.merge import backup_database
 
     size = backup_database(state().db, file)
     err().print(f"Backed up {state().settings.db_path} to {file} ({size:,} bytes).")

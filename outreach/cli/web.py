@@ -20,7 +20,7 @@ def serve(
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port to listen on.")] = 8000,
 ) -> None:
     """Serve the subscriber pages: sign-up, confirmation, unsubscribe, preferences and the archive."""
-    from outreach.tokens import require_secret
+    from outreach.mail.tokens import require_secret
 
     settings = state().settings
     require_secret(settings)  # before anything else: links signed with a weak key could be forged

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from outreach.clock import Clock, SystemClock
 from outreach.config import Settings
-from outreach.contacts import Contact
+from outreach.contacts.model import Contact
 from outreach.countries import BSI_LANGUAGES
-from outreach.db import Database, connect, open_database
-from outreach.tokens import Purpose, contact_token, require_secret
+from outreach.db.schema import Database, connect, open_database
+from outreach.mail.tokens import Purpose, contact_token, require_secret
 from outreach.web.lang import PageText, choose_language, language_names
 from outreach.web.security import CSRF_COOKIE, CsrfGuard, RateLimiter, safe_path
 
@@ -122,7 +122,7 @@ class Site:
 
 
 def _date(value: Any, language: str) -> str:
-    from outreach.i18n import format_date
+    from outreach.render.i18n import format_date
 
     return format_date(value, language)
 

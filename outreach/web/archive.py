@@ -44,8 +44,8 @@ def web_version(site: Site, slug: str, language: str) -> str | None:
         return None
     key = (slug, language, str(campaign["hashes"].get(language, "")))
     if key not in site.archive_cache:
-        from outreach.campaigns import load_campaign
-        from outreach.render import Renderer
+        from outreach.campaigns.folder import load_campaign
+        from outreach.render.renderer import Renderer
 
         try:
             loaded = load_campaign(site.settings, slug)

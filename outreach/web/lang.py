@@ -69,7 +69,7 @@ class PageText:
 
     @property
     def _translations(self) -> Any:
-        from outreach.i18n import get_translations
+        from outreach.render.i18n import get_translations
 
         return get_translations(self.language, "web")
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from outreach.contacts import Contact, erase, get_contact_by_id, update_contact
+from outreach.contacts.model import Contact, erase, get_contact_by_id, update_contact
 from outreach.countries import BSI_LANGUAGES
 from outreach.errors import OutreachError
+from outreach.mail.tokens import Purpose, TokenError, contact_token, email_fingerprint, read_token
 from outreach.models import ContactStatus
-from outreach.tokens import Purpose, TokenError, contact_token, email_fingerprint, read_token
 from outreach.web.app import Site, client_address
 from outreach.web.lang import N_
 from outreach.web.signups import SignupData, parse_stamp
@@ -61,7 +61,7 @@ def routes(site: Site) -> list[Any]:
         return contact, payload, None
 
     def unsubscribe_now(contact: Contact, payload: dict[str, Any], source: str) -> Contact:
-        from outreach.tracking import unsubscribe
+        from outreach.tracking.events import unsubscribe
 
         with site.database() as db:
             campaign = payload.get("k")

@@ -2,7 +2,7 @@
 
 They are transactional, one per request, so they are built with the standard library (UTF-8,
 multipart/alternative text + HTML, Auto-Submitted) from the web templates and catalogs, and sent through the
-project's transport (`outreach.transport.open_transport`): the SMTP relay, or the outbox when none is set.
+project's transport (`outreach.delivery.transport.open_transport`): the SMTP relay, or the outbox when none is set.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def build_message(settings: Settings, clock: Clock, *, to_email: str, to_name: s
 
 def send_message(settings: Settings, message: EmailMessage) -> str:
     """Hand the message to the transport; TransportError and Temporary/PermanentFailure pass through."""
-    from outreach.transport import open_transport
+    from outreach.delivery.transport import open_transport
 
     _, envelope_from = sender_of(settings)
     recipient = message["To"].addresses[0].addr_spec

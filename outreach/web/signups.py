@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from outreach.clock import Clock, isoformat, utcnow_iso
-from outreach.contacts import (
+from outreach.contacts.model import (
     Contact,
     clean_fields,
     get_contact,
@@ -23,9 +23,9 @@ from outreach.contacts import (
     unsuppress,
     update_contact,
 )
-from outreach.db import Database
+from outreach.db.schema import Database
+from outreach.mail.tokens import MAX_AGE, Purpose
 from outreach.models import ContactStatus, EventType, Kind
-from outreach.tokens import MAX_AGE, Purpose
 
 # Bump when the form or its consent statement changes: the consent record names the version the person saw.
 FORM_VERSION = "subscribe-form/2026-11"
@@ -118,7 +118,7 @@ def confirm_signup(db: Database, clock: Clock, signup: Signup, client: str | Non
     the new consent). Known but not active (unsubscribed, bounced, complained) → re-activated through
     `tracking.resubscribe`. Known and active → its consent record is renewed and its fields updated.
     """
-    from outreach.tracking import record_event, resubscribe
+    from outreach.tracking.events import record_event, resubscribe
 
     data = signup_data(signup)
     now = utcnow_iso(clock)

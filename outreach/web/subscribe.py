@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from outreach.contacts import clean_text, get_contact, normalize_email
+from outreach.contacts.model import clean_text, get_contact, normalize_email
 from outreach.countries import BSI_COUNTRIES, BSI_LANGUAGES, COUNTRIES, country_name
 from outreach.errors import InputError, OutreachError
+from outreach.mail.tokens import Purpose, TokenError, make_token, preferences_url, public_link, read_token
 from outreach.models import ContactStatus, Kind
-from outreach.tokens import Purpose, TokenError, make_token, preferences_url, public_link, read_token
 from outreach.web.app import Site, client_address
 from outreach.web.lang import N_, PageText
 from outreach.web.mailer import build_message, render_mail, send_message

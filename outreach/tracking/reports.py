@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from outreach.clock import Clock, utcnow_iso
-from outreach.db import Database
+from outreach.db.schema import Database
 from outreach.errors import InputError, NotFoundError
 from outreach.models import BounceType, DeliveryStatus, EventType, Kind
 
@@ -292,7 +292,7 @@ def person_history(db: Database, email: str) -> dict[str, Any]:
     For an address that is no longer a contact (erased) only the fact that it is suppressed is known: erasure
     removed the rest, which is the point.
     """
-    from outreach.contacts import get_contact, is_suppressed, normalize_email
+    from outreach.contacts.model import get_contact, is_suppressed, normalize_email
 
     contact = get_contact(db, email)
     if contact is None:

@@ -23,8 +23,8 @@ from typing import Any
 from urllib.parse import quote
 
 from outreach.clock import Clock, utcnow_iso
-from outreach.contacts import EDITABLE_FIELDS, erase, suppress
-from outreach.db import Database, migrations, suppression_hash
+from outreach.contacts.model import EDITABLE_FIELDS, erase, suppress
+from outreach.db.schema import Database, migrations, suppression_hash
 from outreach.errors import DatabaseError, InputError
 from outreach.models import ContactStatus, DeliveryStatus
 

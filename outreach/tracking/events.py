@@ -16,11 +16,11 @@ from typing import Any
 
 from outreach.clock import Clock, utcnow_iso
 from outreach.config import Settings
-from outreach.contacts import Contact, get_contact, get_contact_by_id, normalize_email, set_status
-from outreach.db import Database
+from outreach.contacts.model import Contact, get_contact, get_contact_by_id, normalize_email, set_status
+from outreach.db.schema import Database
 from outreach.errors import InputError
+from outreach.mail.tokens import Purpose, TokenError, email_fingerprint, parse_verp, read_token
 from outreach.models import BounceType, ContactStatus, EventType
-from outreach.tokens import Purpose, TokenError, email_fingerprint, parse_verp, read_token
 
 
 def record_event(db: Database, clock: Clock, event_type: EventType, contact_id: int | None, *,
@@ -207,7 +207,7 @@ def match(db: Database, settings: Settings, *, original_message_id: str | None, 
 def process_message(db: Database, clock: Clock, settings: Settings, data: bytes, *, source: str,
                     mode: Mode = Mode.BOUNCES, mailbox: str = "", warning: str | None = None) -> InboundResult:
     """Analyse one inbound message and apply it (in one transaction, with its inbound_messages row)."""
-    from outreach.bounces import Verdict, analyse_bytes
+    from outreach.tracking.bounces import Verdict, analyse_bytes
 
     analysis = analyse_bytes(data)
     key = inbound_key(data, analysis.message_id)
@@ -322,7 +322,7 @@ def _normalized(address: str | None) -> str | None:
 
 def process_raw(db: Database, clock: Clock, settings: Settings, raw: Any, *, mode: Mode = Mode.BOUNCES,
                 mailbox: str = "") -> InboundResult:
-    """One `outreach.mailboxes.RawMessage`: a reading problem is reported, anything else processed."""
+    """One `outreach.tracking.mailboxes.RawMessage`: a reading problem is reported, anything else processed."""
     if raw.data is None:
         return InboundResult(source=raw.source, outcome=Outcome.PROBLEM, reason=raw.problem or "unreadable")
     return process_message(db, clock, settings, raw.data, source=raw.source, mode=mode, mailbox=mailbox,
@@ -332,7 +332,7 @@ def process_raw(db: Database, clock: Clock, settings: Settings, raw: Any, *, mod
 def import_paths(db: Database, clock: Clock, settings: Settings, paths: list[Any], *,
                  mode: Mode = Mode.BOUNCES) -> InboundReport:
     """Process every message of mbox files, Maildir folders and .eml files; each is committed on its own."""
-    from outreach.mailboxes import check_paths, read_paths
+    from outreach.tracking.mailboxes import check_paths, read_paths
 
     report = InboundReport()
     for raw in read_paths(check_paths(paths)):
@@ -343,7 +343,7 @@ def import_paths(db: Database, clock: Clock, settings: Settings, paths: list[Any
 def fetch_mailbox(db: Database, clock: Clock, settings: Settings, *, mode: Mode = Mode.BOUNCES,
                   ssl_context: Any = None) -> InboundReport:
     """Process the new messages of the IMAP mailbox in the settings, marking each done once committed."""
-    from outreach.mailboxes import fetch_imap
+    from outreach.tracking.mailboxes import fetch_imap
 
     report = InboundReport()
     mailbox = f"imap:{settings.imap_folder}"

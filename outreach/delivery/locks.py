@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from outreach.clock import Clock, utcnow_iso
-from outreach.db import Database
+from outreach.db.schema import Database
 from outreach.errors import LockedError
 
 HEARTBEAT_EVERY = 10.0  # seconds between heartbeats while sending

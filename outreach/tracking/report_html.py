@@ -11,7 +11,7 @@ from html import escape
 
 from outreach.countries import country_name
 from outreach.models import Kind
-from outreach.reports import METRICS, RATES, TOTAL, Reach, Report
+from outreach.tracking.reports import METRICS, RATES, TOTAL, Reach, Report
 
 _LABELS = {"targeted": "Targeted", "sent": "Sent", "failed": "Failed", "unknown": "Unknown", "pending": "Pending",
            "bounced": "Bounced (hard)", "soft_bounced": "Soft bounces", "complained": "Complaints",

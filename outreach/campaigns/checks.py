@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from outreach.campaigns import Campaign, iter_audience, load_campaign, source_revision, translation_status
+from outreach.campaigns.folder import Campaign, iter_audience, load_campaign, source_revision, translation_status
 from outreach.config import Settings
-from outreach.contacts import Contact
+from outreach.contacts.model import Contact
 from outreach.countries import country_languages, default_language
-from outreach.db import Database
+from outreach.db.schema import Database
 from outreach.errors import OutreachError
 from outreach.models import Kind
 
@@ -169,13 +169,13 @@ def samples(campaign: Campaign, language: str) -> Iterator[Contact]:
 def _language_checks(settings: Settings, campaign: Campaign, language: str, report: CheckReport) -> None:
     from jinja2 import meta
 
-    from outreach.render import Links, Renderer, _environment, check_body_syntax, template_error
+    from outreach.render.renderer import Links, Renderer, _environment, check_body_syntax, template_error
 
     doc = campaign.documents[language]
     if len(doc.subject) > MAX_SUBJECT:
         report.issues.append(Issue("error", f"{doc.path}:{_line_in(doc.raw, 'subject')}",
                                    f"the subject is {len(doc.subject)} characters; keep it to {MAX_SUBJECT}"))
-    from outreach.i18n import catalog_path
+    from outreach.render.i18n import catalog_path
 
     if not catalog_path(language, "emails").is_file():
         report.issues.append(Issue("warning", f"{doc.path}:1", f"the layout strings have no {language} translation "
@@ -233,8 +233,8 @@ def _add_once(report: CheckReport, seen: set[str], issue: Issue) -> None:
 def _split_inline_blocks(doc: Any) -> Issue | None:
     """A block tag written inside a paragraph must close in that paragraph: one that closes in another would
     leave the HTML unbalanced whenever its branch is left out."""
-    from outreach.render import _markdown
-    from outreach.render_slots import Slots, _balanced
+    from outreach.render.renderer import _markdown
+    from outreach.render.slots import Slots, _balanced
 
     slots = Slots()
     for token in _markdown().parse(slots.protect(doc.body)):
@@ -258,8 +258,8 @@ def _line_of_name(body: str, name: str) -> int:
 
 def _body_link_lines(doc: Any) -> dict[str, int]:
     """href/src → line in the .md file, from the Markdown tokens, so a bad link can be shown where it is written."""
-    from outreach.render import _markdown
-    from outreach.render_slots import Slots
+    from outreach.render.renderer import _markdown
+    from outreach.render.slots import Slots
 
     lines: dict[str, int] = {}
     for token in _markdown().parse(Slots().protect(doc.body)):

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from outreach.columns import ATTRIBUTE_PREFIX, IGNORED_HEADERS, fold, guess_field
-from outreach.contacts import Contact, ContactFilter, iter_contacts
-from outreach.db import Database
+from outreach.contacts.importing.columns import ATTRIBUTE_PREFIX, IGNORED_HEADERS, fold, guess_field
+from outreach.contacts.model import Contact, ContactFilter, iter_contacts
+from outreach.db.schema import Database
 from outreach.errors import InputError
 
 FORMATS = ("csv", "json", "xlsx")

@@ -2,8 +2,8 @@
 
 Readers yield `RawMessage`s — the bytes and where they came from — and never stop at a bad message: a truncated
 mbox or a message that cannot be read becomes a RawMessage with a `problem`, reported by the caller while the
-rest of the mailbox is processed. What a message means is `outreach.bounces`' job, what it changes is
-`outreach.tracking`'s.
+rest of the mailbox is processed. What a message means is `outreach.tracking.bounces`' job, what it changes is
+`outreach.tracking.events`'s.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`outreach campaign preview`: every variant written to a folder, with an index to compare languages.
 
-Per variant (language × kind) the HTML part, the text part and the complete .eml (built by `outreach.mail`, the
+Per variant (language × kind) the HTML part, the text part and the complete .eml (built by `outreach.mail.message`, the
 same builder the sender uses), plus `index.html` showing every language side by side with its subject, so a
 coordinator can read all 15 versions before anything is sent.
 """
@@ -11,13 +11,13 @@ import html as htmlmod
 from dataclasses import dataclass
 from pathlib import Path
 
-from outreach.campaigns import Campaign, choose_language
+from outreach.campaigns.folder import Campaign, choose_language
 from outreach.clock import Clock
 from outreach.config import Settings
-from outreach.contacts import Contact
+from outreach.contacts.model import Contact
 from outreach.countries import BSI_COUNTRIES, country_languages
 from outreach.models import Kind
-from outreach.render import Links, Renderer
+from outreach.render.renderer import Links, Renderer
 
 # A plausible reader per language, so the greeting and personal fields look real in a preview.
 SAMPLE_NAMES = {
@@ -49,7 +49,7 @@ def sample_contact(campaign: Campaign, language: str, kind: str) -> Contact:
 
 def preview_links(settings: Settings, campaign: Campaign, language: str, contact: Contact) -> Links:
     """Real signed links for a stored contact when a secret is set; otherwise harmless sample links."""
-    from outreach.tokens import archive_url, preferences_url, public_link, unsubscribe_url
+    from outreach.mail.tokens import archive_url, preferences_url, public_link, unsubscribe_url
 
     view = archive_url(settings, campaign.slug, language)
     if contact.id and settings.secret_key and len(settings.secret_key) >= 32:
@@ -96,8 +96,8 @@ def write_preview(settings: Settings, campaign: Campaign, out_dir: Path, clock: 
 
 def _eml(settings: Settings, campaign: Campaign, language: str, kind: str, contact: Contact, links: Links,
          rendered: object, clock: Clock) -> bytes:
-    """The complete message as the sender would build it (outreach.mail)."""
-    from outreach.mail import MessageFactory, Personal, SenderInfo, make_message_id
+    """The complete message as the sender would build it (outreach.mail.message)."""
+    from outreach.mail.message import MessageFactory, Personal, SenderInfo, make_message_id
 
     address = campaign.sender_address or "sender-not-configured@example.org"
     sender = SenderInfo(name=campaign.sender_name, address=address, reply_to=campaign.reply_to,

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from outreach.clock import Clock, utcnow_iso
-from outreach.columns import ColumnPlan, check_mapping, column_letter, plan_columns
-from outreach.contacts import suppress
-from outreach.db import Database, suppression_hash
+from outreach.contacts.importing.columns import ColumnPlan, check_mapping, column_letter, plan_columns
+from outreach.contacts.importing.rows import Defaults, Record, RowError, make_defaults, read_record
+from outreach.contacts.importing.sheets import Sheet, open_sheet
+from outreach.contacts.model import suppress
+from outreach.db.schema import Database, suppression_hash
 from outreach.errors import InputError
 from outreach.models import ContactStatus
-from outreach.rows import Defaults, Record, RowError, make_defaults, read_record
-from outreach.sheets import Sheet, open_sheet
 
 ON_DUPLICATE = ("fill", "update", "skip")
 BATCH = 2000

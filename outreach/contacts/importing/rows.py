@@ -1,7 +1,7 @@
 """Turning one spreadsheet row into a clean contact record, or a RowError naming the column and the reason.
 
-Used by `outreach.importer`; kept apart so that the rules for a single row (what an address cell may look like,
-how a country or a kind is written, which cells are refused) can be read and tested on their own.
+Used by `outreach.contacts.importing.importer`; kept apart so that the rules for a single row (what an address
+cell may look like, how a country or a kind is written, which cells are refused) can be read and tested on their own.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache, lru_cache
 
-from outreach.columns import ColumnPlan, column_letter, consent_basis_value, kind_value
-from outreach.contacts import normalize_email
+from outreach.contacts.importing.columns import ColumnPlan, column_letter, consent_basis_value, kind_value
+from outreach.contacts.importing.sheets import Sheet
+from outreach.contacts.model import normalize_email
 from outreach.countries import default_language, parse_country, parse_language
 from outreach.errors import InputError
 from outreach.models import ContactStatus, Kind
-from outreach.sheets import Sheet
 
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\u2028\u2029]")
 _NAME_ADDR = re.compile(r'\s*"?(?P<name>[^"<>]*?)"?\s*<\s*(?P<addr>[^<>\s]+)\s*>\s*')

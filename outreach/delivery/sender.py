@@ -24,16 +24,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from outreach.clock import Clock, isoformat, utcnow_iso
-from outreach.compose import MessageSource, RecipientLike, dry_run, send_test
 from outreach.config import Settings
-from outreach.contacts import Contact, ContactFilter, is_suppressed
-from outreach.db import Database
+from outreach.contacts.model import Contact, ContactFilter, is_suppressed
+from outreach.db.schema import Database
+from outreach.delivery.compose import MessageSource, RecipientLike, dry_run, send_test
+from outreach.delivery.locks import CampaignLock
+from outreach.delivery.ratelimit import DomainLimiter, RateLimiter, parse_rates
+from outreach.delivery.transport import DeliveryUncertain, PermanentFailure, TemporaryFailure, Transport, open_transport
 from outreach.errors import OutreachError, TransportError
-from outreach.locks import CampaignLock
-from outreach.mail import address_domain
+from outreach.mail.message import address_domain
 from outreach.models import ContactStatus, DeliveryStatus
-from outreach.ratelimit import DomainLimiter, RateLimiter, parse_rates
-from outreach.transport import DeliveryUncertain, PermanentFailure, TemporaryFailure, Transport, open_transport
 
 BATCH = 500
 BACKOFF_BASE = 60.0  # seconds before the first retry of a 4xx; doubles each time
@@ -238,7 +238,7 @@ class Sender:
         self.source = source or MessageSource(settings, campaign, renderer)
         self.transport_factory = transport_factory or (lambda: open_transport(settings))
         if audience is None:
-            from outreach.campaigns import iter_audience
+            from outreach.campaigns.folder import iter_audience
 
             def audience() -> Iterable[RecipientLike]:
                 return iter_audience(db, campaign, self.options.extra)
@@ -402,7 +402,7 @@ class Sender:
         message = self.source.build(contact, row["d_language"], row["d_kind"], message_id, self.clock.now())
         envelope_from = self.campaign.sender_address
         if self.settings.verp_address:
-            from outreach.tokens import verp_address
+            from outreach.mail.tokens import verp_address
 
             envelope_from = verp_address(self.source.secret, self.settings.verp_address, delivery_id)
         return _Job(delivery_id, contact, message, message_id, envelope_from, row["d_attempts"] + 1)
@@ -498,7 +498,7 @@ class Sender:
             reply = f"{outcome.code} {outcome.reply}"
             self._fail(job, reply, now)
             if outcome.no_such_user:
-                from outreach.tracking import hard_bounce
+                from outreach.tracking.events import hard_bounce
 
                 hard_bounce(db, self.clock, job.contact, campaign=slug, delivery_id=job.delivery_id,
                             source="smtp", detail=reply)

@@ -19,7 +19,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from outreach.encodings import codec_name, detect_encoding
+from outreach.contacts.importing.encodings import codec_name, detect_encoding
 from outreach.errors import InputError, NotFoundError
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -191,7 +191,7 @@ def find_header(rows: Rows) -> tuple[int, list[str] | None, Rows]:
 
 
 def _names_a_field(cells: list[str]) -> bool:
-    from outreach.columns import guess_field
+    from outreach.contacts.importing.columns import guess_field
 
     return any(guess_field(cell) for cell in cells if cell.strip())
 

@@ -34,7 +34,7 @@ def _fingerprint(renderer: Any) -> bytes:
     """Everything besides the page that premailer's output depends on."""
     from importlib.metadata import version
 
-    from outreach.campaigns import layout_dirs
+    from outreach.campaigns.folder import layout_dirs
 
     digest = hashlib.sha256(CACHE_FORMAT.encode())
     for name in ("premailer", "cssutils", "lxml", "cssselect"):

@@ -1,7 +1,7 @@
 """The contact model and the operations every part shares: normalise, add, update, find, filter, suppress, erase.
 
-Importing spreadsheets lives in `outreach.importer`; this module is what the importer, the sender, the tracker
-and the web pages all call, so that a status change or an erasure means the same everywhere.
+Importing spreadsheets lives in `outreach.contacts.importing`; this module is what the importer, the sender, the
+tracker and the web pages all call, so that a status change or an erasure means the same everywhere.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from outreach.clock import Clock, utcnow_iso
 from outreach.countries import default_language, parse_country, parse_language
-from outreach.db import Database, suppression_hash
+from outreach.db.schema import Database, suppression_hash
 from outreach.errors import InputError, NotFoundError
 from outreach.models import ContactStatus, EventType, Kind
 

@@ -10,10 +10,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from outreach.contacts import ContactFilter
-from outreach.db import Database
-from outreach.delivery import RecipientLike, audience_filter
-from outreach.locks import lock_holder
+from outreach.contacts.model import ContactFilter
+from outreach.db.schema import Database
+from outreach.delivery.locks import lock_holder
+from outreach.delivery.sender import RecipientLike, audience_filter
 from outreach.models import ContactStatus, DeliveryStatus
 
 

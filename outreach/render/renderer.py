@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from outreach.campaigns import Campaign, layout_dirs
+from outreach.campaigns.folder import Campaign, layout_dirs
 from outreach.config import Settings
 from outreach.errors import TemplateError
-from outreach.render_slots import (
+from outreach.render.slots import (
     AttributeSpec,
     Late,
     LateValueError,
@@ -28,12 +28,12 @@ from outreach.render_slots import (
     esc_text,
     serialize_attribute,
 )
-from outreach.render_text import markdown_to_text
+from outreach.render.text import markdown_to_text
 
 if TYPE_CHECKING:
     from jinja2 import Environment, Template
 
-    from outreach.contacts import Contact
+    from outreach.contacts.model import Contact
 
 CONTACT_FIELDS = ("name", "organisation", "role", "kind", "country", "language", "email", "attributes")
 LINK_FIELDS = ("unsubscribe_url", "preferences_url", "view_url")
@@ -62,7 +62,7 @@ def _event_datetime(value: Any, language: str) -> str:
     """Long date and short time joined the way the locale joins them ("18 marca 2027 09:30")."""
     from babel.dates import format_time, get_datetime_format
 
-    from outreach.i18n import format_date
+    from outreach.render.i18n import format_date
 
     pattern = str(get_datetime_format("long", locale=language))
     return pattern.replace("{1}", format_date(value, language)).replace(
@@ -76,7 +76,7 @@ def _filters(language: str) -> dict[str, Any]:
 
     from babel.dates import format_time
 
-    from outreach.i18n import format_date
+    from outreach.render.i18n import format_date
 
     return {
         "date": lru_cache(maxsize=512)(lambda value, fmt="long": format_date(value, language, fmt)),
@@ -108,7 +108,7 @@ def _event_lines(event: dict[str, Any], language: str) -> dict[str, str]:
 
 
 def _greeting(language: str) -> Any:
-    from outreach.i18n import get_translations
+    from outreach.render.i18n import get_translations
 
     translations = get_translations(language, "emails")
 
@@ -129,7 +129,7 @@ def _environment(template_dirs: tuple[str, ...], language: str, html: bool, stag
     from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
-    from outreach.i18n import get_translations
+    from outreach.render.i18n import get_translations
 
     loader = ChoiceLoader([FileSystemLoader(d) for d in template_dirs]) if stage == "layout" else None
     env = SandboxedEnvironment(loader=loader, autoescape=html and stage != "late", undefined=StrictUndefined,
@@ -298,9 +298,9 @@ class Renderer:
 
     def web_version(self, language: str) -> str:
         """The full HTML page of a language version without personal data (for the web archive)."""
-        from outreach.contacts import Contact
+        from outreach.contacts.model import Contact
         from outreach.countries import country_languages
-        from outreach.tokens import archive_url, public_link
+        from outreach.mail.tokens import archive_url, public_link
 
         country = next((c for c in sorted(self.campaign.event) if language in country_languages(c)), None)
         contact = Contact(id=0, email="", kind="other", country=country, language=language)

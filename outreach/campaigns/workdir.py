@@ -13,7 +13,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from outreach.campaigns import LAYOUTS_HINT, SLUG_RE, layout_exists
+from outreach.campaigns.folder import LAYOUTS_HINT, SLUG_RE, layout_exists
 from outreach.config import Settings
 from outreach.errors import InputError
 from outreach.resources import PACKAGE_DIR, bundled

@@ -3,7 +3,7 @@
 A campaign is data an expert edits, so every problem in it is reported with the file and the line to fix.
 This module reads and validates the folder, lists and scaffolds campaigns, picks each recipient's language
 (the contact's own → their country's → the campaign's fallback) and tells which translations are outdated.
-Rendering lives in `outreach.render`.
+Rendering lives in `outreach.render.renderer`.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from outreach.config import Settings
-from outreach.contacts import Contact, ContactFilter
+from outreach.contacts.model import Contact, ContactFilter
 from outreach.countries import COUNTRIES, country_languages
-from outreach.db import Database, suppression_hash
+from outreach.db.schema import Database, suppression_hash
 from outreach.errors import InputError, NotFoundError, OutreachError
 from outreach.models import ContactStatus
 

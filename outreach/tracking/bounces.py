@@ -3,7 +3,7 @@
 `analyse(message)` says what an inbound message is — a hard or soft bounce (with the failed recipients, the DSN
 status and diagnostic, and the original Message-ID), a spam complaint (ARF, RFC 5965), an auto-reply (RFC 3834,
 out-of-office) or none of these — and never raises: a mailbox is full of strange mail, and one odd message must
-not stop a run. Matching a result to a delivery and changing contacts is `outreach.tracking`'s job.
+not stop a run. Matching a result to a delivery and changing contacts is `outreach.tracking.events`'s job.
 
 The order matters: DSNs themselves carry `Auto-Submitted: auto-replied` (Postfix, Gmail, Exim), so reports are
 recognised before auto-replies, and only then flufl.bounce's heuristics read the non-standard formats.

@@ -12,10 +12,10 @@ from typing import Any, Protocol
 
 from outreach.clock import Clock
 from outreach.config import Settings
-from outreach.contacts import Contact
-from outreach.mail import MessageFactory, Personal, SenderInfo, address_domain, make_message_id
-from outreach.ratelimit import RateLimiter
-from outreach.transport import Transport
+from outreach.contacts.model import Contact
+from outreach.delivery.ratelimit import RateLimiter
+from outreach.delivery.transport import Transport
+from outreach.mail.message import MessageFactory, Personal, SenderInfo, address_domain, make_message_id
 
 
 class RecipientLike(Protocol):
@@ -34,14 +34,14 @@ class MessageSource:
 
     def __init__(self, settings: Settings, campaign: Any, renderer: Any = None, subject_prefix: Callable[
             [str, str], str] | None = None) -> None:
-        from outreach.tokens import require_secret
+        from outreach.mail.tokens import require_secret
 
         self.settings = settings
         self.campaign = campaign
         self.secret = require_secret(settings)
         if renderer is None:
-            from outreach.inlinecache import cache_inlining
-            from outreach.render import Renderer
+            from outreach.render.inline import cache_inlining
+            from outreach.render.renderer import Renderer
 
             renderer = Renderer(settings, campaign)
             cache_inlining(renderer, settings)  # premailer's output kept on disk: most of a variant's cost
@@ -65,8 +65,8 @@ class MessageSource:
 
     def build(self, contact: Contact, language: str, kind: str, message_id: str, date: datetime) -> bytes:
         """Render (fill in the variant) and build the MIME bytes for one contact."""
-        from outreach.render import Links
-        from outreach.tokens import archive_url, preferences_url, unsubscribe_url
+        from outreach.mail.tokens import archive_url, preferences_url, unsubscribe_url
+        from outreach.render.renderer import Links
 
         variant, factory = self._variant(language, kind)
         slug = self.campaign.slug
@@ -92,7 +92,7 @@ def send_test(settings: Settings, clock: Clock, campaign: Any, address: str, lan
 
     Returns (language, kind, server reply) per message; a refusal raises (it is the one address asked for).
     """
-    from outreach.contacts import normalize_email
+    from outreach.contacts.model import normalize_email
 
     email = normalize_email(address)
     source = MessageSource(settings, campaign, renderer, subject_prefix=lambda lang, kind: f"[TEST {lang}/{kind}] ")

@@ -1,0 +1,1 @@
+"""Campaign folders: loading and validation, audience, checks, working folders."""

@@ -1,0 +1,1 @@
+"""Contacts: the model and its cleaning rules, importing spreadsheets, export, GDPR."""

@@ -1,0 +1,1 @@
+"""Delivery: the queue, the sender, transports, rate limits, locks and send plans."""

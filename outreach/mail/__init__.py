@@ -1,0 +1,1 @@
+"""Messages: one MIME factory for campaign and transactional mail, headers, signed tokens."""

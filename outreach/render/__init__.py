@@ -1,0 +1,1 @@
+"""Rendering: Jinja2 layouts, slots, the text part, CSS inlining, gettext strings, previews."""

@@ -1,0 +1,1 @@
+"""Tracking: events, bounces, inbound mailboxes, reports and database merges."""
