@@ -293,3 +293,40 @@ def test_language_choice_order() -> None:
     assert choose_language(None, "el", "de") == "el"
     assert choose_language("xx", "ga", "de;q=0.5, sv") == "sv"
     assert choose_language(None, None, None) == "en"
+
+
+def test_accept_language_region_variants_and_fallback() -> None:
+    assert parse_accept_language("pl-PL") == ["pl"]
+    assert parse_accept_language("DE-at;q=0.4, fr_BE;q=0.9, ja") == ["fr", "de"]
+    assert parse_accept_language("sv;q=0, sv-SE;q=0.5, en;q=nan") == ["sv"]
+    assert choose_language(None, None, "pt-BR, es;q=0.9") == "en"
+    assert choose_language(None, None, "*, el-GR;q=0.1") == "el"
+
+
+# --- structure -------------------------------------------------------------------------------------------------
+
+
+def test_pages_never_import_the_app_factory() -> None:
+    """No import circle: the pages reach what they share through `site_of(request)`, not the app module."""
+    import subprocess
+    import sys
+
+    code = ("import sys, outreach.web.pages.subscribe, outreach.web.pages.links, outreach.web.pages.archive, "
+            "outreach.web.pages.root; print('outreach.web.app' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_each_app_has_its_own_attempt_limits(db_path, tmp_path, smtpd, clock) -> None:
+    from starlette.testclient import TestClient
+
+    settings = web_settings(db_path, tmp_path, smtpd.env())
+
+    def attempts(client) -> list[int]:
+        return [client.post("/subscribe", data=form_of(client, "/subscribe", email=f"p{i}@example.org",
+                                                       consent="yes")).status_code for i in range(11)]
+
+    with TestClient(create_app(settings, clock=clock), base_url="https://news.example.org") as first:
+        assert attempts(first)[-1] == 429
+    with TestClient(create_app(settings, clock=clock), base_url="https://news.example.org") as second:
+        assert attempts(second) == [200] * 10 + [429]

@@ -217,3 +217,9 @@ _SUPPRESSION_KEY = b"outreach/suppression/v1"
 def suppression_hash(normalized_email: str) -> str:
     """The salted hash kept for an address that must never be mailed again."""
     return hmac.digest(_SUPPRESSION_KEY, normalized_email.encode("utf-8"), "sha256").hex()
+
+
+def ping(db: Database) -> bool:
+    """Whether the database answers a trivial query (for the web pages' /healthz)."""
+    row = db.execute("SELECT 1").fetchone()
+    return row is not None and row[0] == 1

@@ -6,11 +6,17 @@ browser's Accept-Language, then English.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from outreach.countries import BSI_LANGUAGES, SOURCE_LANGUAGE
+
+if TYPE_CHECKING:
+    from babel.support import NullTranslations
+
+MAX_HEADER = 1000  # a longer Accept-Language is a bot's; its tail is ignored
 
 
 def N_(message: str) -> str:
@@ -18,38 +24,55 @@ def N_(message: str) -> str:
     return message
 
 
-def parse_accept_language(header: str | None) -> list[str]:
-    """BSI languages named in an Accept-Language header, most preferred first (q-values honoured, q=0 excluded).
+def ranked_tags(header: str | None) -> list[str]:
+    """The language tags of an Accept-Language header, most preferred first (q=0 and malformed parts dropped).
 
-    Tolerant of anything a browser or a bot may send: malformed parts are skipped, never an error.
+    Babel matches tags to locales but does not read the header itself, so the q-values are read here. Tolerant
+    of anything a browser or a bot may send: malformed parts are skipped, never an error.
     """
     if not header:
         return []
     ranked: list[tuple[float, int, str]] = []
-    for position, part in enumerate(header[:1000].split(",")):
-        pieces = [piece.strip() for piece in part.split(";")]
-        tag = pieces[0].lower().replace("_", "-")
-        quality = 1.0
-        for param in pieces[1:]:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = -1.0
-                if quality != quality:  # NaN
-                    quality = -1.0
-        if quality <= 0 or not tag:
-            continue
-        primary = tag.split("-")[0]
-        if primary in BSI_LANGUAGES:
-            ranked.append((-quality, position, primary))
+    for position, part in enumerate(header[:MAX_HEADER].split(",")):
+        tag, *params = (piece.strip() for piece in part.split(";"))
+        quality = _quality(params)
+        if quality > 0 and tag:
+            ranked.append((-quality, position, tag.lower().replace("_", "-")))
     ranked.sort()
-    seen: list[str] = []
-    for _, _, language in ranked:
-        if language not in seen:
-            seen.append(language)
-    return seen
+    return [tag for _, _, tag in ranked]
+
+
+def _quality(params: list[str]) -> float:
+    """The q-value among a tag's parameters: 1 when absent, -1 (dropped) when unreadable."""
+    quality = 1.0
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                quality = float(value)
+            except ValueError:
+                quality = -1.0
+            if math.isnan(quality):
+                quality = -1.0
+    return quality
+
+
+def negotiate(tags: list[str]) -> str | None:
+    """The first BSI language the tags ask for; a region variant (`pl-PL`, `de-AT`) matches its language."""
+    from babel import negotiate_locale
+
+    # No aliases: Babel's map region-qualifies bare languages (de → de_DE), which our plain codes never match.
+    return negotiate_locale(tags, BSI_LANGUAGES, sep="-", aliases={})
+
+
+def parse_accept_language(header: str | None) -> list[str]:
+    """BSI languages named in an Accept-Language header, most preferred first (q-values honoured, q=0 excluded)."""
+    languages: list[str] = []
+    for tag in ranked_tags(header):
+        language = negotiate([tag])
+        if language is not None and language not in languages:
+            languages.append(language)
+    return languages
 
 
 def choose_language(query_lang: str | None, contact_lang: str | None, accept_language: str | None) -> str:
@@ -57,8 +80,7 @@ def choose_language(query_lang: str | None, contact_lang: str | None, accept_lan
     for candidate in (query_lang, contact_lang):
         if candidate and candidate.lower() in BSI_LANGUAGES:
             return candidate.lower()
-    preferred = parse_accept_language(accept_language)
-    return preferred[0] if preferred else SOURCE_LANGUAGE
+    return negotiate(ranked_tags(accept_language)) or SOURCE_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -68,16 +90,18 @@ class PageText:
     language: str
 
     @property
-    def _translations(self) -> Any:
+    def _translations(self) -> NullTranslations:
         from outreach.render.i18n import get_translations
 
         return get_translations(self.language, "web")
 
-    def gettext(self, message: str, **values: Any) -> str:
+    def gettext(self, message: str, **values: object) -> str:
+        """The message in this language (English msgid when untranslated), with `%(name)s` values filled in."""
         text = str(self._translations.gettext(message))
         return text % values if values else text
 
     def callables(self) -> dict[str, Callable[..., str]]:
+        """The translation functions as the templates call them."""
         return {"_": self.gettext, "gettext": self.gettext}
 
 
@@ -86,3 +110,14 @@ def language_names() -> list[tuple[str, str]]:
     from outreach.countries import language_name
 
     return [(code, language_name(code, code)) for code in BSI_LANGUAGES]
+
+
+def own_language_name(code: str) -> str:
+    """A language's own name, capitalised ("Ελληνικά"), or the code itself when Babel does not know it."""
+    from outreach.countries import language_name
+
+    try:
+        name = language_name(code, code)
+    except Exception:  # an unusual code stored by an old version: show the code itself
+        return code
+    return name[:1].upper() + name[1:]

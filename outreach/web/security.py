@@ -1,4 +1,4 @@
-"""Security of the subscriber pages: CSRF tokens, rate limits, response headers, safe paths.
+"""Security of the subscriber pages: CSRF tokens, attempt limits, response headers, safe paths.
 
 CSRF uses a signed double submit: a random value lives in an HttpOnly cookie, and each form carries that value
 signed with the secret key (itsdangerous). A forged form from another site can neither read the cookie nor sign a
@@ -14,10 +14,12 @@ import re
 import secrets
 import threading
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from outreach.clock import Clock
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSRF_COOKIE = "outreach_csrf"
 CSRF_FIELD = "csrf_token"
@@ -50,6 +52,7 @@ class CsrfGuard:
 
     @staticmethod
     def new_cookie_value() -> str:
+        """A fresh random value for a browser that has no CSRF cookie yet."""
         return secrets.token_urlsafe(32)
 
     def form_token(self, cookie_value: str) -> str:
@@ -69,10 +72,13 @@ class CsrfGuard:
         return isinstance(signed_for, str) and hmac.compare_digest(signed_for, cookie_value)
 
 
-class RateLimiter:
-    """At most `limit` hits per key within `window` seconds (sliding window, in memory, the injected clock).
+class AttemptLimiter:
+    """At most `limit` attempts per key (a client address, an email address) within `window` seconds.
 
-    In memory is enough for one server process; it resets on restart, which only ever loosens the limit.
+    A sliding window per key, in memory, on the injected clock. It refuses an attempt rather than delaying it,
+    unlike `outreach.delivery.ratelimit.RateLimiter`, which paces one stream of outgoing messages; the two share
+    no logic. In memory is enough for one server process, and each app holds its own limiters; a restart only
+    ever loosens the limit.
     The number of keys is capped so that a flood of distinct keys cannot grow memory without bound.
     """
 
@@ -124,13 +130,6 @@ def safe_path(path: str) -> str:
     if not path.startswith("/") or path.startswith(("//", "/\\")) or any(ch in path for ch in "\r\n\t\\"):
         return "/"
     return path
-
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class SecurityHeadersMiddleware:

@@ -1,19 +1,24 @@
-"""Double opt-in: sign-up rows waiting for confirmation, and what confirming does to the contact.
+"""Double opt-in: who is mailed what on sign-up, which confirmation links work, what confirming does.
 
-A sign-up keeps what the form said, the client address and time, and a random nonce; the confirmation link
-carries the nonce signed with the secret key. Only confirming (a POST from the page the link opens) creates the
-contact or re-activates an unsubscribed, bounced or erased address, with a consent record that can be shown later.
+A sign-up keeps what the form said, the client address and time, and a random nonce (`outreach.db.signups`);
+the confirmation link carries the nonce signed with the secret key. Only confirming (a POST from the page the
+link opens) creates the contact or re-activates an unsubscribed, bounced or erased address, with a consent
+record that can be shown later.
+
+What is mailed depends on whether the address is known, but only the mailbox owner sees it: a new,
+unsubscribed or erased address gets "confirm your subscription"; an address that is already subscribed gets
+"you are already subscribed" with its preferences link. Sign-ups over the per-address limit mail nothing, so
+the form cannot be used to flood someone's inbox.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+import sqlite3
+from datetime import timedelta
 
 from outreach.clock import Clock, isoformat, utcnow_iso
+from outreach.config import Settings
 from outreach.contacts.model import (
     Contact,
     clean_fields,
@@ -23,92 +28,97 @@ from outreach.contacts.model import (
     unsuppress,
     update_contact,
 )
+from outreach.countries import BSI_LANGUAGES
+from outreach.db import signups as store
 from outreach.db.schema import Database
-from outreach.mail.tokens import MAX_AGE, Purpose
+from outreach.mail.tokens import MAX_AGE, Purpose, TokenError, make_token, preferences_url, public_link, read_token
 from outreach.models import ContactStatus, EventType, Kind
+from outreach.models.signups import ConsentDetail, Signup, SignupData
+from outreach.web.lang import N_, PageText
+from outreach.web.mailer import build_message, render_mail, send_message
+from outreach.web.site import LinkState, Site
 
 # Bump when the form or its consent statement changes: the consent record names the version the person saw.
 FORM_VERSION = "subscribe-form/2026-11"
 SIGNUP_LIFETIME = timedelta(seconds=MAX_AGE[Purpose.CONFIRM] or 7 * 24 * 3600)
 CONSENT_SOURCE = "web form"
+KIND_CHOICES = (Kind.AUTHORITY, Kind.SUPPLIER, Kind.OTHER, Kind.SUBSCRIBER)
+CONSENT_STATEMENT = N_("I agree to receive the news of %(organisation)s by email. I can unsubscribe at any time "
+                       "with the link in every email, and my data is used for nothing else.")
 
 
-@dataclass
-class SignupData:
-    """What the subscribe form collected, already validated."""
-
-    email: str
-    name: str = ""
-    organisation: str = ""
-    kind: str = Kind.SUBSCRIBER.value
-    country: str | None = None
-    language: str | None = None
-    topics: list[str] = field(default_factory=list)
-    consent_text: str = ""  # the statement as the person read it, in their language
-
-    def fields(self) -> dict[str, Any]:
-        """Contact fields to set on confirmation (empty ones left out so they never erase known values)."""
-        values: dict[str, Any] = {"kind": self.kind, "topics": list(self.topics)}
-        for key in ("name", "organisation", "country", "language"):
-            value = getattr(self, key)
-            if value:
-                values[key] = value
-        return clean_fields(values)
+def consent_statement(settings: Settings, language: str) -> str:
+    """The consent statement of the form in `language`, as the person reads it (and as it is recorded)."""
+    return PageText(language).gettext(CONSENT_STATEMENT, organisation=settings.organisation or "—")
 
 
-@dataclass(frozen=True)
-class Signup:
-    id: int
-    nonce: str
-    email: str
-    data: dict[str, Any]
-    client: str | None
-    created_at: str
-    expires_at: str
-    confirmed_at: str | None
-
-
-def purge_expired(db: Database, clock: Clock) -> int:
-    """Forget sign-ups past their expiry, confirmed or not (the contact keeps its own consent record)."""
-    cursor = db.execute("DELETE FROM signups WHERE expires_at < ?", [utcnow_iso(clock)])
-    return int(cursor.rowcount or 0)
+def start_signup(site: Site, data: SignupData, client: str) -> None:
+    """Store the sign-up and mail the owner of the address (see the module docstring). Runs in the thread pool."""
+    if not site.address_limiter.hit(data.email):
+        return
+    language = data.language or "en"
+    with site.database() as db:
+        store.purge_expired(db, site.clock)
+        contact = get_contact(db, data.email)
+        if contact is not None and contact.status == ContactStatus.ACTIVE:
+            language = contact.language if contact.language in BSI_LANGUAGES else language
+            link = preferences_url(site.settings, site.secret, contact.id, contact.email)
+            name, to_name = "email_already", contact.name
+            subject = N_("You are already subscribed")
+        else:
+            signup = create_signup(db, site.clock, data, client)
+            token = make_token(site.secret, Purpose.CONFIRM, {"s": signup.nonce})
+            link = public_link(site.settings, f"confirm/{token}")
+            name, to_name = "email_confirm", data.name
+            subject = N_("Please confirm your subscription")
+    text = PageText(language)
+    context: dict[str, object] = {"link": link, **text.callables(), "lang": language,
+                                  "organisation": site.settings.organisation or "",
+                                  "postal_address": site.settings.postal_address or "", "email": data.email}
+    plain, html = render_mail(site.templates, name, context)
+    message = build_message(site.settings, site.clock, to_email=data.email, to_name=to_name, language=language,
+                            subject=text.gettext(subject), text=plain, html=html)
+    send_message(site.settings, message)
 
 
 def create_signup(db: Database, clock: Clock, data: SignupData, client: str | None) -> Signup:
-    """Store a sign-up waiting for confirmation; returns it with its nonce."""
+    """Store a sign-up waiting for confirmation, with a fresh nonce and its expiry."""
     now = clock.now()
-    nonce = secrets.token_urlsafe(18)
-    payload = {"name": data.name, "organisation": data.organisation, "kind": data.kind, "country": data.country,
-               "language": data.language, "topics": list(data.topics), "consent_text": data.consent_text,
-               "form_version": FORM_VERSION}
-    db.execute("INSERT INTO signups (nonce, email, data, client, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-               [nonce, data.email, json.dumps(payload, ensure_ascii=False), client, isoformat(now),
-                isoformat(now + SIGNUP_LIFETIME)])
-    found = get_signup(db, nonce)
-    assert found is not None
-    return found
+    return store.insert_signup(db, nonce=secrets.token_urlsafe(18), data=data, form_version=FORM_VERSION,
+                               client=client, created_at=isoformat(now), expires_at=isoformat(now + SIGNUP_LIFETIME))
 
 
-def get_signup(db: Database, nonce: str) -> Signup | None:
-    rows = list(db.query("SELECT * FROM signups WHERE nonce = ?", [nonce]))
-    if not rows:
-        return None
-    row = rows[0]
-    return Signup(id=row["id"], nonce=row["nonce"], email=row["email"], data=json.loads(row["data"] or "{}"),
-                  client=row["client"], created_at=row["created_at"], expires_at=row["expires_at"],
-                  confirmed_at=row["confirmed_at"])
+def load_signup(site: Site, token: str) -> tuple[LinkState, Signup | None]:
+    """The state of a confirmation link (OK, INVALID, EXPIRED or USED) and the sign-up it names, if any."""
+    try:
+        payload = read_token(site.secret, Purpose.CONFIRM, token)
+    except TokenError as error:
+        # tokens.read_token says "expired" for a good signature past its age: a clearer page than "invalid".
+        return (LinkState.EXPIRED if "expired" in str(error) else LinkState.INVALID), None
+    nonce = payload.get("s")
+    if not isinstance(nonce, str):
+        return LinkState.INVALID, None
+    with site.database() as db:
+        store.purge_expired(db, site.clock)
+        signup = store.get_signup(db, nonce)
+    if signup is None or signup.expires_at < utcnow_iso(site.clock):
+        return LinkState.EXPIRED, None
+    if signup.confirmed_at:
+        return LinkState.USED, signup
+    return LinkState.OK, signup
 
 
-def is_expired(signup: Signup, clock: Clock) -> bool:
-    return signup.expires_at < utcnow_iso(clock)
-
-
-def signup_data(signup: Signup) -> SignupData:
-    data = signup.data
-    return SignupData(email=signup.email, name=data.get("name") or "", organisation=data.get("organisation") or "",
-                      kind=data.get("kind") or Kind.SUBSCRIBER.value, country=data.get("country"),
-                      language=data.get("language"), topics=list(data.get("topics") or []),
-                      consent_text=data.get("consent_text") or "")
+def confirm(site: Site, signup: Signup, client: str) -> Contact | None:
+    """Confirm a sign-up (see `confirm_signup`); None when it was confirmed before and its contact is gone."""
+    with site.database() as db:
+        try:
+            try:
+                return confirm_signup(db, site.clock, signup, client)
+            except sqlite3.IntegrityError:
+                # A double click raced us to insert the same address: the second pass finds it.
+                return confirm_signup(db, site.clock, signup, client)
+        except LookupError:
+            return None
 
 
 def confirm_signup(db: Database, clock: Clock, signup: Signup, client: str | None) -> Contact:
@@ -117,45 +127,50 @@ def confirm_signup(db: Database, clock: Clock, signup: Signup, client: str | Non
     New address → a new contact (a previously erased one is taken off the suppression list: this confirmation is
     the new consent). Known but not active (unsubscribed, bounced, complained) → re-activated through
     `tracking.resubscribe`. Known and active → its consent record is renewed and its fields updated.
+    All of it is one transaction.
     """
     from outreach.tracking.events import record_event, resubscribe
 
-    data = signup_data(signup)
+    data = signup.data
     now = utcnow_iso(clock)
-    detail = {"form_version": signup.data.get("form_version", FORM_VERSION), "signup_at": signup.created_at,
-              "signup_client": signup.client, "confirmed_at": now, "confirmed_client": client,
-              "consent_text": data.consent_text, "language": data.language}
+    detail = ConsentDetail(form_version=signup.form_version or FORM_VERSION, signup_at=signup.created_at,
+                           signup_client=signup.client, confirmed_at=now, confirmed_client=client,
+                           consent_text=data.consent_text, language=data.language)
     source_id = f"signup:{signup.nonce}"
     with db.atomic():
         if signup.confirmed_at is not None:
-            contact = get_contact(db, signup.email)
+            contact = get_contact(db, data.email)
             if contact is not None:
                 return contact
             # Confirmed, then erased: the old confirmation cannot bring the address back.
             raise LookupError("sign-up was confirmed before and the contact is gone")
-        fields = data.fields()
+        fields = contact_fields(data)
         fields.update(consent_basis="consent", consent_source=CONSENT_SOURCE, consent_at=now)
-        contact = get_contact(db, signup.email)
+        contact = get_contact(db, data.email)
         if contact is None:
-            was_suppressed = is_suppressed(db, signup.email)
-            contact = insert_contact(db, clock, signup.email, fields, consent_detail=detail)
+            was_suppressed = is_suppressed(db, data.email)
+            contact = insert_contact(db, clock, data.email, fields, consent_detail=detail.as_dict())
             if was_suppressed:
-                unsuppress(db, signup.email)
+                unsuppress(db, data.email)
             record_event(db, clock, EventType.SUBSCRIBED, contact.id, source="web", source_id=source_id,
                          detail=f"signed up {signup.created_at}")
         else:
             contact = update_contact(db, clock, contact, fields)
-            db.execute("UPDATE contacts SET consent_detail = ? WHERE id = ?",
-                       [json.dumps(detail, ensure_ascii=False), contact.id])
+            store.set_consent_detail(db, contact.id, detail)
             if contact.status != ContactStatus.ACTIVE:
                 contact = resubscribe(db, clock, contact, source="web", detail="confirmed web sign-up")
         record_event(db, clock, EventType.CONFIRMED, contact.id, source="web", source_id=source_id)
-        db.execute("UPDATE signups SET confirmed_at = ? WHERE id = ?", [now, signup.id])
-    refreshed = get_contact(db, signup.email)
-    assert refreshed is not None
+        store.mark_confirmed(db, signup.id, now)
+    refreshed = get_contact(db, data.email)
+    assert refreshed is not None  # confirmed in the transaction above
     return refreshed
 
 
-def parse_stamp(value: str) -> datetime:
-    """A stored `…Z` timestamp as an aware datetime (for showing it in the reader's language)."""
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+def contact_fields(data: SignupData) -> dict[str, object]:
+    """Contact fields to set on confirmation (empty ones left out so they never erase known values)."""
+    values: dict[str, object] = {"kind": data.kind.value, "topics": list(data.topics)}
+    for key, value in (("name", data.name), ("organisation", data.organisation), ("country", data.country),
+                       ("language", data.language)):
+        if value:
+            values[key] = value
+    return clean_fields(values)

@@ -1,0 +1,102 @@
+"""The archive: /archive/ lists the campaigns that were sent, /archive/<slug>/<lang> shows one in a browser.
+
+Only campaigns with a `first_sent_at` appear, in the languages they were sent in, so drafts never leak. The web
+version comes from the campaigns engineer's renderer (`Renderer.web_version`), which leaves out every personal
+field; it is cached per content hash, so an edited and re-sent campaign shows its new text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from outreach.db.campaigns import get_sent_campaign, sent_campaigns
+from outreach.errors import OutreachError
+from outreach.models.archive import SentCampaign
+from outreach.web.lang import own_language_name
+from outreach.web.security import ARCHIVE_CSP
+from outreach.web.site import Site, parse_stamp, site_of
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+
+@dataclass(frozen=True)
+class LanguageLink:
+    """A language a campaign was sent in, named in that language."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ArchiveEntry:
+    """A sent campaign as the archive page lists it."""
+
+    slug: str
+    name: str
+    sent: datetime
+    links: tuple[LanguageLink, ...]
+
+    @classmethod
+    def of(cls, campaign: SentCampaign) -> ArchiveEntry:
+        """The entry for a sent campaign."""
+        return cls(campaign.slug, campaign.name, parse_stamp(campaign.first_sent_at),
+                   tuple(LanguageLink(code, own_language_name(code)) for code in campaign.languages))
+
+
+def list_sent(site: Site) -> list[SentCampaign]:
+    """Sent campaigns, newest first. Runs in the thread pool."""
+    with site.database() as db:
+        return sent_campaigns(db)
+
+
+def web_version(site: Site, slug: str, language: str) -> str | None:
+    """The campaign's web page in `language`, or None when it was not sent in that language. Runs in the pool."""
+    with site.database() as db:
+        campaign = get_sent_campaign(db, slug)
+    if campaign is None or language not in campaign.languages:
+        return None
+    key = (slug, language, campaign.content_hashes.get(language, ""))
+    html = site.archive.get(key)
+    if html is None:
+        from outreach.campaigns.folder import load_campaign
+        from outreach.render.renderer import Renderer
+
+        try:
+            loaded = load_campaign(site.settings, slug)
+            html = Renderer(site.settings, loaded).web_version(language)
+        except OutreachError:
+            return None  # the folder was removed or broken since it was sent
+        site.archive.put(key, html)
+    return html
+
+
+async def index(request: Request) -> Response:
+    """GET /archive/: the sent campaigns, each with links to the languages it went out in."""
+    site = site_of(request)
+    language = site.page_language(request)
+    campaigns = [ArchiveEntry.of(campaign) for campaign in await site.run(list_sent, site)]
+    return site.render(request, "archive.html", language, campaigns=campaigns)
+
+
+async def index_redirect(request: Request) -> Response:
+    """GET /archive: to /archive/."""
+    from starlette.responses import RedirectResponse
+
+    return RedirectResponse("/archive/", status_code=308)
+
+
+async def show(request: Request) -> Response:
+    """GET /archive/<slug>/<lang>: the web version, under a CSP that keeps its inline styles and runs no script."""
+    from starlette.responses import HTMLResponse
+
+    site = site_of(request)
+    slug, language = request.path_params["slug"], request.path_params["lang"]
+    html = await site.run(web_version, site, slug, language)
+    if html is None:
+        return site.error(request, 404, "not_found")
+    return HTMLResponse(html, headers={"content-security-policy": ARCHIVE_CSP, "content-language": language,
+                                       "cache-control": "public, max-age=300"})
