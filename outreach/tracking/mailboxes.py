@@ -8,11 +8,12 @@ rest of the mailbox is processed. What a message means is `outreach.tracking.bou
 
 from __future__ import annotations
 
+import imaplib
 import mailbox
+import ssl
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from outreach.config import Settings
 from outreach.errors import ConfigError, InputError, TransportError
@@ -136,16 +137,14 @@ def _ends_mid_line(path: Path) -> bool:
 # --- IMAP ------------------------------------------------------------------------------------------------------
 
 
-def fetch_imap(settings: Settings, handle: Callable[[RawMessage], Any], *, ssl_context: Any = None) -> int:
+def fetch_imap(settings: Settings, handle: Callable[[RawMessage], object], *,
+               ssl_context: ssl.SSLContext | None = None) -> int:
     """Process the new (unseen) messages of the IMAP folder, then move each to the done folder or flag it seen.
 
     `handle` is called with each message and must have committed its work when it returns; only then is the
     message marked done, so a crash in between processes it again next time (harmless: inbound messages are
     keyed). Returns the number of messages handled.
     """
-    import imaplib
-    import ssl
-
     host, user, password = settings.imap_host, settings.imap_user, settings.imap_password
     missing = [name for name, value in (("OUTREACH_IMAP_HOST", host), ("OUTREACH_IMAP_USER", user),
                                         ("OUTREACH_IMAP_PASSWORD", password)) if not value]
