@@ -155,7 +155,7 @@ def _reach_table(reach: Reach) -> str:
 
 
 def _campaign_table(report: Report) -> str:
-    names = {c["slug"]: c["name"] for c in report.campaigns}
+    names = {c.slug: c.name for c in report.campaigns}
     heads = [_LABELS[m] for m in (*METRICS, *RATES)]
     body = []
     for row in report.rows:
@@ -166,7 +166,7 @@ def _campaign_table(report: Report) -> str:
 
 
 def _breakdown_table(report: Report) -> str:
-    names = {c["slug"]: c["name"] for c in report.campaigns}
+    names = {c.slug: c.name for c in report.campaigns}
     heads = [_LABELS[d] for d in report.by] + [_LABELS[m] for m in (*METRICS, *RATES)]
     body = []
     for row in report.rows:
