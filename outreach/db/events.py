@@ -46,9 +46,9 @@ def soft_bounce_counts(db: Database, contact_id: int) -> tuple[int, int]:
 def events_of_contact(db: Database, contact_id: int) -> list[Event]:
     """Every event of one contact, in the order they were stored."""
     rows = db.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE contact_id = ? ORDER BY id", [contact_id])
-    return [Event(id, EventType(type_), contact, campaign, delivery, BounceType(bounce) if bounce else None,
+    return [Event(row_id, EventType(type_), contact, campaign, delivery, BounceType(bounce) if bounce else None,
                   detail, source, source_id, created)
-            for id, type_, contact, campaign, delivery, bounce, detail, source, source_id, created in rows]
+            for row_id, type_, contact, campaign, delivery, bounce, detail, source, source_id, created in rows]
 
 
 # --- inbound_messages: what a mailbox run already processed -----------------------------------------------------

@@ -256,8 +256,8 @@ class _Merger:
                 continue
             self.delivery_ids[theirs["id"]] = mine.id
             if _RANK.get(str(theirs["status"]), 0) > _RANK.get(mine.status, 0):
-                update: dict[str, SQLValue] = {k: data[k] for k in ("status", "attempts", "last_reply", "message_id", "sent_at",
-                                               "updated_at") if k in data}
+                further = ("status", "attempts", "last_reply", "message_id", "sent_at", "updated_at")
+                update: dict[str, SQLValue] = {k: data[k] for k in further if k in data}
                 store.update_row(self.db, "deliveries", ("id", mine.id), update)
                 self.summary.deliveries_updated += 1
 
