@@ -159,6 +159,8 @@ def inbound_key(data: bytes, message_id: str | None) -> str:
 
 @dataclass(frozen=True)
 class Match:
+    """The contact an inbound message is about, the delivery and campaign when known, and how it was found."""
+
     contact: Contact
     delivery_id: int | None
     campaign: str | None
