@@ -25,6 +25,7 @@ DOMAINS = ("emails", "web")
 
 
 def catalog_path(language: str, domain: str, root: Path | None = None) -> Path:
+    """The .po file of a language and domain (under `root`, or the catalogs shipped in the package)."""
     return (root or locale_dir()) / language / "LC_MESSAGES" / f"{domain}.po"
 
 
@@ -48,6 +49,8 @@ def get_translations(language: str, domain: str) -> NullTranslations:
 
 @dataclass(frozen=True)
 class CatalogStatus:
+    """How complete one language's catalog of one domain is, against the English source."""
+
     language: str
     domain: str
     missing: tuple[str, ...]
@@ -56,6 +59,7 @@ class CatalogStatus:
 
     @property
     def ok(self) -> bool:
+        """Whether the catalog exists and has every string translated, none fuzzy."""
         return self.exists and not self.missing and not self.fuzzy
 
 

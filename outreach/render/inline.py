@@ -39,13 +39,17 @@ _OPTIONS = ("disable_validation=True;allow_network=False;keep_style_tags=False;s
 class Inliner(Protocol):
     """Writes a page's stylesheet into its elements' style attributes."""
 
-    def inline(self, html: str) -> str: ...
+    def inline(self, html: str) -> str:
+        """The page with its stylesheet inlined."""
+        ...
 
 
 class CacheableInliner(Inliner, Protocol):
     """An inliner whose output depends only on the page and on what `cache_key()` stands for."""
 
-    def cache_key(self) -> bytes: ...
+    def cache_key(self) -> bytes:
+        """Everything besides the page that the output depends on (versions, options, stylesheet)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,8 @@ SAMPLE_NAMES = {
 
 @dataclass(frozen=True)
 class PreviewItem:
+    """One variant written by a preview: its subject and preheader, and the files it was written to."""
+
     language: str
     kind: str
     subject: str

@@ -62,6 +62,8 @@ class Links:
 
 @dataclass(frozen=True)
 class Rendered:
+    """One recipient's message: subject, preheader, the HTML part and the text part."""
+
     subject: str
     preheader: str
     html: str

@@ -78,6 +78,8 @@ class ChartRow:
 
 @dataclass(frozen=True)
 class LegendItem:
+    """One audience in the chart's legend."""
+
     colour: str
     label: str
 

@@ -45,6 +45,7 @@ class Counts:
     unsubscribed: int = 0  # unsubscribed from this campaign
 
     def add(self, other: Counts) -> None:
+        """Add another row's figures to these (for totals)."""
         for f in fields(self):
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
@@ -58,6 +59,7 @@ class Counts:
                 "unsubscribe_rate": ratio(self.unsubscribed, self.sent)}
 
     def as_dict(self) -> dict[str, Any]:
+        """The figures and their rates, as one row of the JSON report."""
         return {f.name: getattr(self, f.name) for f in fields(self)} | self.rates()
 
 
@@ -75,6 +77,7 @@ class Row:
 
     @property
     def is_total(self) -> bool:
+        """Whether this is a total row (of a campaign, or of all campaigns) rather than one group."""
         return all(value is None for value in self.group.values())
 
 
@@ -233,12 +236,14 @@ def build_reach(db: Database, clock: Clock, *, since: date | None = None, until:
 
 
 def reach_document(reach: Reach) -> dict[str, Any]:
+    """The JSON shape of `outreach report reach --format json`."""
     return {"period": {"since": reach.since, "until": reach.until}, "generated_at": reach.generated_at,
             "countries": [{"country": code, **values} for code, values in reach.countries.items()],
             "totals": reach.totals}
 
 
 def reach_csv(reach: Reach) -> str:
+    """One CSV line per country, then the totals marked (all)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["country", "authorities", "suppliers", "others", "total", "campaigns"])
