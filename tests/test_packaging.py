@@ -36,6 +36,7 @@ def test_wheel_bundles_campaigns_layouts_examples_catalogs_and_pages(tmp_path: P
         "outreach/_bundled/campaigns/bsi-training/el.md",
         "outreach/locale/pl/LC_MESSAGES/emails.po",
         "outreach/locale/el/LC_MESSAGES/web.po",
+        "outreach/tracking/templates/report.html.j2",
     ]
     assert [name for name in expected if name not in names] == []
     assert any(n.startswith("outreach/web/templates/") for n in names)

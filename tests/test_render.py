@@ -12,12 +12,14 @@ from hypothesis import example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from benchmarks.reference_render import render_full
 from outreach.campaigns.folder import load_campaign
 from outreach.config import Settings
 from outreach.contacts.model import Contact
-from outreach.countries import BSI_LANGUAGES
+from outreach.countries import BSI_LANGUAGES, country_languages
 from outreach.errors import TemplateError
-from outreach.render.renderer import Links, Renderer, render_full
+from outreach.render.inline import PremailerInliner
+from outreach.render.renderer import Links, Renderer
 from outreach.render.slots import esc_text, serialize_attribute
 
 DATA = Path(__file__).parent / "data" / "campaigns"
@@ -169,12 +171,17 @@ def test_layout_may_not_test_personal_values(fixtures: Settings, tmp_path: Path)
         Renderer(settings, campaign).variant("en", "other").render(reader("en", "other"), LINKS)
 
 
-def test_variant_is_built_once(fixtures: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_variant_is_built_once(fixtures: Settings) -> None:
     campaign = load_campaign(fixtures, "tiny")
-    renderer = Renderer(fixtures, campaign)
     calls = []
-    original = renderer.inline
-    monkeypatch.setattr(renderer, "inline", lambda html: calls.append(1) or original(html))
+    premailer = PremailerInliner.for_settings(fixtures)
+
+    class CountingInliner:
+        def inline(self, html: str) -> str:
+            calls.append(1)
+            return premailer.inline(html)
+
+    renderer = Renderer(fixtures, campaign, CountingInliner())
     variant = renderer.variant("pl", "authority")
     for index in range(20):
         variant.render(reader("pl", "authority", name=f"Osoba {index}"), LINKS)
@@ -190,6 +197,21 @@ def test_web_version_has_no_personal_data(fixtures: Settings) -> None:
     text = tree.text_content()
     assert "Wypisz się" not in text and "Szanowni Państwo" not in text and "unsubscribe" not in page
     assert "Dzień szkoleniowy" in text and "czwartek, 18 marca 2027" in text
+
+
+@pytest.mark.parametrize("slug", ["tiny", "event"])
+def test_web_version_equals_the_full_render_of_the_web_page(fixtures: Settings, slug: str) -> None:
+    from outreach.mail.tokens import archive_url, public_link
+
+    campaign = load_campaign(fixtures, slug)
+    renderer = Renderer(fixtures, campaign)
+    home = public_link(fixtures, "")
+    for language in campaign.languages:
+        country = next((c for c in sorted(campaign.event) if language in country_languages(c)), None)
+        person = Contact(id=0, email="", kind="other", country=country, language=language)
+        links = Links(home, home, archive_url(fixtures, campaign.slug, language))
+        full = render_full(fixtures, campaign, language, "other", person, links, web_version=True)
+        assert renderer.web_version(language) == full.html
 
 
 # --- the escaping functions agree with what premailer/lxml write -----------------------------------------------

@@ -74,7 +74,7 @@ def test_totals_per_campaign_and_overall(db, clock, sample) -> None:
     assert figures(report.total(None)) == (13, 10, 1, 1, 1, 1, 1, 1, 1)
     assert report.total(None).rates() == {"delivery_rate": round(10 / 13, 4), "bounce_rate": 0.1,
                                           "complaint_rate": 0.1, "unsubscribe_rate": 0.1}
-    assert [c["slug"] for c in report.campaigns] == [A, B]
+    assert [c.slug for c in report.campaigns] == [A, B]
 
 
 def test_breakdown_by_country_and_kind(db, clock, sample) -> None:
@@ -90,7 +90,7 @@ def test_breakdown_by_country_and_kind(db, clock, sample) -> None:
 
 def test_one_campaign_and_a_period(db, clock, sample) -> None:
     only_b = build_report(db, clock, since=date(2026, 11, 10))
-    assert [c["slug"] for c in only_b.campaigns] == [B]
+    assert [c.slug for c in only_b.campaigns] == [B]
     assert figures(only_b.total(None))[:2] == (2, 2)
     until = build_report(db, clock, until=date(2026, 11, 2))  # inclusive
     assert figures(until.total(None))[:2] == (11, 8)

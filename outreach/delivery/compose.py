@@ -40,11 +40,11 @@ class MessageSource:
         self.campaign = campaign
         self.secret = require_secret(settings)
         if renderer is None:
-            from outreach.render.inline import cache_inlining
+            from outreach.render.inline import cached_inliner
             from outreach.render.renderer import Renderer
 
-            renderer = Renderer(settings, campaign)
-            cache_inlining(renderer, settings)  # premailer's output kept on disk: most of a variant's cost
+            # premailer's output kept on disk: most of a variant's cost
+            renderer = Renderer(settings, campaign, cached_inliner(settings))
         self.renderer = renderer
         self.subject_prefix = subject_prefix
         self._variants: dict[tuple[str, str], tuple[Any, MessageFactory]] = {}

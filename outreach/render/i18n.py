@@ -18,17 +18,19 @@ from outreach.countries import BSI_LANGUAGES, SOURCE_LANGUAGE
 from outreach.resources import locale_dir
 
 if TYPE_CHECKING:
-    from babel.support import Translations
+    from babel.messages.catalog import Catalog
+    from babel.support import NullTranslations
 
 DOMAINS = ("emails", "web")
 
 
 def catalog_path(language: str, domain: str, root: Path | None = None) -> Path:
+    """The .po file of a language and domain (under `root`, or the catalogs shipped in the package)."""
     return (root or locale_dir()) / language / "LC_MESSAGES" / f"{domain}.po"
 
 
 @cache
-def get_translations(language: str, domain: str) -> Translations:
+def get_translations(language: str, domain: str) -> NullTranslations:
     """The translations for a language and domain; English (or a missing catalog) gives the msgids back."""
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
@@ -36,7 +38,7 @@ def get_translations(language: str, domain: str) -> Translations:
 
     path = catalog_path(language, domain)
     if not path.is_file():
-        return NullTranslations()  # type: ignore[return-value]
+        return NullTranslations()
     with path.open("rb") as handle:
         catalog = read_po(handle, locale=language, domain=domain)
     buffer = io.BytesIO()
@@ -47,6 +49,8 @@ def get_translations(language: str, domain: str) -> Translations:
 
 @dataclass(frozen=True)
 class CatalogStatus:
+    """How complete one language's catalog of one domain is, against the English source."""
+
     language: str
     domain: str
     missing: tuple[str, ...]
@@ -55,6 +59,7 @@ class CatalogStatus:
 
     @property
     def ok(self) -> bool:
+        """Whether the catalog exists and has every string translated, none fuzzy."""
         return self.exists and not self.missing and not self.fuzzy
 
 
@@ -63,7 +68,7 @@ def check_catalogs(domain: str, languages: tuple[str, ...] = BSI_LANGUAGES,
     """Per language: strings of the English catalog that are missing or fuzzy in that language."""
     from babel.messages.pofile import read_po
 
-    def load(language: str):  # type: ignore[no-untyped-def]
+    def load(language: str) -> Catalog:
         with catalog_path(language, domain, root).open("rb") as handle:
             return read_po(handle, locale=language, domain=domain)
 
@@ -97,18 +102,3 @@ def format_date(value: date | datetime, language: str, fmt: str = "long") -> str
 
     day = value.date() if isinstance(value, datetime) else value
     return str(babel_format_date(day, format=fmt, locale=language))
-
-
-def format_datetime(value: datetime, language: str, fmt: str = "long", tzinfo: str | None = None) -> str:
-    """A date and time in the reader's language, in the given time zone (IANA name) when there is one."""
-    from babel.dates import format_datetime as babel_format_datetime
-    from babel.dates import get_timezone
-
-    zone = get_timezone(tzinfo) if tzinfo else None
-    return str(babel_format_datetime(value, format=fmt, locale=language, tzinfo=zone))
-
-
-def format_number(value: float, language: str) -> str:
-    from babel.numbers import format_decimal
-
-    return str(format_decimal(value, locale=language))

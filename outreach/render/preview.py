@@ -17,7 +17,7 @@ from outreach.config import Settings
 from outreach.contacts.model import Contact
 from outreach.countries import BSI_COUNTRIES, country_languages
 from outreach.models import Kind
-from outreach.render.renderer import Links, Renderer
+from outreach.render.renderer import Links, Rendered, Renderer
 
 # A plausible reader per language, so the greeting and personal fields look real in a preview.
 SAMPLE_NAMES = {
@@ -30,6 +30,8 @@ SAMPLE_NAMES = {
 
 @dataclass(frozen=True)
 class PreviewItem:
+    """One variant written by a preview: its subject and preheader, and the files it was written to."""
+
     language: str
     kind: str
     subject: str
@@ -95,7 +97,7 @@ def write_preview(settings: Settings, campaign: Campaign, out_dir: Path, clock: 
 
 
 def _eml(settings: Settings, campaign: Campaign, language: str, kind: str, contact: Contact, links: Links,
-         rendered: object, clock: Clock) -> bytes:
+         rendered: Rendered, clock: Clock) -> bytes:
     """The complete message as the sender would build it (outreach.mail.message)."""
     from outreach.mail.message import MessageFactory, Personal, SenderInfo, make_message_id
 
@@ -103,8 +105,8 @@ def _eml(settings: Settings, campaign: Campaign, language: str, kind: str, conta
     sender = SenderInfo(name=campaign.sender_name, address=address, reply_to=campaign.reply_to,
                         list_name=campaign.name, unsubscribe_mailto=settings.unsubscribe_mailto, language=language)
     factory = MessageFactory(sender, campaign.attachments_for(language))
-    personal = Personal(to_name=contact.name, to_address=contact.email, subject=rendered.subject,  # type: ignore
-                        text=rendered.text, html=rendered.html, unsubscribe_url=links.unsubscribe_url,  # type: ignore
+    personal = Personal(to_name=contact.name, to_address=contact.email, subject=rendered.subject,
+                        text=rendered.text, html=rendered.html, unsubscribe_url=links.unsubscribe_url,
                         message_id=make_message_id(sender.domain, "preview", campaign.slug, language, kind),
                         date=clock.now())
     return factory.build(personal)

@@ -5,20 +5,24 @@ and × country for campaigns with per-country events). What differs per recipien
 Jinja the body runs on them) is carried through that work as URL-safe placeholder tokens, then turned back into
 Jinja source and compiled once; `Variant.render` only runs that compiled template (tens of µs).
 
-`render_full` is the naive reference that does everything per call, values included; a test proves the two give
-identical output. Values are escaped exactly the way lxml (inside premailer) serialises them, which is what
-makes the two equal, and they are never read as Markdown or Jinja.
+`benchmarks/reference_render.render_full` is the naive reference that does everything per call, values included;
+the tests prove the two give identical output. Values are escaped exactly the way lxml (inside premailer)
+serialises them, which is what makes the two equal, and they are never read as Markdown or Jinja.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from outreach.campaigns.folder import Campaign, layout_dirs
 from outreach.config import Settings
 from outreach.errors import TemplateError
+from outreach.models import Kind
+from outreach.render.inline import Inliner, PremailerInliner
 from outreach.render.slots import (
     AttributeSpec,
     Late,
@@ -31,12 +35,20 @@ from outreach.render.slots import (
 from outreach.render.text import markdown_to_text
 
 if TYPE_CHECKING:
+    from babel.support import NullTranslations
     from jinja2 import Environment, Template
+    from markdown_it import MarkdownIt
 
     from outreach.contacts.model import Contact
 
 CONTACT_FIELDS = ("name", "organisation", "role", "kind", "country", "language", "email", "attributes")
 LINK_FIELDS = ("unsubscribe_url", "preferences_url", "view_url")
+
+
+class _GettextEnvironment(Protocol):
+    """What the jinja2.ext.i18n extension adds to an environment."""
+
+    def install_gettext_translations(self, translations: NullTranslations, newstyle: bool | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,8 @@ class Links:
 
 @dataclass(frozen=True)
 class Rendered:
+    """One recipient's message: subject, preheader, the HTML part and the text part."""
+
     subject: str
     preheader: str
     html: str
@@ -58,7 +72,7 @@ class Rendered:
 
 # --- environments ---------------------------------------------------------------------------------------------
 
-def _event_datetime(value: Any, language: str) -> str:
+def _event_datetime(value: datetime, language: str) -> str:
     """Long date and short time joined the way the locale joins them ("18 marca 2027 09:30")."""
     from babel.dates import format_time, get_datetime_format
 
@@ -69,7 +83,7 @@ def _event_datetime(value: Any, language: str) -> str:
         "{0}", str(format_time(value, "short", locale=language))).replace("'", "")
 
 
-def _filters(language: str) -> dict[str, Any]:
+def _filters(language: str) -> dict[str, Callable[..., str]]:
     """Locale-aware filters. Cached: the same event date is formatted for every recipient of a country, and
     Babel takes far longer than the rest of a message's fill-in."""
     from functools import lru_cache
@@ -107,7 +121,8 @@ def _event_lines(event: dict[str, Any], language: str) -> dict[str, str]:
     return lines
 
 
-def _greeting(language: str) -> Any:
+def _greeting(language: str) -> Callable[[dict[str, Any]], str]:
+    """The layouts' `greeting_for(contact)` in one language."""
     from outreach.render.i18n import get_translations
 
     translations = get_translations(language, "emails")
@@ -135,7 +150,8 @@ def _environment(template_dirs: tuple[str, ...], language: str, html: bool, stag
     env = SandboxedEnvironment(loader=loader, autoescape=html and stage != "late", undefined=StrictUndefined,
                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                                extensions=["jinja2.ext.i18n"], auto_reload=False)
-    env.install_gettext_translations(get_translations(language, "emails"), newstyle=True)  # type: ignore[attr-defined]
+    # jinja2.ext.i18n adds this method to the environment when it is loaded, so the class does not declare it.
+    cast(_GettextEnvironment, env).install_gettext_translations(get_translations(language, "emails"), newstyle=True)
     env.filters.pop("safe", None)  # content cannot switch escaping off for a value
     env.filters.update(_filters(language))
     env.filters.update(esc_text=esc_text)
@@ -175,13 +191,17 @@ def template_error(error: Exception, where: str, body_line: int | None = None) -
 
 
 class Variant:
-    """One (campaign, language, kind): built once, then `render(contact, links)` fills in one recipient."""
+    """One (campaign, language, kind): built once, then `render(contact, links)` fills in one recipient.
 
-    def __init__(self, renderer: Renderer, language: str, kind: str) -> None:
+    A `web_version` variant is the page of the web archive: the layout leaves out what belongs to a mail only.
+    """
+
+    def __init__(self, renderer: Renderer, language: str, kind: str, *, web_version: bool = False) -> None:
         self.renderer = renderer
         self.campaign = renderer.campaign
         self.language = language
         self.kind = kind
+        self.web_version = web_version
         self.document = renderer.campaign.document(language)
         # per event key: (HTML template, text template, the HTML's attribute specs, the event)
         self._built: dict[str | None, tuple[Template, Template, tuple[AttributeSpec, ...], dict[str, Any]]] = {}
@@ -201,9 +221,9 @@ class Variant:
             links = {f: Late(slots, f"links.{f}") for f in LINK_FIELDS}
             body = renderer.body_source(self.language, html, slots)
             page = renderer.layout(self.language, html, body=body, contact=contact, links=links, event=event,
-                                   greeting=Late(slots, "greeting_for(contact)"))
+                                   greeting=Late(slots, "greeting_for(contact)"), web_version=self.web_version)
             if html:
-                page = renderer.inline(page)
+                page = renderer.inliner.inline(page)
             source = slots.restore(page, "html" if html else "plain")
             specs = specs or tuple(slots.attributes)
             late = _environment(renderer.dirs, self.language, html, "late")
@@ -222,7 +242,7 @@ class Variant:
         # The specs travel in the render context, not as template globals: Jinja copies a template's globals
         # into every new context, which costs more than the rest of the fill-in.
         view = _contact_view(contact)
-        view["kind"] = self.kind  # the variant's kind decides, as in render_full and in the layout
+        view["kind"] = self.kind  # the variant's kind decides, as in the reference render and in the layout
         context = {"contact": view, "links": links, "event": templates[3], "attribute_specs": templates[2]}
         try:
             html = templates[0].render(context)
@@ -235,12 +255,13 @@ class Variant:
 class Renderer:
     """Renders one campaign; variants are cached, so each is built (and CSS-inlined) once."""
 
-    def __init__(self, settings: Settings, campaign: Campaign) -> None:
+    def __init__(self, settings: Settings, campaign: Campaign, inliner: Inliner | None = None) -> None:
         self.settings = settings
         self.campaign = campaign
         self.dirs = tuple(str(d) for d in layout_dirs(settings))
+        # premailer over the layouts' stylesheet unless told otherwise (the sender hands in a cached one)
+        self.inliner: Inliner = inliner or PremailerInliner.for_settings(settings)
         self._variants: dict[tuple[str, str], Variant] = {}
-        self._css: str | None = None
 
     def variant(self, language: str, kind: str) -> Variant:
         """The cached variant for a language and a contact kind."""
@@ -282,20 +303,6 @@ class Renderer:
         except Exception as error:
             raise template_error(error, name) from None
 
-    def inline(self, html: str) -> str:
-        """Inline the layouts' stylesheet into style attributes (premailer); rules it cannot inline stay."""
-        import logging
-
-        from premailer import Premailer  # type: ignore[import-untyped]
-
-        if self._css is None:
-            css = next((d for d in layout_dirs(self.settings) if (d / "styles.css").is_file()), None)
-            self._css = (css / "styles.css").read_text(encoding="utf-8") if css else ""
-        return str(Premailer(html, css_text=self._css, disable_validation=True, allow_network=False,
-                             cssutils_logging_level=logging.CRITICAL, keep_style_tags=False,
-                             disable_basic_attributes=["width", "height"],
-                             strip_important=False).transform(pretty_print=False))
-
     def web_version(self, language: str) -> str:
         """The full HTML page of a language version without personal data (for the web archive)."""
         from outreach.contacts.model import Contact
@@ -303,15 +310,16 @@ class Renderer:
         from outreach.mail.tokens import archive_url, public_link
 
         country = next((c for c in sorted(self.campaign.event) if language in country_languages(c)), None)
-        contact = Contact(id=0, email="", kind="other", country=country, language=language)
+        contact = Contact(id=0, email="", kind=Kind.OTHER.value, country=country, language=language)
         home = public_link(self.settings, "")
         links = Links(home, home, archive_url(self.settings, self.campaign.slug, language))
-        return render_full(self.settings, self.campaign, language, "other", contact, links, web_version=True,
-                           renderer=self).html
+        # Built for this one page: the archive caches pages, so the variant is not kept here.
+        variant = Variant(self, language, Kind.OTHER.value, web_version=True)
+        return variant.render(contact, links).html
 
 
 @cache
-def _markdown() -> Any:
+def _markdown() -> MarkdownIt:
     from markdown_it import MarkdownIt
 
     return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
@@ -329,32 +337,3 @@ def check_body_syntax(campaign: Campaign, language: str) -> None:
         line = (error.lineno or 1) + doc.body_line - 1
         raise TemplateError(f"{doc.path}:{line}: {error.message}",
                             "Close every {% if %} with {% endif %} and every {{ with }}.") from None
-
-
-def render_full(settings: Settings, campaign: Campaign, language: str, kind: str, contact: Contact, links: Links,
-                *, web_version: bool = False, renderer: Renderer | None = None) -> Rendered:
-    """The naive reference: everything rendered per call with the real values, premailer included."""
-    renderer = renderer or Renderer(settings, campaign)
-    doc = campaign.document(language)
-    event = campaign.event_for(contact.country) if campaign.event else {}
-    view = _contact_view(contact)
-    view["kind"] = kind
-    context = {"contact": view, "links": links, "event": event}
-    parts = []
-    for html in (True, False):
-        slots = Slots()
-        body_template = slots.restore(renderer.body_source(language, html, slots), "plain")
-        env = _environment(renderer.dirs, language, html, "body")
-        try:
-            body = env.from_string(body_template).render(context)
-        except Exception as error:
-            raise template_error(error, str(doc.path)) from None
-        if html:
-            from markupsafe import Markup
-
-            body = Markup(body)
-        greeting = _greeting(language)(view)
-        page = renderer.layout(language, html, body=body, contact=view, links=links, event=event,
-                               greeting=greeting, web_version=web_version)
-        parts.append(renderer.inline(page) if html else page)
-    return Rendered(doc.subject, doc.preheader, parts[0], parts[1])

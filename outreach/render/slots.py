@@ -83,6 +83,7 @@ class Slots:
         self.items: list[tuple[str, str, str, str]] = []  # (kind "expr"|"block", source, ws_left, ws_right)
 
     def add(self, kind: str, source: str, left: str = "", right: str = "") -> str:
+        """Keep a Jinja fragment aside; the token that stands for it until `restore` puts it back."""
         self.items.append((kind, source, left, right))
         return f"Xq{NONCE}q{len(self.items) - 1}qX"
 

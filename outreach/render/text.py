@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
+
+    from outreach.render.slots import Slots
 
 _BLOCK_TOKEN_PREFIX = "<!--Xq"
 _TAG = re.compile(r"<[^>]*>")
 _TOKEN_MARK = "Xqxqzjvq"  # the start of every placeholder token (render_slots.NONCE)
 
 
-def _inline(children: list[Any]) -> str:
+def _inline(children: list[Token] | None) -> str:
     out: list[str] = []
     hrefs: list[tuple[str, int]] = []
     for tok in children or []:
@@ -39,87 +44,99 @@ def _inline(children: list[Any]) -> str:
     return "".join(out)
 
 
-def markdown_to_text(tokens: list[Any], slots: Any = None) -> str:
+def markdown_to_text(tokens: list[Token], slots: Slots | None = None) -> str:
     """Plain text from a markdown-it token stream.
 
     With `slots` (render.Slots), a heading that holds a placeholder gets its underline computed when the message
     is filled in, so that it matches the length of the real value."""
-    blocks: list[str] = []
-    lists: list[list[int]] = []  # per open list: [next number or -1 for bullets]
-    quote = 0
-    pending_marker = ""
-    row: list[str] = []
-    tight = False
+    return _TextWriter(tokens, slots).write()
 
-    def emit(text: str, end: str = "\n\n") -> None:
-        nonlocal pending_marker
-        indent = "   " * max(len(lists) - 1, 0)
-        prefix = "> " * quote
+
+class _TextWriter:
+    """Walks the token stream once, appending text blocks; the state is where in the document it is."""
+
+    def __init__(self, tokens: list[Token], slots: Slots | None) -> None:
+        self.tokens, self.slots = tokens, slots
+        self.blocks: list[str] = []
+        self.lists: list[list[int]] = []  # per open list: [next number or -1 for bullets]
+        self.quote = 0
+        self.pending_marker = ""
+        self.row: list[str] = []
+        self.tight = False
+
+    def write(self) -> str:
+        for index, tok in enumerate(self.tokens):
+            self.token(index, tok)
+        return "".join(self.blocks).rstrip("\n") + "\n"
+
+    def emit(self, text: str, end: str = "\n\n") -> None:
+        indent = "   " * max(len(self.lists) - 1, 0)
+        prefix = "> " * self.quote
         lines = text.split("\n")
-        first = prefix + indent + pending_marker + lines[0]
-        rest = [prefix + indent + " " * len(pending_marker) + line for line in lines[1:]]
-        pending_marker = ""
-        blocks.append("\n".join([first, *rest]) + end)
+        first = prefix + indent + self.pending_marker + lines[0]
+        rest = [prefix + indent + " " * len(self.pending_marker) + line for line in lines[1:]]
+        self.pending_marker = ""
+        self.blocks.append("\n".join([first, *rest]) + end)
 
-    for index, tok in enumerate(tokens):
-        kind = tok.type
+    def token(self, index: int, tok: Token) -> None:
+        kind, previous = tok.type, self.tokens[index - 1].type if index else ""
         if kind == "heading_open":
-            level = int(tok.tag[1])
-            text = _inline(tokens[index + 1].children)
-            underline = {1: "=", 2: "-"}.get(level)
-            if underline and slots is not None and _TOKEN_MARK in text:
-                underline_source = "{{ '" + underline + "' * (outreach_heading | length) }}"
-                emit(slots.add("block", "{% set outreach_heading %}") + text + slots.add(
-                    "block", "{% endset %}{{ outreach_heading }}\n" + underline_source))
-            else:
-                emit(text + ("\n" + underline * len(text) if underline else ""))
+            self.heading(int(tok.tag[1]), _inline(self.tokens[index + 1].children))
         elif kind == "paragraph_open":
-            tight = tok.hidden
-        elif kind == "inline" and tokens[index - 1].type == "paragraph_open":
-            emit(_inline(tok.children), "\n" if tight else "\n\n")
+            self.tight = tok.hidden
+        elif kind == "inline" and previous == "paragraph_open":
+            self.emit(_inline(tok.children), "\n" if self.tight else "\n\n")
         elif kind in ("bullet_list_open", "ordered_list_open"):
-            start = int(tok.attrs.get("start", 1)) if kind == "ordered_list_open" else -1
-            lists.append([start])
+            self.lists.append([int(tok.attrs.get("start", 1)) if kind == "ordered_list_open" else -1])
         elif kind in ("bullet_list_close", "ordered_list_close"):
-            lists.pop()
-            if not lists and blocks and not blocks[-1].endswith("\n\n"):
-                blocks[-1] += "\n"
-        elif kind == "list_item_open" and lists:
-            number = lists[-1][0]
-            pending_marker = "- " if number < 0 else f"{number}. "
+            self.lists.pop()
+            if not self.lists and self.blocks and not self.blocks[-1].endswith("\n\n"):
+                self.blocks[-1] += "\n"
+        elif kind == "list_item_open" and self.lists:
+            number = self.lists[-1][0]
+            self.pending_marker = "- " if number < 0 else f"{number}. "
             if number >= 0:
-                lists[-1][0] = number + 1
-        elif kind == "blockquote_open":
-            quote += 1
-        elif kind == "blockquote_close":
-            quote -= 1
+                self.lists[-1][0] = number + 1
+        elif kind in ("blockquote_open", "blockquote_close"):
+            self.quote += 1 if kind == "blockquote_open" else -1
         elif kind in ("fence", "code_block"):
-            emit("\n".join("    " + line for line in tok.content.rstrip("\n").split("\n")))
+            self.emit("\n".join("    " + line for line in tok.content.rstrip("\n").split("\n")))
         elif kind == "hr":
-            emit("-" * 20)
+            self.emit("-" * 20)
         elif kind == "html_block":
-            # Raw HTML keeps its text; a Jinja block tag (<!--token-->) keeps a line of its own, no blank line.
-            # An HTML block runs to the next blank line, so block tags can sit inside one.
-            text_lines: list[str] = []
-            for line in tok.content.split("\n"):
-                stripped = line.strip()
-                if stripped.startswith(_BLOCK_TOKEN_PREFIX) and stripped.endswith("-->"):
-                    if text_lines:
-                        emit(" ".join(text_lines))
-                        text_lines = []
-                    blocks.append(stripped[4:-3] + "\n")
-                    continue
-                words = html.unescape(_TAG.sub("", line)).strip()
-                if words:
-                    text_lines.append(words)
-            if text_lines:
-                emit(" ".join(text_lines))
+            self.html_block(tok.content)
         elif kind == "tr_open":
-            row = []
-        elif kind == "inline" and tokens[index - 1].type in ("th_open", "td_open"):
-            row.append(_inline(tok.children))
+            self.row = []
+        elif kind == "inline" and previous in ("th_open", "td_open"):
+            self.row.append(_inline(tok.children))
         elif kind == "tr_close":
-            blocks.append(" | ".join(row) + "\n")
+            self.blocks.append(" | ".join(self.row) + "\n")
         elif kind == "table_close":
-            blocks.append("\n")
-    return "".join(blocks).rstrip("\n") + "\n"
+            self.blocks.append("\n")
+
+    def heading(self, level: int, text: str) -> None:
+        underline = {1: "=", 2: "-"}.get(level)
+        if underline and self.slots is not None and _TOKEN_MARK in text:
+            underline_source = "{{ '" + underline + "' * (outreach_heading | length) }}"
+            self.emit(self.slots.add("block", "{% set outreach_heading %}") + text + self.slots.add(
+                "block", "{% endset %}{{ outreach_heading }}\n" + underline_source))
+        else:
+            self.emit(text + ("\n" + underline * len(text) if underline else ""))
+
+    def html_block(self, content: str) -> None:
+        """Raw HTML keeps its text; a Jinja block tag (<!--token-->) keeps a line of its own, no blank line.
+        An HTML block runs to the next blank line, so block tags can sit inside one."""
+        text_lines: list[str] = []
+        for line in content.split("\n"):
+            stripped = line.strip()
+            if stripped.startswith(_BLOCK_TOKEN_PREFIX) and stripped.endswith("-->"):
+                if text_lines:
+                    self.emit(" ".join(text_lines))
+                    text_lines = []
+                self.blocks.append(stripped[4:-3] + "\n")
+                continue
+            words = html.unescape(_TAG.sub("", line)).strip()
+            if words:
+                text_lines.append(words)
+        if text_lines:
+            self.emit(" ".join(text_lines))

@@ -14,12 +14,11 @@ from __future__ import annotations
 import email
 import email.header
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import Message
 from email.parser import HeaderParser
-from email.utils import getaddresses, parseaddr
+from email.utils import collapse_rfc2231_value, getaddresses, parseaddr
 from enum import StrEnum
-from typing import Any
 
 from outreach.models import BounceType
 
@@ -81,17 +80,12 @@ _STRUCTURAL_DEFECTS = ("CloseBoundaryNotFoundDefect", "StartBoundaryNotFoundDefe
                        "InvalidMultipartContentTransferEncodingDefect")
 
 
-def parse_bytes(data: bytes) -> Message:
-    """Parse raw bytes the lenient way (compat32), as flufl.bounce expects; never raises on bad input."""
-    return email.message_from_bytes(data)
-
-
 def analyse_bytes(data: bytes) -> Analysis:
     """`analyse` over raw bytes; an empty or headerless blob is reported as malformed."""
     if not data.strip():
         return Analysis(Verdict.MALFORMED, "the message is empty")
     try:
-        message = parse_bytes(data)
+        message = email.message_from_bytes(data)  # the lenient compat32 parser, as flufl.bounce expects
     except Exception as error:  # the parser is lenient, but guard against the unforeseen
         return Analysis(Verdict.MALFORMED, f"the message cannot be parsed ({type(error).__name__})")
     if not message.keys():
@@ -109,49 +103,47 @@ def analyse(message: Message) -> Analysis:
 
 
 def _analyse(message: Message) -> Analysis:
-    base: dict[str, Any] = {
-        "message_id": _clean_id(_safe_header(message, "Message-ID")),
-        "envelope_addresses": tuple(envelope_addresses(message)),
-        "sender": _address(_safe_header(message, "From")),
-        "subject": _one_line(_safe_header(message, "Subject") or ""),
-        "defects": tuple(_defects(message)),
-    }
+    # What every verdict carries; each return below fills in the verdict, the reason and what it found.
+    base = Analysis(Verdict.NOT_BOUNCE, "", message_id=_clean_id(_safe_header(message, "Message-ID")),
+                    envelope_addresses=tuple(envelope_addresses(message)),
+                    sender=_address(_safe_header(message, "From")),
+                    subject=_one_line(_safe_header(message, "Subject") or ""), defects=tuple(_defects(message)))
     report_type = _report_type(message)
     if report_type == "feedback-report":
         complainant, original_id, feedback = _parse_arf(message)
-        return Analysis(Verdict.COMPLAINT, f"spam complaint (ARF, feedback type {feedback or 'abuse'})",
-                        complainant=complainant, original_message_id=original_id, **base)
+        return replace(base, verdict=Verdict.COMPLAINT, reason=f"spam complaint (ARF, feedback type "
+                       f"{feedback or 'abuse'})", complainant=complainant, original_message_id=original_id)
     if report_type == "delivery-status":
         failures, original_id = parse_dsn(message)
         if not failures:
             failures = _flufl_failures(message)
         if failures:
             return _bounce(failures, original_id or _original_id_from_text(message), base)
-        if base["defects"]:
-            return Analysis(Verdict.MALFORMED, "a damaged delivery report (" + ", ".join(base["defects"]) + ")",
-                            original_message_id=original_id, **base)
-        return Analysis(Verdict.NOT_BOUNCE, "a delivery report without failed recipients (delivered or relayed)",
-                        original_message_id=original_id, **base)
-    looks_like_bounce = _looks_like_bounce(message, base["sender"], base["subject"])
+        if base.defects:
+            return replace(base, verdict=Verdict.MALFORMED, original_message_id=original_id,
+                           reason="a damaged delivery report (" + ", ".join(base.defects) + ")")
+        return replace(base, original_message_id=original_id,
+                       reason="a delivery report without failed recipients (delivered or relayed)")
+    looks_like_bounce = _looks_like_bounce(message, base.sender, base.subject)
     auto = auto_reply_reason(message)
     if auto and not looks_like_bounce:
-        return Analysis(Verdict.AUTO_REPLY, f"auto-reply ({auto})", **base)
+        return replace(base, verdict=Verdict.AUTO_REPLY, reason=f"auto-reply ({auto})")
     failures = _flufl_failures(message)
     if failures:
         return _bounce(failures, _original_id_from_text(message), base)
     if auto:
-        return Analysis(Verdict.AUTO_REPLY, f"auto-reply ({auto})", **base)
-    if base["defects"]:
-        return Analysis(Verdict.MALFORMED, "a damaged message (" + ", ".join(base["defects"]) + ")", **base)
+        return replace(base, verdict=Verdict.AUTO_REPLY, reason=f"auto-reply ({auto})")
+    if base.defects:
+        return replace(base, verdict=Verdict.MALFORMED, reason="a damaged message (" + ", ".join(base.defects) + ")")
     if looks_like_bounce:
-        return Analysis(Verdict.NOT_BOUNCE, "looks like a bounce, but no failed recipient could be read", **base)
-    return Analysis(Verdict.NOT_BOUNCE, "not a bounce: no delivery report or failure notice", **base)
+        return replace(base, reason="looks like a bounce, but no failed recipient could be read")
+    return replace(base, reason="not a bounce: no delivery report or failure notice")
 
 
-def _bounce(failures: list[Failure], original_id: str | None, base: dict[str, Any]) -> Analysis:
+def _bounce(failures: list[Failure], original_id: str | None, base: Analysis) -> Analysis:
     kinds = sorted({f.bounce_type.value for f in failures})
-    return Analysis(Verdict.BOUNCE, f"{'/'.join(kinds)} bounce", original_message_id=original_id,
-                    failures=tuple(failures), **base)
+    return replace(base, verdict=Verdict.BOUNCE, reason=f"{'/'.join(kinds)} bounce", original_message_id=original_id,
+                   failures=tuple(failures))
 
 
 def classify_status(status: str, action: str = "") -> BounceType:
@@ -185,16 +177,12 @@ def _failure_from_block(block: Message) -> Failure | None:
     recipient = _typed_address(block.get("Final-Recipient")) or _typed_address(block.get("Original-Recipient"))
     if not recipient:
         return None
-    raw_status = (block.get("Status") or "").strip()
-    match = _STATUS.search(raw_status)
-    status = match.group(0) if match else ""
     diagnostic = _one_line(block.get("Diagnostic-Code") or "")
     diagnostic = re.sub(r"^\s*(smtp|x-postfix|x-unix|x-local)\s*;\s*", "", diagnostic, flags=re.IGNORECASE)
-    if not status:
-        found = _STATUS.search(diagnostic)
-        status = found.group(0) if found else ""
-    if not action:
-        action = "failed"
+    # The Status field, or else the enhanced code the diagnostic quotes.
+    found = _STATUS.search((block.get("Status") or "").strip()) or _STATUS.search(diagnostic)
+    status = found.group(0) if found else ""
+    action = action or "failed"
     return Failure(recipient=recipient, bounce_type=classify_status(status, action), status=status, action=action,
                    diagnostic=diagnostic[:500])
 
@@ -213,15 +201,13 @@ def _returned_message_id(part: Message) -> str | None:
     payload = part.get_payload()
     if isinstance(payload, list) and payload and isinstance(payload[0], Message):
         return _clean_id(payload[0].get("Message-ID"))
-    text = part.get_payload(decode=True)
-    if isinstance(text, bytes):
-        headers = HeaderParser().parsestr(text.decode("utf-8", "replace"))
-        found = _clean_id(headers.get("Message-ID"))
-        if found:
-            return found
-        match = _MESSAGE_ID_LINE.search(text.decode("utf-8", "replace"))
-        return match.group(1) if match else None
-    return None
+    data = part.get_payload(decode=True)
+    if not isinstance(data, bytes):
+        return None
+    text = data.decode("utf-8", "replace")
+    found = _clean_id(HeaderParser().parsestr(text).get("Message-ID"))
+    match = None if found else _MESSAGE_ID_LINE.search(text)
+    return found or (match.group(1) if match else None)
 
 
 def _parse_arf(message: Message) -> tuple[str | None, str | None, str | None]:
@@ -334,7 +320,10 @@ def _original_id_from_text(message: Message) -> str | None:
 def _report_type(message: Message) -> str | None:
     for part in message.walk():
         if part.get_content_type() == "multipart/report":
-            return (part.get_param("report-type") or "").lower() or None  # type: ignore[union-attr]
+            value = part.get_param("report-type")
+            if isinstance(value, tuple):  # an RFC 2231 encoded parameter
+                value = collapse_rfc2231_value(value)
+            return (value or "").lower() or None
         if part.get_content_type() == "message/feedback-report":
             return "feedback-report"
     return None

@@ -9,18 +9,28 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sqlite3
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from pathlib import Path
+from ssl import SSLContext
 
 from outreach.clock import Clock, utcnow_iso
 from outreach.config import Settings
 from outreach.contacts.model import Contact, get_contact, get_contact_by_id, normalize_email, set_status
+from outreach.db import events as store
 from outreach.db.schema import Database
 from outreach.errors import InputError
 from outreach.mail.tokens import Purpose, TokenError, email_fingerprint, parse_verp, read_token
 from outreach.models import BounceType, ContactStatus, EventType
+from outreach.models.tracking import DeliveryMatch, InboundMessage, NewEvent
+from outreach.models.tracking import InboundOutcome as Outcome
+from outreach.tracking.bounces import Analysis, Verdict, analyse_bytes
+from outreach.tracking.mailboxes import RawMessage, check_paths, fetch_imap, read_paths
+
+__all__ = ["InboundReport", "InboundResult", "Match", "Mode", "Outcome", "complain", "fetch_mailbox",
+           "hard_bounce", "import_paths", "inbound_key", "match", "process_message", "process_raw", "record_event",
+           "resubscribe", "soft_bounce", "soft_bounce_counts", "unsubscribe"]
 
 
 def record_event(db: Database, clock: Clock, event_type: EventType, contact_id: int | None, *,
@@ -31,18 +41,9 @@ def record_event(db: Database, clock: Clock, event_type: EventType, contact_id: 
 
     `source_id` (a bounce's Message-ID, a web request id…) makes re-importing the same mailbox change nothing.
     """
-    try:
-        cursor = db.execute(
-            "INSERT INTO events (type, contact_id, campaign, delivery_id, bounce_type, detail, source, source_id, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [event_type.value, contact_id, campaign, delivery_id, bounce_type.value if bounce_type else None,
-             detail, source, source_id, utcnow_iso(clock)],
-        )
-    except sqlite3.IntegrityError:
-        if source_id is None:
-            raise
-        return None
-    return int(cursor.lastrowid or 0)
+    return store.insert_event(db, NewEvent(event_type, contact_id, utcnow_iso(clock), campaign=campaign,
+                                           delivery_id=delivery_id, bounce_type=bounce_type, detail=detail,
+                                           source=source, source_id=source_id))
 
 
 def unsubscribe(db: Database, clock: Clock, contact: Contact, *, campaign: str | None = None,
@@ -102,10 +103,7 @@ def soft_bounce(db: Database, clock: Clock, contact: Contact, *, limit: int, cam
 
 def soft_bounce_counts(db: Database, contact_id: int) -> tuple[int, int]:
     """(soft bounces, distinct campaigns they came from) recorded for a contact."""
-    row = db.execute(
-        "SELECT count(*), count(DISTINCT campaign) FROM events WHERE contact_id = ? AND type = ? AND bounce_type = ?",
-        [contact_id, EventType.BOUNCED.value, BounceType.SOFT.value]).fetchone()
-    return int(row[0]), int(row[1])
+    return store.soft_bounce_counts(db, contact_id)
 
 
 # --- inbound mail: bounces, complaints and unsubscribe requests -------------------------------------------------
@@ -115,13 +113,6 @@ class Mode(StrEnum):
 
     BOUNCES = "bounces"  # the bounce / feedback-loop address
     UNSUBSCRIBES = "unsubscribes"  # the mailto: address of List-Unsubscribe
-
-
-class Outcome(StrEnum):
-    MATCHED = "matched"  # applied to a contact
-    IGNORED = "ignored"  # auto-reply, not a bounce, already processed
-    UNMATCHED = "unmatched"  # a bounce or request for no known contact/delivery
-    PROBLEM = "problem"  # unreadable, truncated or malformed
 
 
 @dataclass
@@ -146,12 +137,15 @@ class InboundReport:
     results: list[InboundResult] = field(default_factory=list)
 
     def of(self, outcome: Outcome) -> list[InboundResult]:
+        """The results with this outcome, in the order the messages were read."""
         return [r for r in self.results if r.outcome == outcome]
 
     def counts(self) -> dict[str, int]:
+        """How many messages ended in each outcome (every outcome present, zero included)."""
         return {outcome.value: len(self.of(outcome)) for outcome in Outcome}
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
+        """The JSON document of `bounces import --json`: the counts, then every message."""
         return {"counts": self.counts(), "messages": [
             {k: (v.value if isinstance(v, StrEnum) else v) for k, v in asdict(r).items()} for r in self.results]}
 
@@ -165,6 +159,8 @@ def inbound_key(data: bytes, message_id: str | None) -> str:
 
 @dataclass(frozen=True)
 class Match:
+    """The contact an inbound message is about, the delivery and campaign when known, and how it was found."""
+
     contact: Contact
     delivery_id: int | None
     campaign: str | None
@@ -178,25 +174,11 @@ def match(db: Database, settings: Settings, *, original_message_id: str | None, 
     A VERP envelope address names the delivery exactly (it is signed); then the original Message-ID; then the
     most recent delivery to the failed address; then the contact with that address (no campaign known).
     """
-    candidates: list[tuple[dict[str, Any], str]] = []
-    if settings.secret_key:
-        for envelope_address in envelope:
-            delivery_id = parse_verp(settings.secret_key, envelope_address)
-            if delivery_id is not None:
-                candidates += [(row, "VERP address") for row in db.query(
-                    "SELECT * FROM deliveries WHERE id = ?", [delivery_id])]
-    if original_message_id:
-        candidates += [(row, "original Message-ID") for row in db.query(
-            "SELECT * FROM deliveries WHERE message_id = ? ORDER BY id DESC LIMIT 1", [original_message_id])]
-    address = _normalized(recipient)
-    if address:
-        candidates += [(row, "recipient address") for row in db.query(
-            "SELECT * FROM deliveries WHERE email = ? ORDER BY coalesce(sent_at, queued_at) DESC, id DESC LIMIT 1",
-            [address])]
-    for row, how in candidates:
-        contact = get_contact_by_id(db, row["contact_id"]) if row["contact_id"] is not None else None
+    address = _lookup_address(recipient)
+    for delivery, how in _candidates(db, settings, original_message_id, address, envelope):
+        contact = get_contact_by_id(db, delivery.contact_id) if delivery.contact_id is not None else None
         if contact is not None:
-            return Match(contact, int(row["id"]), row["campaign"], how)
+            return Match(contact, delivery.id, delivery.campaign, how)
     if address:
         contact = get_contact(db, address)
         if contact is not None:
@@ -204,17 +186,45 @@ def match(db: Database, settings: Settings, *, original_message_id: str | None, 
     return None
 
 
+def _candidates(db: Database, settings: Settings, original_message_id: str | None, address: str | None,
+                envelope: tuple[str, ...]) -> Iterator[tuple[DeliveryMatch, str]]:
+    """The deliveries a message may be about, the most certain first, each with how it was found."""
+    if settings.secret_key:
+        for envelope_address in envelope:
+            delivery_id = parse_verp(settings.secret_key, envelope_address)
+            found = store.delivery_by_id(db, delivery_id) if delivery_id is not None else None
+            if found is not None:
+                yield found, "VERP address"
+    if original_message_id:
+        found = store.delivery_by_message_id(db, original_message_id)
+        if found is not None:
+            yield found, "original Message-ID"
+    if address:
+        found = store.latest_delivery_to(db, address)
+        if found is not None:
+            yield found, "recipient address"
+
+
+def _lookup_address(address: str | None) -> str | None:
+    """The stored form of an address a bounce names: `normalize_email`'s, or, for an address it refuses (a
+    bounce may quote anything), the address lower-cased — which then only matches an identical stored one."""
+    if not address:
+        return None
+    try:
+        return normalize_email(address)
+    except InputError:
+        return address.strip().lower()
+
+
 def process_message(db: Database, clock: Clock, settings: Settings, data: bytes, *, source: str,
                     mode: Mode = Mode.BOUNCES, mailbox: str = "", warning: str | None = None) -> InboundResult:
     """Analyse one inbound message and apply it (in one transaction, with its inbound_messages row)."""
-    from outreach.tracking.bounces import Verdict, analyse_bytes
-
     analysis = analyse_bytes(data)
     key = inbound_key(data, analysis.message_id)
     result = InboundResult(source=source, outcome=Outcome.IGNORED, reason=analysis.reason, key=key, warning=warning)
-    seen = db.execute("SELECT outcome, processed_at FROM inbound_messages WHERE key = ?", [key]).fetchone()
+    seen = store.inbound_message(db, key)
     if seen:
-        result.reason = f"already processed on {seen[1]} ({seen[0]})"
+        result.reason = f"already processed on {seen.processed_at} ({seen.outcome})"
         return result
     if analysis.verdict == Verdict.MALFORMED:
         result.outcome = Outcome.PROBLEM
@@ -236,14 +246,14 @@ def process_message(db: Database, clock: Clock, settings: Settings, data: bytes,
                          source="arf", source_id=key, detail=analysis.reason)
                 _matched(result, found, "complaint")
         if result.outcome in (Outcome.MATCHED, Outcome.IGNORED):
-            db.execute("INSERT OR IGNORE INTO inbound_messages (key, mailbox, outcome, detail, processed_at) "
-                       "VALUES (?, ?, ?, ?, ?)", [key, mailbox, result.outcome.value,
-                                                  f"{result.action} {result.reason}".strip()[:500],
-                                                  utcnow_iso(clock)])
+            store.add_inbound_message(db, InboundMessage(key, mailbox, result.outcome.value,
+                                                         f"{result.action} {result.reason}".strip()[:500],
+                                                         utcnow_iso(clock)))
     return result
 
 
-def _apply_bounce(db: Database, clock: Clock, settings: Settings, analysis: Any, result: InboundResult) -> None:
+def _apply_bounce(db: Database, clock: Clock, settings: Settings, analysis: Analysis,
+                  result: InboundResult) -> None:
     unmatched: list[str] = []
     for failure in analysis.failures:
         found = match(db, settings, original_message_id=analysis.original_message_id, recipient=failure.recipient,
@@ -252,13 +262,13 @@ def _apply_bounce(db: Database, clock: Clock, settings: Settings, analysis: Any,
             unmatched.append(failure.recipient)
             continue
         detail = " ".join(part for part in (failure.status, failure.diagnostic) if part)[:500]
-        common: dict[str, Any] = {"campaign": found.campaign, "delivery_id": found.delivery_id, "source": "bounce",
-                  "source_id": result.key, "detail": detail}
         if failure.bounce_type == BounceType.HARD:
-            hard_bounce(db, clock, found.contact, **common)
+            hard_bounce(db, clock, found.contact, campaign=found.campaign, delivery_id=found.delivery_id,
+                        source="bounce", source_id=result.key, detail=detail)
         else:
             soft_bounce(db, clock, found.contact, limit=settings.soft_bounce_limit,
-                        campaigns=settings.soft_bounce_campaigns, **common)
+                        campaigns=settings.soft_bounce_campaigns, campaign=found.campaign,
+                        delivery_id=found.delivery_id, source="bounce", source_id=result.key, detail=detail)
         _matched(result, found, f"{failure.bounce_type.value} bounce {failure.status}".strip())
     if result.outcome != Outcome.MATCHED:
         result.outcome = Outcome.UNMATCHED
@@ -266,7 +276,7 @@ def _apply_bounce(db: Database, clock: Clock, settings: Settings, analysis: Any,
         result.reason = f"bounce for an address with no contact or delivery here ({result.email})"
 
 
-def _apply_unsubscribe(db: Database, clock: Clock, settings: Settings, data: bytes, analysis: Any,
+def _apply_unsubscribe(db: Database, clock: Clock, settings: Settings, data: bytes, analysis: Analysis,
                        result: InboundResult) -> None:
     found = _contact_from_token(db, settings, data)
     how = "token"
@@ -311,16 +321,7 @@ def _matched(result: InboundResult, found: Match, action: str) -> None:
     result.reason = f"matched by {found.how}"
 
 
-def _normalized(address: str | None) -> str | None:
-    if not address:
-        return None
-    try:
-        return normalize_email(address)
-    except InputError:
-        return address.strip().lower()
-
-
-def process_raw(db: Database, clock: Clock, settings: Settings, raw: Any, *, mode: Mode = Mode.BOUNCES,
+def process_raw(db: Database, clock: Clock, settings: Settings, raw: RawMessage, *, mode: Mode = Mode.BOUNCES,
                 mailbox: str = "") -> InboundResult:
     """One `outreach.tracking.mailboxes.RawMessage`: a reading problem is reported, anything else processed."""
     if raw.data is None:
@@ -329,11 +330,9 @@ def process_raw(db: Database, clock: Clock, settings: Settings, raw: Any, *, mod
                            warning=raw.warning)
 
 
-def import_paths(db: Database, clock: Clock, settings: Settings, paths: list[Any], *,
+def import_paths(db: Database, clock: Clock, settings: Settings, paths: list[Path], *,
                  mode: Mode = Mode.BOUNCES) -> InboundReport:
     """Process every message of mbox files, Maildir folders and .eml files; each is committed on its own."""
-    from outreach.tracking.mailboxes import check_paths, read_paths
-
     report = InboundReport()
     for raw in read_paths(check_paths(paths)):
         report.results.append(process_raw(db, clock, settings, raw, mode=mode, mailbox=raw.source.split(" #")[0]))
@@ -341,10 +340,8 @@ def import_paths(db: Database, clock: Clock, settings: Settings, paths: list[Any
 
 
 def fetch_mailbox(db: Database, clock: Clock, settings: Settings, *, mode: Mode = Mode.BOUNCES,
-                  ssl_context: Any = None) -> InboundReport:
+                  ssl_context: SSLContext | None = None) -> InboundReport:
     """Process the new messages of the IMAP mailbox in the settings, marking each done once committed."""
-    from outreach.tracking.mailboxes import fetch_imap
-
     report = InboundReport()
     mailbox = f"imap:{settings.imap_folder}"
     fetch_imap(settings, lambda raw: report.results.append(

@@ -8,11 +8,12 @@ rest of the mailbox is processed. What a message means is `outreach.tracking.bou
 
 from __future__ import annotations
 
+import imaplib
 import mailbox
+import ssl
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from outreach.config import Settings
 from outreach.errors import ConfigError, InputError, TransportError
@@ -136,30 +137,19 @@ def _ends_mid_line(path: Path) -> bool:
 # --- IMAP ------------------------------------------------------------------------------------------------------
 
 
-def fetch_imap(settings: Settings, handle: Callable[[RawMessage], Any], *, ssl_context: Any = None) -> int:
+def fetch_imap(settings: Settings, handle: Callable[[RawMessage], object], *,
+               ssl_context: ssl.SSLContext | None = None) -> int:
     """Process the new (unseen) messages of the IMAP folder, then move each to the done folder or flag it seen.
 
     `handle` is called with each message and must have committed its work when it returns; only then is the
     message marked done, so a crash in between processes it again next time (harmless: inbound messages are
     keyed). Returns the number of messages handled.
     """
-    import imaplib
-    import ssl
-
-    host, user, password = settings.imap_host, settings.imap_user, settings.imap_password
-    missing = [name for name, value in (("OUTREACH_IMAP_HOST", host), ("OUTREACH_IMAP_USER", user),
-                                        ("OUTREACH_IMAP_PASSWORD", password)) if not value]
-    if missing:
-        raise ConfigError(f"{', '.join(missing)} not set", "Put the bounce mailbox's IMAP settings in .env.")
-    context = ssl_context or ssl.create_default_context()
-    try:
-        conn = imaplib.IMAP4_SSL(str(host), settings.imap_port, ssl_context=context, timeout=settings.smtp_timeout)
-    except (OSError, ssl.SSLError) as error:
-        raise TransportError(f"Cannot connect to the IMAP server {host}:{settings.imap_port} over TLS ({error})",
-                             "Check OUTREACH_IMAP_HOST and OUTREACH_IMAP_PORT (993 for IMAP over TLS).") from None
+    host, user = settings.imap_host, settings.imap_user
+    conn = _connect(settings, ssl_context or ssl.create_default_context())
     try:
         try:
-            conn.login(str(user), str(password))
+            conn.login(str(user), str(settings.imap_password))
         except imaplib.IMAP4.error:
             raise TransportError(f"The IMAP server {host} refused the login of {user}",
                                  "Check OUTREACH_IMAP_USER and OUTREACH_IMAP_PASSWORD.") from None
@@ -167,30 +157,7 @@ def fetch_imap(settings: Settings, handle: Callable[[RawMessage], Any], *, ssl_c
         if status != "OK":
             raise ConfigError(f"The IMAP folder {settings.imap_folder!r} cannot be opened on {host}",
                               "Check OUTREACH_IMAP_FOLDER.")
-        done = settings.imap_done_folder
-        if done:
-            conn.create(_quote(done))  # fails harmlessly when it exists
-        can_move = "MOVE" in getattr(conn, "capabilities", ())
-        status, found = conn.uid("SEARCH", "UNSEEN")
-        uids = found[0].split() if status == "OK" and found and found[0] else []
-        handled = 0
-        for uid in uids:
-            status, parts = conn.uid("FETCH", uid, "(BODY.PEEK[])")
-            data = next((p[1] for p in parts or [] if isinstance(p, tuple) and len(p) > 1), None)
-            source = f"imap:{settings.imap_folder} uid {uid.decode()}"
-            raw = RawMessage(source, data) if status == "OK" and data else RawMessage(source, None, "cannot fetch")
-            handle(raw)
-            handled += 1
-            if done and can_move:
-                conn.uid("MOVE", uid, _quote(done))
-            elif done:
-                conn.uid("COPY", uid, _quote(done))
-                conn.uid("STORE", uid, "+FLAGS", "(\\Deleted \\Seen)")
-            else:
-                conn.uid("STORE", uid, "+FLAGS", "(\\Seen)")
-        if done and not can_move and uids:
-            conn.expunge()
-        return handled
+        return _handle_unseen(conn, settings, handle)
     except (OSError, imaplib.IMAP4.error) as error:
         raise TransportError(f"The IMAP connection to {host} failed ({error})",
                              "Run `outreach bounces fetch` again; messages already handled are not repeated.") \
@@ -200,6 +167,45 @@ def fetch_imap(settings: Settings, handle: Callable[[RawMessage], Any], *, ssl_c
             conn.logout()
         except Exception:
             pass
+
+
+def _connect(settings: Settings, context: ssl.SSLContext) -> imaplib.IMAP4_SSL:
+    """An IMAP-over-TLS connection, or a ConfigError / TransportError saying which setting to fix."""
+    host, user, password = settings.imap_host, settings.imap_user, settings.imap_password
+    missing = [name for name, value in (("OUTREACH_IMAP_HOST", host), ("OUTREACH_IMAP_USER", user),
+                                        ("OUTREACH_IMAP_PASSWORD", password)) if not value]
+    if missing:
+        raise ConfigError(f"{', '.join(missing)} not set", "Put the bounce mailbox's IMAP settings in .env.")
+    try:
+        return imaplib.IMAP4_SSL(str(host), settings.imap_port, ssl_context=context, timeout=settings.smtp_timeout)
+    except (OSError, ssl.SSLError) as error:
+        raise TransportError(f"Cannot connect to the IMAP server {host}:{settings.imap_port} over TLS ({error})",
+                             "Check OUTREACH_IMAP_HOST and OUTREACH_IMAP_PORT (993 for IMAP over TLS).") from None
+
+
+def _handle_unseen(conn: imaplib.IMAP4_SSL, settings: Settings, handle: Callable[[RawMessage], object]) -> int:
+    """Hand each unseen message of the selected folder to `handle`, then mark it done; how many there were."""
+    done = settings.imap_done_folder
+    if done:
+        conn.create(_quote(done))  # fails harmlessly when it exists
+    can_move = "MOVE" in getattr(conn, "capabilities", ())
+    status, found = conn.uid("SEARCH", "UNSEEN")
+    uids = found[0].split() if status == "OK" and found and found[0] else []
+    for uid in uids:
+        status, parts = conn.uid("FETCH", uid, "(BODY.PEEK[])")
+        data = next((p[1] for p in parts or [] if isinstance(p, tuple) and len(p) > 1), None)
+        source = f"imap:{settings.imap_folder} uid {uid.decode()}"
+        handle(RawMessage(source, data) if status == "OK" and data else RawMessage(source, None, "cannot fetch"))
+        if done and can_move:
+            conn.uid("MOVE", uid, _quote(done))
+        elif done:
+            conn.uid("COPY", uid, _quote(done))
+            conn.uid("STORE", uid, "+FLAGS", "(\\Deleted \\Seen)")
+        else:
+            conn.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+    if done and not can_move and uids:
+        conn.expunge()
+    return len(uids)
 
 
 def _quote(folder: str) -> str:

@@ -19,16 +19,18 @@ import os
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
 
 from outreach.clock import Clock, utcnow_iso
 from outreach.contacts.model import EDITABLE_FIELDS, erase, suppress
-from outreach.db.schema import Database, migrations, suppression_hash
+from outreach.db import merge as store
+from outreach.db.merge import ColumnRow, OtherDatabase, open_other
+from outreach.db.schema import Database
 from outreach.errors import DatabaseError, InputError
 from outreach.models import ContactStatus, DeliveryStatus
+from outreach.models.tracking import SQLValue
 
-_REQUIRED = ("contacts", "suppressions", "campaigns", "deliveries", "events")
+__all__ = ["Conflict", "MergeSummary", "backup_database", "merge_database", "open_other"]
+
 # How far along a delivery is: when both databases have one for the same campaign × contact, the further wins.
 _RANK: dict[str, int] = {DeliveryStatus.QUEUED: 0, DeliveryStatus.SENDING: 1, DeliveryStatus.UNKNOWN: 2,
                          DeliveryStatus.FAILED: 3, DeliveryStatus.SENT: 4}
@@ -40,8 +42,8 @@ class Conflict:
 
     email: str
     field: str
-    here: Any
-    there: Any
+    here: object
+    there: object
     kept: str
 
 
@@ -66,46 +68,19 @@ class MergeSummary:
     inbound_added: int = 0
     conflicts: list[Conflict] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
+        """The JSON document of `db merge --json`."""
         return asdict(self)
 
     @property
     def changed(self) -> bool:
+        """Whether the merge added or changed anything (conflicts alone change nothing)."""
         informational = ("source", "dry_run", "contacts_unchanged", "contacts_not_restored", "conflicts")
         return any(v for k, v in asdict(self).items() if k not in informational)
 
 
 class _DryRun(Exception):
     """Raised at the end of a dry run to roll the transaction back."""
-
-
-def open_other(path: Path, current: Path | None = None) -> sqlite3.Connection:
-    """The other database, read-only, after checking it is an outreach database this code understands."""
-    if not path.is_file():
-        raise InputError(f"{path} does not exist or is not a file", "Give the path of another expert's contacts.db.")
-    if current is not None and path.resolve() == Path(current).resolve():
-        raise InputError(f"{path} is the database in use", "Merge another expert's file, not this one.")
-    try:
-        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
-        conn.row_factory = sqlite3.Row
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.DatabaseError as error:
-        raise DatabaseError(f"{path} is not an outreach database ({error})",
-                            "Give the contacts.db file another outreach installation wrote.") from None
-    applied: set[str] = set()
-    if "_sqlite_migrations" in tables:
-        applied = {row[0] for row in conn.execute(
-            "SELECT name FROM _sqlite_migrations WHERE migration_set = 'outreach'")}
-    if not applied or not set(_REQUIRED) <= tables:
-        conn.close()
-        raise DatabaseError(f"{path} is not an outreach database (no outreach schema in it)",
-                            "Give the contacts.db file another outreach installation wrote.")
-    unknown = sorted(applied - {m.name for m in migrations._migrations})
-    if unknown:
-        conn.close()
-        raise DatabaseError(f"{path} was written by a newer outreach (schema steps {', '.join(unknown)})",
-                            "Upgrade outreach here before merging that database.")
-    return conn
 
 
 def merge_database(db: Database, clock: Clock, other_path: Path, *, current_path: Path | None = None,
@@ -129,76 +104,63 @@ def merge_database(db: Database, clock: Clock, other_path: Path, *, current_path
 
 
 class _Merger:
-    def __init__(self, db: Database, clock: Clock, other: sqlite3.Connection, summary: MergeSummary) -> None:
+    def __init__(self, db: Database, clock: Clock, other: OtherDatabase, summary: MergeSummary) -> None:
         self.db, self.clock, self.other, self.summary = db, clock, other, summary
         self.now = utcnow_iso(clock)
-        self.contact_ids: dict[int, int | None] = {}  # other's contact id → ours (None: erased here)
-        self.delivery_ids: dict[int, int] = {}
+        self.contact_ids: dict[SQLValue, int | None] = {}  # other's contact id → ours (None: erased here)
+        self.delivery_ids: dict[SQLValue, int] = {}
 
     def columns(self, table: str) -> list[str]:
         """Columns both databases have (an older or newer schema may have added some)."""
-        ours = [row[1] for row in self.db.execute(f"PRAGMA table_info({table})").fetchall()]
-        theirs = {row[1] for row in self.other.execute(f"PRAGMA table_info({table})").fetchall()}
-        return [c for c in ours if c in theirs]
+        return store.shared_columns(self.db, self.other, table)
 
     def run(self) -> None:
-        self.suppressions()
+        self.copy_new("suppressions", ["hash", "reason", "created_at"], "suppressions_added")
         self.campaigns()
         self.contacts()
         self.enforce_suppressions()
         self.deliveries()
         self.events()
-        if "inbound_messages" in {r[0] for r in self.other.execute("SELECT name FROM sqlite_master")}:
-            for row in self.other.execute("SELECT key, mailbox, outcome, detail, processed_at FROM inbound_messages"):
-                cursor = self.db.execute("INSERT OR IGNORE INTO inbound_messages VALUES (?, ?, ?, ?, ?)", list(row))
-                self.summary.inbound_added += cursor.rowcount
+        if "inbound_messages" in self.other.tables:
+            self.copy_new("inbound_messages", ["key", "mailbox", "outcome", "detail", "processed_at"],
+                          "inbound_added")
 
-    def suppressions(self) -> None:
-        for row in self.other.execute("SELECT hash, reason, created_at FROM suppressions"):
-            cursor = self.db.execute("INSERT OR IGNORE INTO suppressions (hash, reason, created_at) VALUES (?, ?, ?)",
-                                     list(row))
-            self.summary.suppressions_added += cursor.rowcount
+    def copy_new(self, table: str, columns: list[str], counter: str) -> None:
+        """Rows of a table keyed by a value both databases share: the ones we lack are added."""
+        for row in self.other.rows(table, columns):
+            if store.insert_row(self.db, table, row, or_ignore=True) is not None:
+                setattr(self.summary, counter, getattr(self.summary, counter) + 1)
 
     def campaigns(self) -> None:
-        cols = self.columns("campaigns")
-        for row in self.other.execute(f"SELECT {', '.join(cols)} FROM campaigns"):
-            data = dict(row)
-            mine = self.db.execute("SELECT first_sent_at, last_sent_at, content_hashes FROM campaigns WHERE slug = ?",
-                                   [data["slug"]]).fetchone()
+        for data in self.other.rows("campaigns", self.columns("campaigns")):
+            mine = store.campaign_dates(self.db, str(data["slug"]))
             if mine is None:
-                self.db.execute(f"INSERT INTO campaigns ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                                [data[c] for c in cols])
+                store.insert_row(self.db, "campaigns", data)
                 self.summary.campaigns_added += 1
                 continue
-            first = min(filter(None, [mine[0], data.get("first_sent_at")]), default=None)
-            last = max(filter(None, [mine[1], data.get("last_sent_at")]), default=None)
-            hashes = json.loads(data.get("content_hashes") or "{}") | json.loads(mine[2] or "{}")
+            first = min(filter(None, [mine.first_sent_at, _text(data.get("first_sent_at"))]), default=None)
+            last = max(filter(None, [mine.last_sent_at, _text(data.get("last_sent_at"))]), default=None)
+            hashes = json.loads(_text(data.get("content_hashes")) or "{}") | json.loads(mine.content_hashes or "{}")
             merged = json.dumps(hashes, sort_keys=True)
-            if (first, last) != (mine[0], mine[1]) or json.loads(merged) != json.loads(mine[2] or "{}"):
-                self.db.execute("UPDATE campaigns SET first_sent_at = ?, last_sent_at = ?, content_hashes = ? "
-                                "WHERE slug = ?", [first, last, merged, data["slug"]])
+            if (first, last) != (mine.first_sent_at, mine.last_sent_at) or \
+                    json.loads(merged) != json.loads(mine.content_hashes or "{}"):
+                store.update_row(self.db, "campaigns", ("slug", data["slug"]),
+                                 {"first_sent_at": first, "last_sent_at": last, "content_hashes": merged})
                 self.summary.campaigns_updated += 1
 
     def contacts(self) -> None:
         cols = [c for c in self.columns("contacts") if c != "id"]
-        for row in self.other.execute(f"SELECT id, {', '.join(cols)} FROM contacts ORDER BY id"):
-            theirs = dict(row)
+        for theirs in self.other.rows("contacts", ["id", *cols]):
             email = str(theirs["email"]).strip().lower()
-            cursor = self.db.execute("SELECT * FROM contacts WHERE email = ?", [email])
-            mine = cursor.fetchone()
+            mine = store.contact_row(self.db, email)
             if mine is None:
                 self.contact_ids[theirs["id"]] = self.add_contact(email, theirs, cols)
             else:
-                mine_row = dict(zip([d[0] for d in cursor.description], mine, strict=True))
-                self.contact_ids[theirs["id"]] = mine_row["id"]
-                self.update_contact(mine_row, theirs)
+                self.contact_ids[theirs["id"]] = int(str(mine["id"]))
+                self.update_contact(mine, theirs)
 
-    def suppression_reason(self, email: str) -> str | None:
-        row = self.db.execute("SELECT reason FROM suppressions WHERE hash = ?", [suppression_hash(email)]).fetchone()
-        return row[0] if row else None
-
-    def add_contact(self, email: str, theirs: dict[str, Any], cols: list[str]) -> int | None:
-        reason = self.suppression_reason(email)
+    def add_contact(self, email: str, theirs: ColumnRow, cols: list[str]) -> int | None:
+        reason = store.suppression_reason(self.db, email)
         if reason == ContactStatus.ERASED:
             self.summary.contacts_not_restored += 1
             return None
@@ -206,24 +168,23 @@ class _Merger:
         data["email"] = email
         if reason and data.get("status") == ContactStatus.ACTIVE:
             data["status"] = _status_for(reason)
-        cursor = self.db.execute(f"INSERT INTO contacts ({', '.join(data)}) VALUES ({', '.join('?' * len(data))})",
-                                 list(data.values()))
+        contact_id = store.insert_row(self.db, "contacts", data)
         if data.get("status") != ContactStatus.ACTIVE:
             suppress(self.db, self.clock, email, str(data["status"]))
         self.summary.contacts_added += 1
-        return int(cursor.lastrowid or 0)
+        return contact_id
 
-    def update_contact(self, mine: dict[str, Any], theirs: dict[str, Any]) -> None:
-        email = mine["email"]
-        stamps_here = json.loads(mine.get("field_updated_at") or "{}")
-        stamps_there = json.loads(theirs.get("field_updated_at") or "{}")
-        changes: dict[str, Any] = {}
+    def update_contact(self, mine: ColumnRow, theirs: ColumnRow) -> None:
+        email = str(mine["email"])
+        stamps_here: dict[str, str] = json.loads(_text(mine.get("field_updated_at")) or "{}")
+        stamps_there: dict[str, str] = json.loads(_text(theirs.get("field_updated_at")) or "{}")
+        changes: dict[str, SQLValue] = {}
         for name in [f for f in EDITABLE_FIELDS if f in theirs and f in mine]:
             here, there = mine[name], theirs[name]
             if _same(here, there):
                 continue
-            when_here = stamps_here.get(name) or mine.get("updated_at") or ""
-            when_there = stamps_there.get(name) or theirs.get("updated_at") or ""
+            when_here = stamps_here.get(name) or _text(mine.get("updated_at")) or ""
+            when_there = stamps_there.get(name) or _text(theirs.get("updated_at")) or ""
             take = when_there > when_here
             if take:
                 changes[name] = there
@@ -240,13 +201,12 @@ class _Merger:
             return
         changes["field_updated_at"] = json.dumps(stamps_here, ensure_ascii=False, sort_keys=True)
         changes["updated_at"] = self.now
-        self.db.execute(f"UPDATE contacts SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ?",
-                        [*changes.values(), mine["id"]])
+        store.update_row(self.db, "contacts", ("id", mine["id"]), changes)
         if changes.get("status", ContactStatus.ACTIVE) != ContactStatus.ACTIVE:
             suppress(self.db, self.clock, email, str(changes["status"]))
         self.summary.contacts_updated += 1
 
-    def merged_status(self, mine: dict[str, Any], theirs: dict[str, Any], stamps_here: dict[str, str],
+    def merged_status(self, mine: ColumnRow, theirs: ColumnRow, stamps_here: dict[str, str],
                       stamps_there: dict[str, str]) -> str | None:
         """The status to set here, or None to keep ours: stopping mail always wins over `active`."""
         here, there = mine["status"], theirs.get("status") or ContactStatus.ACTIVE
@@ -255,15 +215,14 @@ class _Merger:
         if here == ContactStatus.ACTIVE:
             return str(there)
         newer = (stamps_there.get("status") or "") > (stamps_here.get("status") or "")
-        self.summary.conflicts.append(Conflict(mine["email"], "status", here, there,
+        self.summary.conflicts.append(Conflict(str(mine["email"]), "status", here, there,
                                                "there (more recent)" if newer else "here (more recent)"))
         return str(there) if newer else None
 
     def enforce_suppressions(self) -> None:
         """Local contacts still active although their address is now suppressed stop being mailed."""
-        for contact_id, email in self.db.execute("SELECT id, email FROM contacts WHERE status = ?",
-                                                 [ContactStatus.ACTIVE.value]).fetchall():
-            reason = self.suppression_reason(email)
+        for contact_id, email in store.active_contacts(self.db):
+            reason = store.suppression_reason(self.db, email)
             if reason is None:
                 continue
             if reason == ContactStatus.ERASED:
@@ -271,65 +230,50 @@ class _Merger:
                 self.contact_ids = {k: (None if v == contact_id else v) for k, v in self.contact_ids.items()}
                 self.summary.contacts_erased += 1
             else:
-                stamps = json.loads(self.db.execute("SELECT field_updated_at FROM contacts WHERE id = ?",
-                                                    [contact_id]).fetchone()[0] or "{}")
+                stamps = json.loads(store.contact_stamps(self.db, contact_id))
                 stamps["status"] = self.now
-                self.db.execute("UPDATE contacts SET status = ?, updated_at = ?, field_updated_at = ? WHERE id = ?",
-                                [_status_for(reason), self.now, json.dumps(stamps, sort_keys=True), contact_id])
+                store.update_row(self.db, "contacts", ("id", contact_id), {
+                    "status": _status_for(reason), "updated_at": self.now,
+                    "field_updated_at": json.dumps(stamps, sort_keys=True)})
                 self.summary.contacts_suppressed += 1
 
     def deliveries(self) -> None:
         cols = [c for c in self.columns("deliveries") if c != "id"]
-        for row in self.other.execute(f"SELECT id, {', '.join(cols)} FROM deliveries ORDER BY id"):
-            theirs = dict(row)
+        for theirs in self.other.rows("deliveries", ["id", *cols]):
             contact_id = self.contact_ids.get(theirs["contact_id"]) if theirs["contact_id"] is not None else None
             data = {c: theirs[c] for c in cols}
             data["contact_id"] = contact_id
+            campaign = str(data["campaign"])
             if contact_id is None:  # an erased person: keep the figures, not the person
                 data["email"] = data["last_reply"] = None
-                mine = self.db.execute(
-                    "SELECT id, status FROM deliveries WHERE campaign = ? AND contact_id IS NULL AND message_id IS ? "
-                    "AND queued_at = ?", [data["campaign"], data.get("message_id"), data["queued_at"]]).fetchone()
+                mine = store.anonymous_delivery(self.db, campaign, data.get("message_id"), data["queued_at"])
             else:
-                data["email"] = self.db.execute("SELECT email FROM contacts WHERE id = ?", [contact_id]).fetchone()[0]
-                mine = self.db.execute("SELECT id, status FROM deliveries WHERE campaign = ? AND contact_id = ?",
-                                       [data["campaign"], contact_id]).fetchone()
+                data["email"] = store.contact_email(self.db, contact_id)
+                mine = store.delivery_to(self.db, campaign, contact_id)
             if mine is None:
-                cursor = self.db.execute(
-                    f"INSERT INTO deliveries ({', '.join(data)}) VALUES ({', '.join('?' * len(data))})",
-                    list(data.values()))
-                self.delivery_ids[theirs["id"]] = int(cursor.lastrowid or 0)
+                self.delivery_ids[theirs["id"]] = store.insert_row(self.db, "deliveries", data) or 0
                 self.summary.deliveries_added += 1
                 continue
-            self.delivery_ids[theirs["id"]] = int(mine[0])
-            if _RANK.get(theirs["status"], 0) > _RANK.get(mine[1], 0):
-                update = {k: data[k] for k in ("status", "attempts", "last_reply", "message_id", "sent_at",
-                                               "updated_at") if k in data}
-                self.db.execute(f"UPDATE deliveries SET {', '.join(f'{k} = ?' for k in update)} WHERE id = ?",
-                                [*update.values(), mine[0]])
+            self.delivery_ids[theirs["id"]] = mine.id
+            if _RANK.get(str(theirs["status"]), 0) > _RANK.get(mine.status, 0):
+                further = ("status", "attempts", "last_reply", "message_id", "sent_at", "updated_at")
+                update: dict[str, SQLValue] = {k: data[k] for k in further if k in data}
+                store.update_row(self.db, "deliveries", ("id", mine.id), update)
                 self.summary.deliveries_updated += 1
 
     def events(self) -> None:
         cols = [c for c in self.columns("events") if c != "id"]
-        for row in self.other.execute(f"SELECT {', '.join(cols)} FROM events ORDER BY id"):
-            data = dict(row)
+        for data in self.other.rows("events", cols):
             if data["contact_id"] is not None:
                 data["contact_id"] = self.contact_ids.get(data["contact_id"])
                 if data["contact_id"] is None:
                     data["detail"], data["source_id"] = "", None
             if data.get("delivery_id") is not None:
                 data["delivery_id"] = self.delivery_ids.get(data["delivery_id"])
-            exists = self.db.execute(
-                "SELECT 1 FROM events WHERE type = ? AND contact_id IS ? AND campaign IS ? AND source IS ? "
-                "AND source_id IS ? AND created_at = ? AND bounce_type IS ? AND detail = ?",
-                [data["type"], data["contact_id"], data.get("campaign"), data.get("source"), data.get("source_id"),
-                 data["created_at"], data.get("bounce_type"), data.get("detail", "")]).fetchone()
-            if exists:
+            if store.event_exists(self.db, data):
                 continue
-            cursor = self.db.execute(
-                f"INSERT OR IGNORE INTO events ({', '.join(data)}) VALUES ({', '.join('?' * len(data))})",
-                list(data.values()))
-            self.summary.events_added += cursor.rowcount
+            if store.insert_row(self.db, "events", data, or_ignore=True) is not None:
+                self.summary.events_added += 1
 
 
 def _status_for(reason: str) -> str:
@@ -342,7 +286,13 @@ def _status_for(reason: str) -> str:
     return ContactStatus.UNSUBSCRIBED.value
 
 
-def _same(a: Any, b: Any) -> bool:
+def _text(value: SQLValue) -> str | None:
+    """A stored text value (None stays None)."""
+    return None if value is None else str(value)
+
+
+def _same(a: SQLValue, b: SQLValue) -> bool:
+    """Whether two stored values mean the same (JSON compared as data; empty equals empty)."""
     if isinstance(a, str) and isinstance(b, str) and a[:1] in "[{" and b[:1] in "[{":
         try:
             return bool(json.loads(a) == json.loads(b))
@@ -351,11 +301,12 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b or (_empty(a) and _empty(b)))
 
 
-def _empty(value: Any) -> bool:
+def _empty(value: SQLValue) -> bool:
     return value is None or value in ("", "[]", "{}")
 
 
-def _show(value: Any) -> Any:
+def _show(value: SQLValue) -> object:
+    """A value as a conflict report shows it: JSON columns as data."""
     if isinstance(value, str) and value[:1] in "[{":
         try:
             return json.loads(value)
@@ -377,12 +328,7 @@ def backup_database(db: Database, target: Path) -> int:
     partial = target.with_name(target.name + ".partial")
     try:
         partial.unlink(missing_ok=True)
-        dest = sqlite3.connect(partial)
-        try:
-            db.conn.backup(dest)
-            ok = dest.execute("PRAGMA quick_check").fetchone()[0]
-        finally:
-            dest.close()
+        ok = store.backup_to(db, partial)
         if ok != "ok":
             raise DatabaseError(f"The backup {target} failed its integrity check ({ok})", "Try again.")
         os.replace(partial, target)

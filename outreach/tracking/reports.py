@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field, fields
-from datetime import date, timedelta
+from dataclasses import asdict, dataclass, field, fields
+from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from outreach.clock import Clock, utcnow_iso
+from outreach.contacts.model import Contact, get_contact, is_suppressed, normalize_email
+from outreach.countries import BSI_COUNTRIES
+from outreach.db import events as event_store
+from outreach.db import reports as store
 from outreach.db.schema import Database
 from outreach.errors import InputError, NotFoundError
-from outreach.models import BounceType, DeliveryStatus, EventType, Kind
+from outreach.models import BounceType, EventType, Kind
+from outreach.models.tracking import CampaignInfo, DeliveryRecord, Event, SignupRecord
 
-DIMENSIONS = ("country", "kind", "language")
+DIMENSIONS = store.BREAKDOWNS
 TOTAL = "(all)"
 
 
@@ -39,6 +45,7 @@ class Counts:
     unsubscribed: int = 0  # unsubscribed from this campaign
 
     def add(self, other: Counts) -> None:
+        """Add another row's figures to these (for totals)."""
         for f in fields(self):
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
@@ -52,6 +59,7 @@ class Counts:
                 "unsubscribe_rate": ratio(self.unsubscribed, self.sent)}
 
     def as_dict(self) -> dict[str, Any]:
+        """The figures and their rates, as one row of the JSON report."""
         return {f.name: getattr(self, f.name) for f in fields(self)} | self.rates()
 
 
@@ -69,6 +77,7 @@ class Row:
 
     @property
     def is_total(self) -> bool:
+        """Whether this is a total row (of a campaign, or of all campaigns) rather than one group."""
         return all(value is None for value in self.group.values())
 
 
@@ -80,7 +89,7 @@ class Report:
     since: str | None
     until: str | None
     generated_at: str
-    campaigns: list[dict[str, Any]]
+    campaigns: list[CampaignInfo]
     rows: list[Row] = field(default_factory=list)
 
     def total(self, campaign: str | None = None) -> Counts:
@@ -119,67 +128,35 @@ def parse_by(values: list[str] | None) -> tuple[str, ...]:
     return tuple(d for d in DIMENSIONS if d in chosen)
 
 
-def _period(since: date | None, until: date | None, column: str) -> tuple[str, list[str]]:
-    clauses, params = [], []
-    if since:
-        clauses.append(f"{column} >= ?")
-        params.append(f"{since.isoformat()}T00:00:00Z")
-    if until:
-        clauses.append(f"{column} < ?")  # until is inclusive: before the next day
-        params.append(f"{(until + timedelta(days=1)).isoformat()}T00:00:00Z")
-    return " AND ".join(clauses) or "1", params
-
-
 def build_report(db: Database, clock: Clock, *, campaign: str | None = None, by: tuple[str, ...] = (),
                  since: date | None = None, until: date | None = None) -> Report:
     """The figures per campaign (and for all campaigns), per group of `by`, with totals."""
     if since and until and since > until:
         raise InputError(f"--since {since} is after --until {until}", "Swap the dates.")
-    known = {row["slug"]: row for row in db.query(
-        "SELECT slug, name, first_sent_at, last_sent_at FROM campaigns ORDER BY coalesce(first_sent_at, created_at)")}
+    known = {info.slug: info for info in store.campaigns_in_order(db)}
     if campaign is not None and campaign not in known:
         hint = "Known campaigns: " + ", ".join(known) if known else "No campaign has been sent yet."
         raise NotFoundError(f"No campaign {campaign!r} in the database", hint)
-    where, params = _period(since, until, "coalesce(d.sent_at, d.queued_at)")
-    if campaign is not None:
-        where += " AND d.campaign = ?"
-        params.append(campaign)
-    dims = "".join(f", d.{d}" for d in by)
-    cells: dict[tuple[Any, ...], Counts] = {}
-
-    def cell(key: tuple[Any, ...]) -> Counts:
-        return cells.setdefault(key, Counts())
-
-    s = DeliveryStatus
-    for row in db.execute(
-            f"SELECT d.campaign{dims}, count(*), sum(d.status = '{s.SENT}'), sum(d.status = '{s.FAILED}'), "
-            f"sum(d.status = '{s.UNKNOWN}'), sum(d.status IN ('{s.QUEUED}', '{s.SENDING}')) "
-            f"FROM deliveries d WHERE {where} GROUP BY d.campaign{dims}", params).fetchall():
-        counts = cell(tuple(row[:1 + len(by)]))
-        counts.targeted, counts.sent, counts.failed, counts.unknown, counts.pending = row[1 + len(by):]
-    e = EventType
-    # Events name their delivery, or (web unsubscribes) only the campaign and the contact: link both kinds.
-    linked = (f"SELECT type, bounce_type, delivery_id AS did FROM events WHERE delivery_id IS NOT NULL "
-              f"AND type IN ('{e.BOUNCED}', '{e.COMPLAINED}', '{e.UNSUBSCRIBED}') UNION ALL "
-              f"SELECT ev.type, ev.bounce_type, dd.id FROM events ev JOIN deliveries dd "
-              f"ON dd.campaign = ev.campaign AND dd.contact_id = ev.contact_id "
-              f"WHERE ev.delivery_id IS NULL AND ev.type IN ('{e.BOUNCED}', '{e.COMPLAINED}', '{e.UNSUBSCRIBED}')")
-    for row in db.execute(
-            f"SELECT d.campaign{dims}, "
-            f"count(DISTINCT CASE WHEN l.type = '{e.BOUNCED}' AND l.bounce_type = '{BounceType.HARD}' THEN d.id END), "
-            f"count(DISTINCT CASE WHEN l.type = '{e.BOUNCED}' AND l.bounce_type = '{BounceType.SOFT}' THEN d.id END), "
-            f"count(DISTINCT CASE WHEN l.type = '{e.COMPLAINED}' THEN d.id END), "
-            f"count(DISTINCT CASE WHEN l.type = '{e.UNSUBSCRIBED}' THEN d.id END) "
-            f"FROM ({linked}) l JOIN deliveries d ON d.id = l.did WHERE {where} GROUP BY d.campaign{dims}",
-            params).fetchall():
-        counts = cell(tuple(row[:1 + len(by)]))
-        counts.bounced, counts.soft_bounced, counts.complained, counts.unsubscribed = row[1 + len(by):]
-
-    report = Report(by=by, since=since.isoformat() if since else None, until=until.isoformat() if until else None,
-                    generated_at=utcnow_iso(clock), campaigns=[])
+    cells: dict[tuple[str | None, ...], Counts] = {}
+    for figures in store.delivery_figures(db, by, campaign=campaign, since=since, until=until):
+        counts = cells.setdefault(figures.key, Counts())
+        counts.targeted, counts.sent, counts.failed = figures.targeted, figures.sent, figures.failed
+        counts.unknown, counts.pending = figures.unknown, figures.pending
+    for outcomes in store.outcome_figures(db, by, campaign=campaign, since=since, until=until):
+        counts = cells.setdefault(outcomes.key, Counts())
+        counts.bounced, counts.soft_bounced = outcomes.bounced, outcomes.soft_bounced
+        counts.complained, counts.unsubscribed = outcomes.complained, outcomes.unsubscribed
     slugs = [slug for slug in known if any(key[0] == slug for key in cells)] if campaign is None else [campaign]
-    report.campaigns = [dict(known[slug]) for slug in slugs]
-    overall: dict[tuple[Any, ...], Counts] = {}
+    report = Report(by=by, since=since.isoformat() if since else None, until=until.isoformat() if until else None,
+                    generated_at=utcnow_iso(clock), campaigns=[known[slug] for slug in slugs])
+    report.rows = _rows(cells, slugs, by)
+    return report
+
+
+def _rows(cells: dict[tuple[str | None, ...], Counts], slugs: list[str], by: tuple[str, ...]) -> list[Row]:
+    """The report's rows: per campaign its groups (sorted) and its total, then the same over all campaigns."""
+    rows: list[Row] = []
+    overall: dict[tuple[str | None, ...], Counts] = {}
     for slug in [*slugs, None]:
         groups = ({key[1:]: c for key, c in cells.items() if key[0] == slug} if slug is not None else overall)
         total = Counts()
@@ -189,16 +166,16 @@ def build_report(db: Database, clock: Clock, *, campaign: str | None = None, by:
             if slug is not None:
                 overall.setdefault(group_key, Counts()).add(counts)
             if by:
-                report.rows.append(Row(slug, dict(zip(by, group_key, strict=True)), counts))
-        report.rows.append(Row(slug, dict.fromkeys(by), total))
-    return report
+                rows.append(Row(slug, dict(zip(by, group_key, strict=True)), counts))
+        rows.append(Row(slug, dict.fromkeys(by), total))
+    return rows
 
 
 def report_document(report: Report) -> dict[str, Any]:
     """The JSON shape of `outreach report --format json`."""
     return {
         "period": {"since": report.since, "until": report.until}, "generated_at": report.generated_at,
-        "by": list(report.by), "campaigns": report.campaigns,
+        "by": list(report.by), "campaigns": [asdict(info) for info in report.campaigns],
         "rows": [{"campaign": row.campaign, **row.group, "total": row.is_total, **row.counts.as_dict()}
                  for row in report.rows],
     }
@@ -238,42 +215,35 @@ def build_reach(db: Database, clock: Clock, *, since: date | None = None, until:
 
     A person counts in the country and audience of their delivery (the snapshot taken at queue time); the
     audience totals add the countries up. An erased person's deliveries keep no contact id, so each of those
-    counts once (they cannot be told apart any more). Queries follow the deliveries_reach index column order so
-    SQLite counts distinct contacts without sorting.
+    counts once (they cannot be told apart any more).
     """
-    from outreach.countries import BSI_COUNTRIES
-
-    where, params = _period(since, until, "sent_at")
-    sent = f"status = '{DeliveryStatus.SENT}' AND {where}"
+    per_kind, per_country, overall = store.reach_figures(db, since=since, until=until)
     columns = (*AUDIENCES, "total", "campaigns")
     countries: dict[str, dict[str, int]] = {code: dict.fromkeys(columns, 0) for code in BSI_COUNTRIES}
     totals = dict.fromkeys(columns, 0)
-    for country, kind, people, anonymous in db.execute(
-            f"SELECT country, kind, count(DISTINCT contact_id), sum(contact_id IS NULL) FROM deliveries "
-            f"WHERE {sent} GROUP BY country, kind", params).fetchall():
-        audience = kind if kind in (Kind.AUTHORITY, Kind.SUPPLIER) else "others"
-        countries.setdefault(country or "??", dict.fromkeys(columns, 0))[audience] += people + anonymous
-        totals[audience] += people + anonymous
-    for country, people, anonymous, campaigns in db.execute(
-            f"SELECT country, count(DISTINCT contact_id), sum(contact_id IS NULL), count(DISTINCT campaign) "
-            f"FROM deliveries WHERE {sent} GROUP BY country", params).fetchall():
-        countries[country or "??"]["total"] = people + anonymous
-        countries[country or "??"]["campaigns"] = campaigns
-    people, anonymous, campaigns = db.execute(
-        f"SELECT count(DISTINCT contact_id), coalesce(sum(contact_id IS NULL), 0), count(DISTINCT campaign) "
-        f"FROM deliveries WHERE {sent}", params).fetchone()
-    totals["total"], totals["campaigns"] = people + anonymous, campaigns
+    for figures in per_kind:
+        audience = figures.kind if figures.kind in (Kind.AUTHORITY, Kind.SUPPLIER) else "others"
+        assert audience is not None
+        reached = figures.people + figures.anonymous
+        countries.setdefault(figures.country or "??", dict.fromkeys(columns, 0))[audience] += reached
+        totals[audience] += reached
+    for figures in per_country:
+        countries[figures.country or "??"]["total"] = figures.people + figures.anonymous
+        countries[figures.country or "??"]["campaigns"] = figures.campaigns
+    totals["total"], totals["campaigns"] = overall.people + overall.anonymous, overall.campaigns
     return Reach(since=since.isoformat() if since else None, until=until.isoformat() if until else None,
                  generated_at=utcnow_iso(clock), countries=dict(sorted(countries.items())), totals=totals)
 
 
 def reach_document(reach: Reach) -> dict[str, Any]:
+    """The JSON shape of `outreach report reach --format json`."""
     return {"period": {"since": reach.since, "until": reach.until}, "generated_at": reach.generated_at,
             "countries": [{"country": code, **values} for code, values in reach.countries.items()],
             "totals": reach.totals}
 
 
 def reach_csv(reach: Reach) -> str:
+    """One CSV line per country, then the totals marked (all)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["country", "authorities", "suppliers", "others", "total", "campaigns"])
@@ -286,14 +256,40 @@ def reach_csv(reach: Reach) -> str:
 # --- one person's history (coordinators, GDPR access requests) --------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PersonRecord:
+    """Everything held on one person: the contact, whether the address is suppressed, every delivery, event and
+    sign-up (full rows, oldest first), and the names of the campaigns they were sent."""
+
+    contact: Contact
+    suppressed: bool
+    deliveries: list[DeliveryRecord]
+    events: list[Event]
+    signups: list[SignupRecord]
+    campaign_names: dict[str, str]
+
+    def document(self) -> dict[str, object]:
+        """The JSON shape of `contacts show --json`: every stored column of every row."""
+        return {"contact": asdict(self.contact), "suppressed": self.suppressed,
+                "deliveries": [_plain(asdict(d)) for d in self.deliveries],
+                "events": [_plain(asdict(e)) for e in self.events],
+                "signups": [asdict(s) for s in self.signups]}
+
+
+def person_record(db: Database, contact: Contact) -> PersonRecord:
+    """Gather everything held on a contact (GDPR access requests, `contacts show`, `contacts history`)."""
+    return PersonRecord(contact=contact, suppressed=is_suppressed(db, contact.email),
+                        deliveries=store.deliveries_of_contact(db, contact.id),
+                        events=event_store.events_of_contact(db, contact.id),
+                        signups=store.signups_of(db, contact.email), campaign_names=store.campaign_names(db))
+
+
 def person_history(db: Database, email: str) -> dict[str, Any]:
     """Everything sent to one person and everything that happened afterwards, oldest first.
 
     For an address that is no longer a contact (erased) only the fact that it is suppressed is known: erasure
     removed the rest, which is the point.
     """
-    from outreach.contacts.model import get_contact, is_suppressed, normalize_email
-
     contact = get_contact(db, email)
     if contact is None:
         try:
@@ -306,34 +302,45 @@ def person_history(db: Database, email: str) -> dict[str, Any]:
                                 "Nothing else is kept about this address.")
         raise NotFoundError(f"No contact with the address {key!r}",
                             "Check the spelling, or list contacts with: outreach contacts list --search …")
-    deliveries = [dict(row) for row in db.query(
-        "SELECT d.id, d.campaign, c.name AS campaign_name, d.language, d.kind, d.country, d.status, d.attempts, "
-        "d.last_reply, d.message_id, d.queued_at, d.sent_at, d.updated_at FROM deliveries d "
-        "LEFT JOIN campaigns c ON c.slug = d.campaign WHERE d.contact_id = ? ORDER BY d.queued_at, d.id",
-        [contact.id])]
-    events = [dict(row) for row in db.query(
-        "SELECT id, type, campaign, delivery_id, bounce_type, detail, source, created_at FROM events "
-        "WHERE contact_id = ? ORDER BY created_at, id", [contact.id])]
-    by_delivery: dict[int, list[dict[str, Any]]] = {}
+    return history_document(person_record(db, contact))
+
+
+def history_document(record: PersonRecord) -> dict[str, Any]:
+    """The JSON shape of `contacts history --json`: each delivery with its events and one-word outcome."""
+    events = sorted(record.events, key=lambda e: (e.created_at, e.id))
+    by_delivery: dict[int, list[Event]] = {}
     for event in events:
-        if event["delivery_id"] is not None:
-            by_delivery.setdefault(event["delivery_id"], []).append(event)
-    for delivery in deliveries:
-        delivery["events"] = [e["type"] + (f" ({e['bounce_type']})" if e["bounce_type"] else "")
-                              for e in by_delivery.get(delivery["id"], [])]
-        delivery["outcome"] = _outcome(delivery["status"], by_delivery.get(delivery["id"], []), events,
-                                       delivery["campaign"])
-    return {"contact": contact.public_dict(), "deliveries": deliveries, "events": events}
+        if event.delivery_id is not None:
+            by_delivery.setdefault(event.delivery_id, []).append(event)
+    deliveries = []
+    for d in sorted(record.deliveries, key=lambda d: (d.queued_at, d.id)):
+        own = by_delivery.get(d.id, [])
+        deliveries.append({
+            "id": d.id, "campaign": d.campaign, "campaign_name": record.campaign_names.get(d.campaign),
+            "language": d.language, "kind": d.kind, "country": d.country, "status": d.status.value,
+            "attempts": d.attempts, "last_reply": d.last_reply, "message_id": d.message_id, "queued_at": d.queued_at,
+            "sent_at": d.sent_at, "updated_at": d.updated_at,
+            "events": [e.type.value + (f" ({e.bounce_type.value})" if e.bounce_type else "") for e in own],
+            "outcome": _outcome(d.status.value, own, events, d.campaign)})
+    return {"contact": record.contact.public_dict(), "deliveries": deliveries, "events": [
+        {"id": e.id, "type": e.type.value, "campaign": e.campaign, "delivery_id": e.delivery_id,
+         "bounce_type": e.bounce_type.value if e.bounce_type else None, "detail": e.detail, "source": e.source,
+         "created_at": e.created_at} for e in events]}
 
 
-def _outcome(status: str, own: list[dict[str, Any]], events: list[dict[str, Any]], campaign: str) -> str:
+def _outcome(status: str, own: list[Event], events: list[Event], campaign: str) -> str:
     """The one-word result of a delivery as a person would ask about it."""
-    related = own + [e for e in events if e["delivery_id"] is None and e["campaign"] == campaign]
+    related = own + [e for e in events if e.delivery_id is None and e.campaign == campaign]
     for kind in (EventType.COMPLAINED, EventType.UNSUBSCRIBED):
-        if any(e["type"] == kind for e in related):
+        if any(e.type == kind for e in related):
             return f"sent, then {kind.value}"
-    if any(e["type"] == EventType.BOUNCED and e["bounce_type"] == BounceType.HARD for e in related):
+    if any(e.type == EventType.BOUNCED and e.bounce_type == BounceType.HARD for e in related):
         return "bounced"
-    if any(e["type"] == EventType.BOUNCED for e in related):
+    if any(e.type == EventType.BOUNCED for e in related):
         return "sent, soft bounce"
     return status
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """A row with its enums as their plain values, as the database holds them."""
+    return {key: (value.value if isinstance(value, StrEnum) else value) for key, value in row.items()}
