@@ -17,7 +17,7 @@ from outreach.cli import sending as sending_cli
 from outreach.cli import setup as setup_cli
 from outreach.cli import tracking as tracking_cli
 from outreach.cli import web as web_cli
-from outreach.cli._common import App, AppState, begin
+from outreach.cli._common import App, AppState
 
 app = App(
     name="outreach",
@@ -33,6 +33,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     db: Annotated[Path | None, typer.Option("--db", help="Database file (default: OUTREACH_DB or ./contacts.db).",
                                             show_default=False)] = None,
     env_file: Annotated[Path | None, typer.Option("--env-file", help="Settings file (default: ./.env).",
@@ -41,7 +42,7 @@ def root(
                                           help="Show the version and exit.")] = False,
 ) -> None:
     """Multilingual newsletters and outreach: contacts, localized campaigns, careful sending, tracking."""
-    begin(AppState(db_option=db, env_file=env_file))
+    ctx.obj = AppState(db_option=db, env_file=env_file)
 
 
 setup_cli.register(app)
