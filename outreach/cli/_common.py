@@ -113,6 +113,13 @@ def err() -> Console:
     return state().stderr
 
 
+def wide() -> Console:
+    """A stderr console wide enough that figures are never cut to "…" (the terminal wraps long lines instead)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, width=max(err().width, 240))
+
+
 def print_json(document: Any) -> None:
     """Exactly one JSON document on stdout, non-ASCII kept as is."""
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")

@@ -1,7 +1,7 @@
-"""`outreach contacts …`: add, import, list, show, edit, tag, untag, remove, count, export, erase.
+"""`outreach contacts …`: add, import, list, show, edit, tag, untag, remove, count, export, erase, history.
 
 Thin: parse, call outreach.contacts.model / importer / exporter, print. Tables and prose go to stderr, `--json` prints
-one document to stdout. (`history` is added to this group by the tracking part.)
+one document to stdout.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from outreach.cli._common import App, err, print_json, state
+from outreach.cli._common import App, err, print_json, state, wide
 from outreach.cli.contacts_import import import_command
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ Tags = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Only contac
 Search = Annotated[str | None, typer.Option("--search", "-q", help="Free text in email, name, organisation or role.",
                                             show_default=False)]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")]
+JsonDocument = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 
 def _filter(country: list[str] | None, kind: list[str] | None, language: list[str] | None,
@@ -366,3 +367,34 @@ def _attributes(items: list[str] | None, allow_empty: bool = False) -> dict[str,
             raise InputError(f"--attr {item!r} is not KEY=VALUE", "For example: --attr 'Phone=+48 22 000 00 00'.")
         attributes[key.strip()] = value.strip()
     return attributes
+
+
+@app.command("history")
+def history(email: Annotated[str, typer.Argument(help="The person's email address.", show_default=False)],
+            json_output: JsonDocument = False) -> None:
+    """Every campaign sent to one person, with dates, language, outcome and events (also for GDPR requests)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from outreach.tracking.reports import person_history
+
+    document = person_history(state().db, email)
+    if json_output:
+        print_json(document)
+        return
+    console, contact = err(), document["contact"]
+    console.print(f"[bold]{escape(contact['email'])}[/] {escape(contact['name'])} — {escape(contact['organisation'])}"
+                  f" ({contact['kind']}, {contact['country'] or '?'}, {contact['language'] or '?'}), "
+                  f"status [bold]{contact['status']}[/]")
+    table = Table("campaign", "language", "queued", "sent", "status", "outcome", "events", title="Campaigns",
+                  title_justify="left", box=None, pad_edge=False)
+    for d in document["deliveries"]:
+        table.add_row(escape(d["campaign"]), d["language"], d["queued_at"] or "", d["sent_at"] or "", d["status"],
+                      escape(d["outcome"]), escape(", ".join(d["events"])))
+    wide().print(table if document["deliveries"] else "No campaign was sent to this person.")
+    events = Table("when", "event", "campaign", "detail", title="Events", title_justify="left", box=None,
+                   pad_edge=False)
+    for e in document["events"]:
+        events.add_row(e["created_at"], e["type"] + (f" ({e['bounce_type']})" if e["bounce_type"] else ""),
+                       escape(e["campaign"] or ""), escape(e["detail"]))
+    wide().print(events if document["events"] else "No events.")
