@@ -15,6 +15,7 @@ from outreach.cli._common import App, err, print_json, state, wide
 from outreach.cli.contacts_import import import_command
 
 if TYPE_CHECKING:
+    from outreach.clock import SystemClock
     from outreach.contacts.model import Contact, ContactFilter
 
 app = App(help="Contact lists: add, import, list, show, edit, tag, export, erase.")
@@ -43,7 +44,7 @@ def _filter(country: list[str] | None, kind: list[str] | None, language: list[st
     return ContactFilter.parse(country, kind, language, status, tag, search)
 
 
-def _clock() -> Any:
+def _clock() -> SystemClock:
     from outreach.clock import SystemClock
 
     return SystemClock()

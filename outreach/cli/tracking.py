@@ -13,7 +13,10 @@ import typer
 from outreach.cli._common import App, err, print_json, state, wide
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from outreach.tracking.events import InboundReport
+    from outreach.tracking.reports import Reach, Report
 
 bounces_app = App(help="Bounces and spam complaints: read them from mailboxes and apply them to contacts.")
 unsubscribes_app = App(help="Unsubscribe requests sent by mail to the List-Unsubscribe mailto: address.")
@@ -169,7 +172,7 @@ def report(
         _emit_table(_report_table(result), output)
 
 
-def _html(result: Any, reach: Any) -> str:
+def _html(result: Report, reach: Reach) -> str:
     from outreach.tracking.report_html import render_html
 
     return render_html(result, reach)
@@ -200,7 +203,7 @@ def _emit_json(document: Any, output: Path | None) -> None:
         _emit(json.dumps(document, ensure_ascii=False, indent=2) + "\n", output)
 
 
-def _emit_table(table: Any, output: Path | None) -> None:
+def _emit_table(table: Table, output: Path | None) -> None:
     if output is None:
         wide().print(table)
         return
@@ -213,7 +216,7 @@ def _emit_table(table: Any, output: Path | None) -> None:
     _emit(buffer.getvalue(), output)
 
 
-def _report_table(result: Any) -> Any:
+def _report_table(result: Report) -> Table:
     from rich.table import Table
 
     from outreach.tracking.reports import METRICS, TOTAL
@@ -231,7 +234,7 @@ def _report_table(result: Any) -> Any:
     return table
 
 
-def _reach_table(reach: Any) -> Any:
+def _reach_table(reach: Reach) -> Table:
     from rich.table import Table
 
     period = f"{reach.since or 'start'} … {reach.until or 'today'}"
