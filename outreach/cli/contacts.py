@@ -69,24 +69,17 @@ def add(
     json_output: Json = False,
 ) -> None:
     """Add one contact."""
-    from outreach.contacts.importing.rows import normalize_address, split_name_address
-    from outreach.contacts.model import clean_fields, get_contact, insert_contact, is_suppressed
-    from outreach.errors import InputError
+    from outreach.contacts.editing import add_contact
+    from outreach.contacts.importing.rows import split_name_address
+    from outreach.contacts.model import normalize_email
 
     display, address = split_name_address(email)
-    key = normalize_address(address)
-    db = state().db
-    if is_suppressed(db, key):
-        raise InputError(f"{key} is on the suppression list (erased, unsubscribed or bounced); it is not added again",
-                         "A person who wants the mailings again can subscribe on the web pages.")
-    if get_contact(db, key) is not None:
-        raise InputError(f"{key} is already a contact", f"Change it with: outreach contacts edit {key} …")
-    fields = clean_fields({"name": name or display, "organisation": organisation, "role": role, "kind": kind,
-                           "country": country, "language": language, "tags": _split(tag),
-                           "consent_basis": consent_basis, "consent_source": source,
-                           "attributes": _attributes(attr)})
-    with db.atomic():
-        contact = insert_contact(db, _clock(), key, {k: v for k, v in fields.items() if v not in (None, "")})
+    key = normalize_email(address)
+    attributes = _attributes(attr)
+    fields = {"name": name or display, "organisation": organisation, "role": role, "kind": kind, "country": country,
+              "language": language, "tags": _split(tag), "consent_basis": consent_basis, "consent_source": source,
+              "attributes": attributes}
+    contact = add_contact(state().db, _clock(), key, fields)
     if json_output:
         print_json(contact.public_dict())
     else:
@@ -201,26 +194,12 @@ def edit(
     json_output: Json = False,
 ) -> None:
     """Change fields of one contact."""
-    from outreach.contacts.model import clean_fields, require_contact, update_contact
-    from outreach.errors import InputError
+    from outreach.contacts.editing import edit_contact
 
-    db = state().db
-    contact = require_contact(db, email)
+    attributes = _attributes(attr, allow_empty=True) if attr else None
     given = {"name": name, "organisation": organisation, "role": role, "kind": kind, "country": country,
              "language": language, "consent_basis": consent_basis, "consent_source": source}
-    changes = clean_fields({key: value for key, value in given.items() if value is not None})
-    if attr:
-        attributes = dict(contact.attributes)
-        for key, value in _attributes(attr, allow_empty=True).items():
-            if value:
-                attributes[key] = value
-            else:
-                attributes.pop(key, None)
-        changes["attributes"] = clean_fields({"attributes": attributes})["attributes"]
-    if not changes:
-        raise InputError("Nothing to change", "Give at least one option, e.g. --name or --attr KEY=VALUE.")
-    with db.atomic():
-        contact = update_contact(db, _clock(), contact, changes)
+    contact = edit_contact(state().db, _clock(), email, given, attributes)
     if json_output:
         print_json(contact.public_dict())
     else:
@@ -229,7 +208,9 @@ def edit(
 
 def _tagging(tag_name: str, emails: list[str] | None, contact_filter: ContactFilter, everyone: bool,
              add_tag: bool) -> int:
-    from outreach.contacts.model import ContactFilter, clean_fields, iter_contacts, require_contact, update_contact
+    """Check what the command line names (before the database is opened), then tag or untag."""
+    from outreach.contacts.editing import tag_contacts
+    from outreach.contacts.model import ContactFilter, clean_fields
     from outreach.errors import InputError
 
     tags = clean_fields({"tags": [tag_name]})["tags"]
@@ -237,17 +218,7 @@ def _tagging(tag_name: str, emails: list[str] | None, contact_filter: ContactFil
         raise InputError("The tag is empty")
     if not emails and contact_filter == ContactFilter() and not everyone:
         raise InputError("Say which contacts: give addresses, a filter (--country, --kind, …) or --all")
-    db = state().db
-    clock = _clock()
-    with db.atomic():
-        targets = [require_contact(db, email) for email in emails or []] or list(iter_contacts(db, contact_filter))
-        changed = 0
-        for contact in targets:
-            new = sorted(set(contact.tags) | set(tags)) if add_tag else sorted(set(contact.tags) - set(tags))
-            if new != sorted(contact.tags):
-                update_contact(db, clock, contact, {"tags": new})
-                changed += 1
-    return changed
+    return tag_contacts(state().db, _clock(), tags, emails or [], contact_filter, add=add_tag)
 
 
 @app.command("tag")
