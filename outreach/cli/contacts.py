@@ -15,8 +15,11 @@ from outreach.cli._common import App, err, print_json, state, wide
 from outreach.cli.contacts_import import import_command
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from outreach.clock import SystemClock
     from outreach.contacts.model import Contact, ContactFilter
+    from outreach.db.schema import Database
 
 app = App(help="Contact lists: add, import, list, show, edit, tag, export, erase.")
 app.command("import")(import_command)
@@ -125,40 +128,36 @@ def list_contacts(country: Countries = None, kind: Kinds = None, language: Langu
 @app.command("show")
 def show(email: Annotated[str, typer.Argument(help="The contact's address.")], json_output: Json = False) -> None:
     """Everything held on one person: the contact, its deliveries and events (GDPR access request)."""
-    from dataclasses import asdict
-
-    from outreach.contacts.model import get_contact, is_suppressed, normalize_email
-    from outreach.errors import InputError, NotFoundError
+    from outreach.tracking.reports import person_record
 
     db = state().db
-    contact = get_contact(db, email)
-    if contact is None:
-        suppressed = False
-        try:
-            suppressed = is_suppressed(db, normalize_email(email))
-        except InputError:  # a malformed address simply is not on the list
-            pass
-        hint = ("Only a salted hash of this address is kept (it was erased, unsubscribed or bounced), so that it "
-                "is never imported again; nothing else is held." if suppressed else
-                "Check the spelling, or search with: outreach contacts list --search …")
-        raise NotFoundError(f"No contact with the address {email!r}", hint)
-    document = {
-        "contact": asdict(contact),
-        "suppressed": is_suppressed(db, contact.email),
-        "deliveries": [dict(row) for row in db.query(
-            "SELECT * FROM deliveries WHERE contact_id = ? ORDER BY id", [contact.id])],
-        "events": [dict(row) for row in db.query("SELECT * FROM events WHERE contact_id = ? ORDER BY id",
-                                                 [contact.id])],
-        "signups": [dict(row) for row in db.query("SELECT * FROM signups WHERE email = ? ORDER BY id",
-                                                  [contact.email])],
-    }
+    document = person_record(db, _find_contact(db, email)).document()
     if json_output:
         print_json(document)
         return
-    _print_contact(contact, document)
+    _print_contact(document)
 
 
-def _print_contact(contact: Contact, document: dict[str, Any]) -> None:
+def _find_contact(db: Database, email: str) -> Contact:
+    """The contact, or NotFoundError whose hint says whether the address is only kept as a suppression hash."""
+    from outreach.contacts.model import get_contact, is_suppressed, normalize_email
+    from outreach.errors import InputError, NotFoundError
+
+    contact = get_contact(db, email)
+    if contact is not None:
+        return contact
+    suppressed = False
+    try:
+        suppressed = is_suppressed(db, normalize_email(email))
+    except InputError:  # a malformed address simply is not on the list
+        pass
+    hint = ("Only a salted hash of this address is kept (it was erased, unsubscribed or bounced), so that it "
+            "is never imported again; nothing else is held." if suppressed else
+            "Check the spelling, or search with: outreach contacts list --search …")
+    raise NotFoundError(f"No contact with the address {email!r}", hint)
+
+
+def _print_contact(document: Mapping[str, Any]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
