@@ -1,6 +1,7 @@
 """`outreach contacts …`: add, import, list, show, edit, tag, untag, remove, count, export, erase, history.
 
-Thin: parse, call outreach.contacts.model / importer / exporter, print. Tables and prose go to stderr, `--json` prints
+Thin: parse, call one core function (outreach.contacts.editing / model / importer / exporter, and
+outreach.tracking.reports for `show` and `history`), print. Tables and prose go to stderr, `--json` prints
 one document to stdout.
 """
 

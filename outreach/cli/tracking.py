@@ -48,7 +48,7 @@ def bounces_import(paths: PathsArgument, json_output: JsonOption = False) -> Non
 
     app_state = state()
     result = import_paths(app_state.db, SystemClock(), app_state.settings, paths, mode=Mode.BOUNCES)
-    _show_inbound(result, json_output, "bounce")
+    _show_inbound(result, json_output)
 
 
 @bounces_app.command("fetch")
@@ -63,7 +63,7 @@ def bounces_fetch(json_output: JsonOption = False) -> None:
 
     app_state = state()
     result = fetch_mailbox(app_state.db, SystemClock(), app_state.settings, mode=Mode.BOUNCES)
-    _show_inbound(result, json_output, "bounce")
+    _show_inbound(result, json_output)
 
 
 @unsubscribes_app.command("import")
@@ -77,10 +77,10 @@ def unsubscribes_import(paths: PathsArgument, json_output: JsonOption = False) -
 
     app_state = state()
     result = import_paths(app_state.db, SystemClock(), app_state.settings, paths, mode=Mode.UNSUBSCRIBES)
-    _show_inbound(result, json_output, "unsubscribe")
+    _show_inbound(result, json_output)
 
 
-def _show_inbound(result: InboundReport, json_output: bool, what: str) -> None:
+def _show_inbound(result: InboundReport, json_output: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
