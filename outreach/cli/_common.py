@@ -147,6 +147,9 @@ def report_error(error: OutreachError, secrets: list[str] | None = None) -> None
         console.print(f"[dim]Hint:[/] {escape(_mask(error.hint, secrets))}")
 
 
+_CONTEXT_PARAMETER = "_outreach_context"  # the parameter handle_errors adds; no command has one of that name
+
+
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Turn OutreachError into a message and its exit code, Ctrl-C into 130; close the database either way.
 
@@ -179,9 +182,6 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     wrapper.__dict__["__signature__"] = signature.replace(
         parameters=[*signature.parameters.values(), context_parameter])
     return wrapper
-
-
-_CONTEXT_PARAMETER = "_outreach_context"
 
 
 class App(typer.Typer):
