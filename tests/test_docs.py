@@ -1,7 +1,10 @@
-"""Every command has help text and is documented (README.md or docs/*.md), as sqlite-utils' test_docs does."""
+"""Every command has help text and is documented (README.md or docs/*.md), and every documented example runs a
+command and options that exist, as sqlite-utils' test_docs does."""
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,3 +50,43 @@ def test_command_has_help(path: tuple[str, ...], command) -> None:
 def test_command_is_documented(path: tuple[str, ...], command) -> None:
     assert f"outreach {' '.join(path)}" in _documentation(), (
         f"`outreach {' '.join(path)}` is not mentioned in README.md or docs/*.md")
+
+
+def _examples() -> list[tuple[str, str]]:
+    """Every `outreach …` line inside a code block of README.md and docs/*.md, with where it is."""
+    found = []
+    for path in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        in_code = False
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.startswith("```"):
+                in_code = not in_code
+            elif in_code and (match := re.match(r"\s*(?:\$\s+)?outreach\s+(.*)$", line)):
+                found.append((f"{path.name}:{number}", match.group(1).rstrip("\\ ")))  # a continued line
+    return found
+
+
+EXAMPLES = _examples()
+
+
+def test_there_are_examples() -> None:
+    assert len(EXAMPLES) > 20
+
+
+@pytest.mark.parametrize(("where", "example"), EXAMPLES, ids=[where for where, _ in EXAMPLES])
+def test_documented_example_uses_existing_command_and_options(where: str, example: str) -> None:
+    # Only the command itself: a comment, a `&& next command` or a pipe ends it.
+    words = shlex.split(re.split(r"\s(?:#|&&|\|)\s?", example)[0])
+    command, index = typer.main.get_command(app), 0
+    while index < len(words) and getattr(command, "commands", None):
+        word = words[index]
+        if word.startswith("-"):  # a global option, and its value unless it is a flag
+            option = next(p for p in command.params if word.split("=")[0] in p.opts)
+            index += 1 if getattr(option, "is_flag", False) or "=" in word else 2
+            continue
+        assert word in command.commands, f"{where}: `outreach {example}` names no command {word!r}"
+        command, index = command.commands[word], index + 1
+    options = {name for param in command.params for name in (*param.opts, *param.secondary_opts)} | {"--help"}
+    for word in words[index:]:
+        word = word.strip("[]")
+        if re.fullmatch(r"--[\w-]+(=.*)?|-[a-zA-Z]", word):
+            assert word.split("=")[0] in options, f"{where}: `outreach {example}` uses an unknown option {word!r}"

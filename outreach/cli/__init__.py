@@ -13,11 +13,12 @@ import typer
 from outreach import __version__
 from outreach.cli import campaign as campaign_cli
 from outreach.cli import contacts as contacts_cli
+from outreach.cli import db as db_cli
 from outreach.cli import sending as sending_cli
 from outreach.cli import setup as setup_cli
 from outreach.cli import tracking as tracking_cli
 from outreach.cli import web as web_cli
-from outreach.cli._common import App, AppState, begin
+from outreach.cli._common import App, AppState
 
 app = App(
     name="outreach",
@@ -33,6 +34,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     db: Annotated[Path | None, typer.Option("--db", help="Database file (default: OUTREACH_DB or ./contacts.db).",
                                             show_default=False)] = None,
     env_file: Annotated[Path | None, typer.Option("--env-file", help="Settings file (default: ./.env).",
@@ -41,7 +43,7 @@ def root(
                                           help="Show the version and exit.")] = False,
 ) -> None:
     """Multilingual newsletters and outreach: contacts, localized campaigns, careful sending, tracking."""
-    begin(AppState(db_option=db, env_file=env_file))
+    ctx.obj = AppState(db_option=db, env_file=env_file)
 
 
 setup_cli.register(app)
@@ -49,6 +51,7 @@ app.add_typer(contacts_cli.app, name="contacts")
 campaign_cli.register(app)
 sending_cli.register(app)
 tracking_cli.register(app)
+db_cli.register(app)
 web_cli.register(app)
 
 

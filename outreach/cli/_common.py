@@ -2,17 +2,24 @@
 
 The CLI is the only edge that prints. Prose, progress and errors go to stderr; `--json` prints exactly one JSON
 document to stdout.
+
+The state of one invocation (global options, the open database, the stderr console) is an `AppState` that the root
+callback keeps in `ctx.obj`; Click hands it down to every sub-context. Typer gives the running context only to a
+parameter annotated `typer.Context`, so `handle_errors` adds such a parameter to every command it wraps and binds
+that context for the length of the command: `state()` reads `ctx.obj` from it, so commands keep calling `state().db`.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import sys
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 import typer
 
@@ -24,6 +31,9 @@ if TYPE_CHECKING:
     from outreach.config import Settings
     from outreach.db.schema import Database
 
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -35,9 +45,11 @@ class AppState:
     env_file: Path | None = None
     _settings: Settings | None = field(default=None, repr=False)
     _db: Database | None = field(default=None, repr=False)
+    _stderr: Console | None = field(default=None, repr=False)
 
     @property
     def settings(self) -> Settings:
+        """The settings: environment over the settings file over defaults, with `--db` applied."""
         if self._settings is None:
             from outreach.config import load_settings
 
@@ -54,40 +66,58 @@ class AppState:
             self._db = open_database(self.settings.db_path)
         return self._db
 
+    @property
+    def stderr(self) -> Console:
+        """One console per invocation, so that prints during a progress bar go through the bar's own console."""
+        if self._stderr is None:
+            from rich.console import Console
+
+            self._stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+        return self._stderr
+
+    def secrets(self) -> list[str]:
+        """The secrets to mask in messages: none when the settings were never loaded (they could not be)."""
+        return self._settings.secrets() if self._settings is not None else []
+
     def close(self) -> None:
+        """Close the database if this command opened it."""
         if self._db is not None:
             self._db.close()
             self._db = None
 
 
-_current: AppState | None = None
+@runtime_checkable
+class CommandContext(Protocol):
+    """What the CLI needs of the running command's context (typer's Context, which is Click's, has it)."""
+
+    def ensure_object(self, object_type: type[T]) -> T:
+        """The nearest `object_type` in ctx.obj up the chain of contexts, created on this one if there is none."""
+        ...
 
 
-def begin(app_state: AppState) -> None:
-    """Called by the root callback: the global options of this invocation."""
-    global _current
-    _current = app_state
+# The context of the command running now, bound by `handle_errors` and reset when the command returns. Not state of
+# this module: a context variable holds one value per thread and asyncio task, as Click's own context stack does.
+_running: ContextVar[CommandContext] = ContextVar("outreach_running_command")
 
 
-def state(ctx: typer.Context | None = None) -> AppState:
-    """The AppState of the running command (a bare one when a command runs outside the root app)."""
-    global _current
-    if _current is None:
-        _current = AppState()
-    return _current
-
-
-_stderr: Console | None = None
+def state() -> AppState:
+    """The AppState of the running command, from its context's `obj` (a bare one outside a command)."""
+    ctx = _running.get(None)
+    if ctx is None:
+        return AppState()
+    return ctx.ensure_object(AppState)
 
 
 def err() -> Console:
     """The console for prose, progress and errors (stderr)."""
-    global _stderr
-    if _stderr is None:
-        from rich.console import Console
+    return state().stderr
 
-        _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
-    return _stderr
+
+def wide() -> Console:
+    """A stderr console wide enough that figures are never cut to "…" (the terminal wraps long lines instead)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, width=max(err().width, 240))
 
 
 def print_json(document: Any) -> None:
@@ -117,27 +147,41 @@ def report_error(error: OutreachError, secrets: list[str] | None = None) -> None
         console.print(f"[dim]Hint:[/] {escape(_mask(error.hint, secrets))}")
 
 
-def handle_errors(func: F) -> F:
-    """Turn OutreachError into a message and its exit code, Ctrl-C into 130; close the database either way."""
+_CONTEXT_PARAMETER = "_outreach_context"  # the parameter handle_errors adds; no command has one of that name
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn OutreachError into a message and its exit code, Ctrl-C into 130; close the database either way.
+
+    The wrapper takes one more keyword parameter, annotated `typer.Context`, that typer fills with the running
+    context; it is bound for `state()` and not passed on to `func`.
+    """
+    signature = inspect.signature(func, eval_str=True)
+    context_parameter = inspect.Parameter(_CONTEXT_PARAMETER, inspect.Parameter.KEYWORD_ONLY,
+                                          annotation=typer.Context)
 
     @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        ctx = kwargs.pop(_CONTEXT_PARAMETER, None)  # None only when called other than by typer
+        token = _running.set(ctx) if isinstance(ctx, CommandContext) else None
         app_state = state()
         try:
             return func(*args, **kwargs)
         except OutreachError as error:
-            secrets: list[str] = []
-            if app_state._settings is not None:
-                secrets = app_state._settings.secrets()
-            report_error(error, secrets)
+            report_error(error, app_state.secrets())
             raise typer.Exit(int(error.exit_code)) from None
         except KeyboardInterrupt:
             err().print("Interrupted.")
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         finally:
             app_state.close()
+            if token is not None:
+                _running.reset(token)
 
-    return wrapper  # type: ignore[return-value]
+    # typer reads the parameters from __signature__ (inspect.signature stops there before following __wrapped__).
+    wrapper.__dict__["__signature__"] = signature.replace(
+        parameters=[*signature.parameters.values(), context_parameter])
+    return wrapper
 
 
 class App(typer.Typer):
@@ -150,6 +194,7 @@ class App(typer.Typer):
         super().__init__(**kwargs)
 
     def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
+        """Register a command wrapped in `handle_errors`; the decorated function itself is returned unchanged."""
         register = super().command(*args, **kwargs)
 
         def decorator(func: F) -> F:

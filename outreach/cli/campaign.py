@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from outreach.cli._common import App, err, print_json, state
+
+if TYPE_CHECKING:
+    from outreach.campaigns.checks import CheckReport
 
 campaign_app = App(help="Campaigns: one folder per mailing, one Markdown file per language.")
 i18n_app = App(help="Translations of the layout and web-page strings.")
@@ -81,7 +84,7 @@ def check(
         raise typer.Exit(1)
 
 
-def _print_report(report) -> None:  # type: ignore[no-untyped-def]
+def _print_report(report: CheckReport) -> None:
     from rich.markup import escape
     from rich.table import Table
 

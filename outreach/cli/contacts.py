@@ -1,7 +1,8 @@
-"""`outreach contacts …`: add, import, list, show, edit, tag, untag, remove, count, export, erase.
+"""`outreach contacts …`: add, import, list, show, edit, tag, untag, remove, count, export, erase, history.
 
-Thin: parse, call outreach.contacts.model / importer / exporter, print. Tables and prose go to stderr, `--json` prints
-one document to stdout. (`history` is added to this group by the tracking part.)
+Thin: parse, call one core function (outreach.contacts.editing / model / importer / exporter, and
+outreach.tracking.reports for `show` and `history`), print. Tables and prose go to stderr, `--json` prints
+one document to stdout.
 """
 
 from __future__ import annotations
@@ -11,11 +12,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from outreach.cli._common import App, err, print_json, state
+from outreach.cli._common import App, err, print_json, state, wide
 from outreach.cli.contacts_import import import_command
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from outreach.clock import SystemClock
     from outreach.contacts.model import Contact, ContactFilter
+    from outreach.db.schema import Database
 
 app = App(help="Contact lists: add, import, list, show, edit, tag, export, erase.")
 app.command("import")(import_command)
@@ -33,6 +38,7 @@ Tags = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Only contac
 Search = Annotated[str | None, typer.Option("--search", "-q", help="Free text in email, name, organisation or role.",
                                             show_default=False)]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")]
+JsonDocument = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 
 def _filter(country: list[str] | None, kind: list[str] | None, language: list[str] | None,
@@ -42,7 +48,7 @@ def _filter(country: list[str] | None, kind: list[str] | None, language: list[st
     return ContactFilter.parse(country, kind, language, status, tag, search)
 
 
-def _clock() -> Any:
+def _clock() -> SystemClock:
     from outreach.clock import SystemClock
 
     return SystemClock()
@@ -67,24 +73,17 @@ def add(
     json_output: Json = False,
 ) -> None:
     """Add one contact."""
-    from outreach.contacts.importing.rows import normalize_address, split_name_address
-    from outreach.contacts.model import clean_fields, get_contact, insert_contact, is_suppressed
-    from outreach.errors import InputError
+    from outreach.contacts.editing import add_contact
+    from outreach.contacts.importing.rows import split_name_address
+    from outreach.contacts.model import normalize_email
 
     display, address = split_name_address(email)
-    key = normalize_address(address)
-    db = state().db
-    if is_suppressed(db, key):
-        raise InputError(f"{key} is on the suppression list (erased, unsubscribed or bounced); it is not added again",
-                         "A person who wants the mailings again can subscribe on the web pages.")
-    if get_contact(db, key) is not None:
-        raise InputError(f"{key} is already a contact", f"Change it with: outreach contacts edit {key} …")
-    fields = clean_fields({"name": name or display, "organisation": organisation, "role": role, "kind": kind,
-                           "country": country, "language": language, "tags": _split(tag),
-                           "consent_basis": consent_basis, "consent_source": source,
-                           "attributes": _attributes(attr)})
-    with db.atomic():
-        contact = insert_contact(db, _clock(), key, {k: v for k, v in fields.items() if v not in (None, "")})
+    key = normalize_email(address)
+    attributes = _attributes(attr)
+    fields = {"name": name or display, "organisation": organisation, "role": role, "kind": kind, "country": country,
+              "language": language, "tags": _split(tag), "consent_basis": consent_basis, "consent_source": source,
+              "attributes": attributes}
+    contact = add_contact(state().db, _clock(), key, fields)
     if json_output:
         print_json(contact.public_dict())
     else:
@@ -130,40 +129,36 @@ def list_contacts(country: Countries = None, kind: Kinds = None, language: Langu
 @app.command("show")
 def show(email: Annotated[str, typer.Argument(help="The contact's address.")], json_output: Json = False) -> None:
     """Everything held on one person: the contact, its deliveries and events (GDPR access request)."""
-    from dataclasses import asdict
-
-    from outreach.contacts.model import get_contact, is_suppressed, normalize_email
-    from outreach.errors import InputError, NotFoundError
+    from outreach.tracking.reports import person_record
 
     db = state().db
-    contact = get_contact(db, email)
-    if contact is None:
-        suppressed = False
-        try:
-            suppressed = is_suppressed(db, normalize_email(email))
-        except InputError:  # a malformed address simply is not on the list
-            pass
-        hint = ("Only a salted hash of this address is kept (it was erased, unsubscribed or bounced), so that it "
-                "is never imported again; nothing else is held." if suppressed else
-                "Check the spelling, or search with: outreach contacts list --search …")
-        raise NotFoundError(f"No contact with the address {email!r}", hint)
-    document = {
-        "contact": asdict(contact),
-        "suppressed": is_suppressed(db, contact.email),
-        "deliveries": [dict(row) for row in db.query(
-            "SELECT * FROM deliveries WHERE contact_id = ? ORDER BY id", [contact.id])],
-        "events": [dict(row) for row in db.query("SELECT * FROM events WHERE contact_id = ? ORDER BY id",
-                                                 [contact.id])],
-        "signups": [dict(row) for row in db.query("SELECT * FROM signups WHERE email = ? ORDER BY id",
-                                                  [contact.email])],
-    }
+    document = person_record(db, _find_contact(db, email)).document()
     if json_output:
         print_json(document)
         return
-    _print_contact(contact, document)
+    _print_contact(document)
 
 
-def _print_contact(contact: Contact, document: dict[str, Any]) -> None:
+def _find_contact(db: Database, email: str) -> Contact:
+    """The contact, or NotFoundError whose hint says whether the address is only kept as a suppression hash."""
+    from outreach.contacts.model import get_contact, is_suppressed, normalize_email
+    from outreach.errors import InputError, NotFoundError
+
+    contact = get_contact(db, email)
+    if contact is not None:
+        return contact
+    suppressed = False
+    try:
+        suppressed = is_suppressed(db, normalize_email(email))
+    except InputError:  # a malformed address simply is not on the list
+        pass
+    hint = ("Only a salted hash of this address is kept (it was erased, unsubscribed or bounced), so that it "
+            "is never imported again; nothing else is held." if suppressed else
+            "Check the spelling, or search with: outreach contacts list --search …")
+    raise NotFoundError(f"No contact with the address {email!r}", hint)
+
+
+def _print_contact(document: Mapping[str, Any]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
@@ -199,26 +194,12 @@ def edit(
     json_output: Json = False,
 ) -> None:
     """Change fields of one contact."""
-    from outreach.contacts.model import clean_fields, require_contact, update_contact
-    from outreach.errors import InputError
+    from outreach.contacts.editing import edit_contact
 
-    db = state().db
-    contact = require_contact(db, email)
+    attributes = _attributes(attr, allow_empty=True) if attr else None
     given = {"name": name, "organisation": organisation, "role": role, "kind": kind, "country": country,
              "language": language, "consent_basis": consent_basis, "consent_source": source}
-    changes = clean_fields({key: value for key, value in given.items() if value is not None})
-    if attr:
-        attributes = dict(contact.attributes)
-        for key, value in _attributes(attr, allow_empty=True).items():
-            if value:
-                attributes[key] = value
-            else:
-                attributes.pop(key, None)
-        changes["attributes"] = clean_fields({"attributes": attributes})["attributes"]
-    if not changes:
-        raise InputError("Nothing to change", "Give at least one option, e.g. --name or --attr KEY=VALUE.")
-    with db.atomic():
-        contact = update_contact(db, _clock(), contact, changes)
+    contact = edit_contact(state().db, _clock(), email, given, attributes)
     if json_output:
         print_json(contact.public_dict())
     else:
@@ -227,7 +208,9 @@ def edit(
 
 def _tagging(tag_name: str, emails: list[str] | None, contact_filter: ContactFilter, everyone: bool,
              add_tag: bool) -> int:
-    from outreach.contacts.model import ContactFilter, clean_fields, iter_contacts, require_contact, update_contact
+    """Check what the command line names (before the database is opened), then tag or untag."""
+    from outreach.contacts.editing import tag_contacts
+    from outreach.contacts.model import ContactFilter, clean_fields
     from outreach.errors import InputError
 
     tags = clean_fields({"tags": [tag_name]})["tags"]
@@ -235,17 +218,7 @@ def _tagging(tag_name: str, emails: list[str] | None, contact_filter: ContactFil
         raise InputError("The tag is empty")
     if not emails and contact_filter == ContactFilter() and not everyone:
         raise InputError("Say which contacts: give addresses, a filter (--country, --kind, …) or --all")
-    db = state().db
-    clock = _clock()
-    with db.atomic():
-        targets = [require_contact(db, email) for email in emails or []] or list(iter_contacts(db, contact_filter))
-        changed = 0
-        for contact in targets:
-            new = sorted(set(contact.tags) | set(tags)) if add_tag else sorted(set(contact.tags) - set(tags))
-            if new != sorted(contact.tags):
-                update_contact(db, clock, contact, {"tags": new})
-                changed += 1
-    return changed
+    return tag_contacts(state().db, _clock(), tags, emails or [], contact_filter, add=add_tag)
 
 
 @app.command("tag")
@@ -366,3 +339,34 @@ def _attributes(items: list[str] | None, allow_empty: bool = False) -> dict[str,
             raise InputError(f"--attr {item!r} is not KEY=VALUE", "For example: --attr 'Phone=+48 22 000 00 00'.")
         attributes[key.strip()] = value.strip()
     return attributes
+
+
+@app.command("history")
+def history(email: Annotated[str, typer.Argument(help="The person's email address.", show_default=False)],
+            json_output: JsonDocument = False) -> None:
+    """Every campaign sent to one person, with dates, language, outcome and events (also for GDPR requests)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from outreach.tracking.reports import person_history
+
+    document = person_history(state().db, email)
+    if json_output:
+        print_json(document)
+        return
+    console, contact = err(), document["contact"]
+    console.print(f"[bold]{escape(contact['email'])}[/] {escape(contact['name'])} — {escape(contact['organisation'])}"
+                  f" ({contact['kind']}, {contact['country'] or '?'}, {contact['language'] or '?'}), "
+                  f"status [bold]{contact['status']}[/]")
+    table = Table("campaign", "language", "queued", "sent", "status", "outcome", "events", title="Campaigns",
+                  title_justify="left", box=None, pad_edge=False)
+    for d in document["deliveries"]:
+        table.add_row(escape(d["campaign"]), d["language"], d["queued_at"] or "", d["sent_at"] or "", d["status"],
+                      escape(d["outcome"]), escape(", ".join(d["events"])))
+    wide().print(table if document["deliveries"] else "No campaign was sent to this person.")
+    events = Table("when", "event", "campaign", "detail", title="Events", title_justify="left", box=None,
+                   pad_edge=False)
+    for e in document["events"]:
+        events.add_row(e["created_at"], e["type"] + (f" ({e['bounce_type']})" if e["bounce_type"] else ""),
+                       escape(e["campaign"] or ""), escape(e["detail"]))
+    wide().print(events if document["events"] else "No events.")

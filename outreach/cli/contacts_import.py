@@ -6,8 +6,9 @@ Exit codes: 0 when every row was usable; 4 (partial) when some rows were invalid
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,6 +16,10 @@ from outreach.cli._common import err, print_json, state
 from outreach.errors import ExitCode
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
+    from rich.progress import Progress, TaskID
+
     from outreach.contacts.importing.importer import ImportReport
 
 _SHOWN_INVALID = 20
@@ -88,10 +93,10 @@ class _progress:
         size = sum(path.stat().st_size for path in files if path.is_file())
         console = err()
         self.enabled = size >= _PROGRESS_FROM_BYTES and console.is_terminal
-        self.bar: Any = None
-        self.tasks: dict[Path, Any] = {}
+        self.bar: Progress | None = None
+        self.tasks: dict[Path, TaskID] = {}
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> Callable[[Path, int, int], None] | None:
         if not self.enabled:
             return None
         from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
@@ -102,13 +107,17 @@ class _progress:
         return self.update
 
     def update(self, path: Path, done: int, total: int) -> None:
+        """Move the bar of `path` (one bar per file, added on its first report)."""
+        if self.bar is None:  # only handed out by __enter__, once the bar exists
+            return
         if path not in self.tasks:
             self.tasks[path] = self.bar.add_task(f"Importing {path.name}", total=total or None)
         self.bar.update(self.tasks[path], completed=done, total=total or None)
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
         if self.bar is not None:
-            self.bar.__exit__(*exc)
+            self.bar.__exit__(exc_type, exc, traceback)
 
 
 def _print_report(report: ImportReport, rejects: Path | None) -> None:

@@ -10,6 +10,7 @@ from outreach.cli._common import App, err, print_json, state
 
 
 def register(app: App) -> None:
+    """Add `config` and `countries` to the root app."""
     app.command("config")(config)
     app.command("countries")(countries)
 

@@ -1,4 +1,7 @@
-"""Commands of the tracking part: bounces, unsubscribes by mail, reports, person history, database merge/backup."""
+"""Commands of the tracking part: bounces, unsubscribes by mail, reports.
+
+`contacts history` lives with the contacts commands (cli/contacts.py), `db merge` and `db backup` in cli/db.py.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +10,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from outreach.cli._common import App, err, print_json, state
+from outreach.cli._common import App, err, print_json, state, wide
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from outreach.tracking.events import InboundReport
+    from outreach.tracking.reports import Reach, Report
 
 bounces_app = App(help="Bounces and spam complaints: read them from mailboxes and apply them to contacts.")
 unsubscribes_app = App(help="Unsubscribe requests sent by mail to the List-Unsubscribe mailto: address.")
-db_app = App(help="The database file: merge another expert's database, make a backup.")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 PathsArgument = Annotated[list[Path], typer.Argument(help="mbox files, Maildir folders or .eml files.",
@@ -23,13 +28,9 @@ PathsArgument = Annotated[list[Path], typer.Argument(help="mbox files, Maildir f
 
 def register(app: App) -> None:
     """Add this part's commands and groups to the root app."""
-    from outreach.cli import contacts as contacts_cli
-
     app.add_typer(bounces_app, name="bounces")
     app.add_typer(unsubscribes_app, name="unsubscribes")
     app.command("report")(report)
-    app.add_typer(db_app, name="db")
-    contacts_cli.app.command("history")(history)
 
 
 # --- bounces and unsubscribes ----------------------------------------------------------------------------------
@@ -47,7 +48,7 @@ def bounces_import(paths: PathsArgument, json_output: JsonOption = False) -> Non
 
     app_state = state()
     result = import_paths(app_state.db, SystemClock(), app_state.settings, paths, mode=Mode.BOUNCES)
-    _show_inbound(result, json_output, "bounce")
+    _show_inbound(result, json_output)
 
 
 @bounces_app.command("fetch")
@@ -62,7 +63,7 @@ def bounces_fetch(json_output: JsonOption = False) -> None:
 
     app_state = state()
     result = fetch_mailbox(app_state.db, SystemClock(), app_state.settings, mode=Mode.BOUNCES)
-    _show_inbound(result, json_output, "bounce")
+    _show_inbound(result, json_output)
 
 
 @unsubscribes_app.command("import")
@@ -76,10 +77,10 @@ def unsubscribes_import(paths: PathsArgument, json_output: JsonOption = False) -
 
     app_state = state()
     result = import_paths(app_state.db, SystemClock(), app_state.settings, paths, mode=Mode.UNSUBSCRIBES)
-    _show_inbound(result, json_output, "unsubscribe")
+    _show_inbound(result, json_output)
 
 
-def _show_inbound(result: InboundReport, json_output: bool, what: str) -> None:
+def _show_inbound(result: InboundReport, json_output: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
@@ -105,7 +106,7 @@ def _show_inbound(result: InboundReport, json_output: bool, what: str) -> None:
                 why = r.reason + (f" — warning: {r.warning}" if r.warning else "")
                 table.add_row(escape(r.source), escape(r.email or ""), escape(r.action), escape(r.campaign or ""),
                               escape(why))
-            _wide().print(table)
+            wide().print(table)
         warnings = [r for r in result.results if r.warning and r.outcome != Outcome.PROBLEM]
         for r in warnings:
             console.print(f"[yellow]Warning:[/] {escape(r.source)}: {escape(r.warning or '')}")
@@ -171,7 +172,7 @@ def report(
         _emit_table(_report_table(result), output)
 
 
-def _html(result: Any, reach: Any) -> str:
+def _html(result: Report, reach: Reach) -> str:
     from outreach.tracking.report_html import render_html
 
     return render_html(result, reach)
@@ -202,16 +203,9 @@ def _emit_json(document: Any, output: Path | None) -> None:
         _emit(json.dumps(document, ensure_ascii=False, indent=2) + "\n", output)
 
 
-def _wide() -> Any:
-    """A stderr console wide enough that figures are never cut to "…" (the terminal wraps long lines instead)."""
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, width=max(err().width, 240))
-
-
-def _emit_table(table: Any, output: Path | None) -> None:
+def _emit_table(table: Table, output: Path | None) -> None:
     if output is None:
-        _wide().print(table)
+        wide().print(table)
         return
     import io
 
@@ -222,7 +216,7 @@ def _emit_table(table: Any, output: Path | None) -> None:
     _emit(buffer.getvalue(), output)
 
 
-def _report_table(result: Any) -> Any:
+def _report_table(result: Report) -> Table:
     from rich.table import Table
 
     from outreach.tracking.reports import METRICS, TOTAL
@@ -240,7 +234,7 @@ def _report_table(result: Any) -> Any:
     return table
 
 
-def _reach_table(reach: Any) -> Any:
+def _reach_table(reach: Reach) -> Table:
     from rich.table import Table
 
     period = f"{reach.since or 'start'} … {reach.until or 'today'}"
@@ -250,91 +244,3 @@ def _reach_table(reach: Any) -> Any:
         table.add_row(code, *[str(values[k]) for k in ("authority", "supplier", "others", "total", "campaigns")],
                       style="bold" if code == "(all)" else None)
     return table
-
-
-# --- person history --------------------------------------------------------------------------------------------
-
-
-def history(email: Annotated[str, typer.Argument(help="The person's email address.", show_default=False)],
-            json_output: JsonOption = False) -> None:
-    """Every campaign sent to one person, with dates, language, outcome and events (also for GDPR requests)."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    from outreach.tracking.reports import person_history
-
-    document = person_history(state().db, email)
-    if json_output:
-        print_json(document)
-        return
-    console, contact = err(), document["contact"]
-    console.print(f"[bold]{escape(contact['email'])}[/] {escape(contact['name'])} — {escape(contact['organisation'])}"
-                  f" ({contact['kind']}, {contact['country'] or '?'}, {contact['language'] or '?'}), "
-                  f"status [bold]{contact['status']}[/]")
-    table = Table("campaign", "language", "queued", "sent", "status", "outcome", "events", title="Campaigns",
-                  title_justify="left", box=None, pad_edge=False)
-    for d in document["deliveries"]:
-        table.add_row(escape(d["campaign"]), d["language"], d["queued_at"] or "", d["sent_at"] or "", d["status"],
-                      escape(d["outcome"]), escape(", ".join(d["events"])))
-    _wide().print(table if document["deliveries"] else "No campaign was sent to this person.")
-    events = Table("when", "event", "campaign", "detail", title="Events", title_justify="left", box=None,
-                   pad_edge=False)
-    for e in document["events"]:
-        events.add_row(e["created_at"], e["type"] + (f" ({e['bounce_type']})" if e["bounce_type"] else ""),
-                       escape(e["campaign"] or ""), escape(e["detail"]))
-    _wide().print(events if document["events"] else "No events.")
-
-
-# --- database merge and backup ---------------------------------------------------------------------------------
-
-
-@db_app.command("merge")
-def db_merge(
-    other: Annotated[Path, typer.Argument(help="Another expert's contacts.db (opened read-only).",
-                                          show_default=False)],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")] = False,
-    json_output: JsonOption = False,
-) -> None:
-    """Bring another outreach database in: contacts, campaigns, deliveries, events, suppressions.
-
-    The most recently updated value wins per field; unsubscribes and suppressions always win. Safe to repeat.
-    """
-    from rich.markup import escape
-    from rich.table import Table
-
-    from outreach.clock import SystemClock
-    from outreach.tracking.merge import merge_database
-
-    app_state = state()
-    summary = merge_database(app_state.db, SystemClock(), other, current_path=app_state.settings.db_path,
-                             dry_run=dry_run)
-    if json_output:
-        print_json(summary.as_dict())
-        return
-    console = err()
-    counts = {k: v for k, v in summary.as_dict().items() if isinstance(v, int) and not isinstance(v, bool)}
-    verb = "would bring" if dry_run else "brought"
-    console.print(f"Merging {escape(str(other))} {verb} in: " + ", ".join(
-        f"{k.replace('_', ' ')} {v}" for k, v in counts.items() if v))
-    if not summary.changed:
-        console.print("Nothing to change: this database already holds everything in it.")
-    if summary.conflicts:
-        table = Table("email", "field", "here", "there", "kept", title=f"{len(summary.conflicts)} conflicts",
-                      title_justify="left", box=None, pad_edge=False)
-        for c in summary.conflicts[:200]:
-            table.add_row(escape(c.email), c.field, escape(str(c.here)), escape(str(c.there)), escape(c.kept))
-        _wide().print(table)
-        if len(summary.conflicts) > 200:
-            console.print(f"… and {len(summary.conflicts) - 200} more (use --json for all).")
-    if dry_run:
-        console.print("Dry run: nothing was changed.")
-
-
-@db_app.command("backup")
-def db_backup(file: Annotated[Path, typer.Argument(help="The new backup file (must not exist).",
-                                                   show_default=False)]) -> None:
-    """Make a consistent copy of the database while others may be reading or writing (SQLite backup API)."""
-    from outreach.tracking.merge import backup_database
-
-    size = backup_database(state().db, file)
-    err().print(f"Backed up {state().settings.db_path} to {file} ({size:,} bytes).")

@@ -1,0 +1,71 @@
+"""`outreach db merge` and `outreach db backup`: the database file as a whole."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from outreach.cli._common import App, err, print_json, state, wide
+
+db_app = App(help="The database file: merge another expert's database, make a backup.")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+def register(app: App) -> None:
+    """Add the db group to the root app."""
+    app.add_typer(db_app, name="db")
+
+
+@db_app.command("merge")
+def db_merge(
+    other: Annotated[Path, typer.Argument(help="Another expert's contacts.db (opened read-only).",
+                                          show_default=False)],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Bring another outreach database in: contacts, campaigns, deliveries, events, suppressions.
+
+    The most recently updated value wins per field; unsubscribes and suppressions always win. Safe to repeat.
+    """
+    from rich.markup import escape
+    from rich.table import Table
+
+    from outreach.clock import SystemClock
+    from outreach.tracking.merge import merge_database
+
+    app_state = state()
+    summary = merge_database(app_state.db, SystemClock(), other, current_path=app_state.settings.db_path,
+                             dry_run=dry_run)
+    if json_output:
+        print_json(summary.as_dict())
+        return
+    console = err()
+    counts = {k: v for k, v in summary.as_dict().items() if isinstance(v, int) and not isinstance(v, bool)}
+    verb = "would bring" if dry_run else "brought"
+    console.print(f"Merging {escape(str(other))} {verb} in: " + ", ".join(
+        f"{k.replace('_', ' ')} {v}" for k, v in counts.items() if v))
+    if not summary.changed:
+        console.print("Nothing to change: this database already holds everything in it.")
+    if summary.conflicts:
+        table = Table("email", "field", "here", "there", "kept", title=f"{len(summary.conflicts)} conflicts",
+                      title_justify="left", box=None, pad_edge=False)
+        for c in summary.conflicts[:200]:
+            table.add_row(escape(c.email), c.field, escape(str(c.here)), escape(str(c.there)), escape(c.kept))
+        wide().print(table)
+        if len(summary.conflicts) > 200:
+            console.print(f"… and {len(summary.conflicts) - 200} more (use --json for all).")
+    if dry_run:
+        console.print("Dry run: nothing was changed.")
+
+
+@db_app.command("backup")
+def db_backup(file: Annotated[Path, typer.Argument(help="The new backup file (must not exist).",
+                                                   show_default=False)]) -> None:
+    """Make a consistent copy of the database while others may be reading or writing (SQLite backup API)."""
+    from outreach.tracking.merge import backup_database
+
+    size = backup_database(state().db, file)
+    err().print(f"Backed up {state().settings.db_path} to {file} ({size:,} bytes).")
