@@ -78,9 +78,9 @@ def test_insert_update_and_language_default(db: Database, clock: FakeClock) -> N
 def test_status_suppression_and_reactivation(db: Database, clock: FakeClock) -> None:
     contact = insert_contact(db, clock, "s@x.example.org", {})
     bounced = set_status(db, clock, contact, ContactStatus.BOUNCED, "hard bounce")
-    assert not bounced.mailable and is_suppressed(db, "s@x.example.org")
+    assert bounced.status != ContactStatus.ACTIVE and is_suppressed(db, "s@x.example.org")
     active = set_status(db, clock, bounced, ContactStatus.ACTIVE)
-    assert active.mailable and not is_suppressed(db, "s@x.example.org")
+    assert active.status == ContactStatus.ACTIVE and not is_suppressed(db, "s@x.example.org")
     suppress(db, clock, "t@x.example.org", "manual")
     suppress(db, clock, "t@x.example.org", "manual")
     assert is_suppressed(db, "t@x.example.org")
