@@ -328,11 +328,14 @@ def export(country: Countries = None, kind: Kinds = None, language: Languages = 
            fmt: Annotated[str | None, typer.Option("--format", "-f", help="csv, json or xlsx (default: from the "
                                                    "file name, else csv).", show_default=False)] = None) -> None:
     """Export contacts as CSV, JSON or XLSX (a CSV export imports back losslessly)."""
+    import sys
+
     from outreach.contacts.export import export_contacts, format_for
 
     path = None if output == "-" else Path(output)
     chosen = format_for(path, fmt)
-    written = export_contacts(state().db, _filter(country, kind, language, status, tag, search), chosen, path)
+    written = export_contacts(state().db, _filter(country, kind, language, status, tag, search), chosen,
+                              path or sys.stdout)
     err().print(f"Exported {written} contact(s)" + (f" to {path}." if path else "."))
 
 
