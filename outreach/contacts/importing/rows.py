@@ -7,7 +7,7 @@ cell may look like, how a country or a kind is written, which cells are refused)
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache, lru_cache
@@ -30,8 +30,10 @@ _LABEL = r"(?!xn--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _FAST_LOCAL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
 _FAST_DOMAIN = re.compile(rf"(?:{_LABEL}\.)+(?P<tld>[A-Za-z]{{2,63}})")
 _SPECIAL_TLDS = {"arpa", "invalid", "local", "localhost", "onion", "test"}
-_ACTIVE = ContactStatus.ACTIVE.value
-_RESTRICTING = {ContactStatus.UNSUBSCRIBED.value, ContactStatus.BOUNCED.value, ContactStatus.COMPLAINED.value}
+# A file may only restrict: an export's "unsubscribed" stays so; nothing in a file re-activates anyone.
+_RESTRICTING = frozenset({ContactStatus.UNSUBSCRIBED, ContactStatus.BOUNCED, ContactStatus.COMPLAINED})
+_ROW_STATUS: Mapping[str, ContactStatus] = {status.value: status for status in (ContactStatus.ACTIVE, *_RESTRICTING)}
+_ACTIVE = ContactStatus.ACTIVE.value  # a module constant: `ContactStatus.ACTIVE` is a slow lookup, once per row
 
 
 class RowError(Exception):
@@ -48,7 +50,7 @@ class Defaults:
     """Values for every row of an import that leaves the field empty (`--country`, `--kind`, …)."""
 
     country: str | None = None
-    kind: str | None = None
+    kind: str | None = None  # a Kind's value, as kind_value gives it
     language: str | None = None
     tags: frozenset[str] = frozenset()
     consent_basis: str | None = None
@@ -86,7 +88,11 @@ def make_defaults(country: str | None, kind: str | None, language: str | None, t
 
 @dataclass
 class Record:
-    """One clean row, ready to be compared with the database."""
+    """One clean row, ready to be compared with the database.
+
+    `values` holds the scalar fields by name, as the text they are stored as (kind as a Kind's value): the
+    importer compares and merges them by name, and writes them as they are (SQLite binds a plain str fastest).
+    """
 
     file: str
     row: int
@@ -95,7 +101,7 @@ class Record:
     tags: set[str] = field(default_factory=set)
     topics: set[str] = field(default_factory=set)
     attributes: dict[str, str] = field(default_factory=dict)
-    status: str = ContactStatus.ACTIVE.value
+    status: ContactStatus = ContactStatus.ACTIVE
     duplicate: bool = False
 
     def merge(self, later: Record, policy: str) -> None:
@@ -187,10 +193,11 @@ def read_record(sheet: Sheet, plan: ColumnPlan, number: int, cells: list[str], d
         "consent_source": get.get("consent_source") or defaults.source,
         "consent_at": _consent_date(get["consent_at"], plan) if "consent_at" in get else None,
     }
-    status = get.get("status", "").lower() or _ACTIVE
-    if status != _ACTIVE and status not in _RESTRICTING:
+    text = get.get("status", "").lower() or _ACTIVE
+    status = _ROW_STATUS.get(text)
+    if status is None:
         column = _header(plan, "status")
-        raise RowError(f"unknown status {status!r} in column {column!r} (use active, unsubscribed, "
+        raise RowError(f"unknown status {text!r} in column {column!r} (use active, unsubscribed, "
                        "bounced or complained)", column)
     attributes = {}
     for key, index in plan.attributes.items():
