@@ -25,9 +25,9 @@ from outreach.models.contacts import Contact, ContactFilter, parse_kind
 
 __all__ = [
     "EDITABLE_FIELDS", "GROUPS", "SUPPRESSING", "TEXT_FIELDS", "Contact", "ContactCounts", "ContactFilter",
-    "clean_fields", "clean_kind", "clean_text", "count_by", "count_contacts", "erase", "get_contact",
-    "get_contact_by_id", "insert_contact", "is_suppressed", "iter_contacts", "normalize_email", "remove_contacts",
-    "require_contact", "set_status", "suppress", "unsuppress", "update_contact",
+    "clean_fields", "clean_kind", "clean_text", "count_by", "count_contacts", "counts_by_country_and_kind", "erase",
+    "get_contact", "get_contact_by_id", "insert_contact", "is_suppressed", "iter_contacts", "normalize_email",
+    "remove_contacts", "require_contact", "set_status", "suppress", "unsuppress", "update_contact",
 ]
 
 # Fields a user may set on a contact (the rest are managed by outreach).
@@ -207,6 +207,11 @@ class ContactCounts:
     total: int
     by: tuple[str, ...] = ()
     groups: tuple[tuple[tuple[str | None, ...], int], ...] = ()
+
+
+def counts_by_country_and_kind(db: Database) -> dict[tuple[str | None, Kind], int]:
+    """How many contacts (of any status) each country has of each kind; for `outreach countries`."""
+    return store.counts_by_country_and_kind(db)
 
 
 def count_by(db: Database, contact_filter: ContactFilter | None, by: Sequence[str] = ()) -> ContactCounts:
