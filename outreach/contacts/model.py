@@ -209,7 +209,7 @@ class ContactCounts:
     groups: tuple[tuple[tuple[str | None, ...], int], ...] = ()
 
 
-def counts_by_country_and_kind(db: Database) -> dict[tuple[str | None, Kind], int]:
+def counts_by_country_and_kind(db: Database) -> dict[tuple[str | None, str], int]:
     """How many contacts (of any status) each country has of each kind; for `outreach countries`."""
     return store.counts_by_country_and_kind(db)
 

@@ -175,8 +175,8 @@ def iter_mailable(db: Database, audience: ContactFilter, extra: ContactFilter | 
         yield contact
 
 
-def counts_by_country_and_kind(db: Database) -> dict[tuple[str | None, Kind], int]:
-    """How many contacts each (country, kind) has, all statuses; for `outreach countries`."""
+def counts_by_country_and_kind(db: Database) -> dict[tuple[str | None, str], int]:
+    """How many contacts each (country, kind) has, all statuses; for `outreach countries`. Kinds are Kind members."""
     rows = db.execute("SELECT country, kind, count(*) FROM contacts GROUP BY country, kind").fetchall()
     return {(country, Kind(kind)): int(n) for country, kind, n in rows}
 

@@ -301,9 +301,10 @@ class Renderer:
         from outreach.contacts.model import Contact
         from outreach.countries import country_languages
         from outreach.mail.tokens import archive_url, public_link
+        from outreach.models import Kind
 
         country = next((c for c in sorted(self.campaign.event) if language in country_languages(c)), None)
-        contact = Contact(id=0, email="", kind="other", country=country, language=language)
+        contact = Contact(id=0, email="", kind=Kind.OTHER, country=country, language=language)
         home = public_link(self.settings, "")
         links = Links(home, home, archive_url(self.settings, self.campaign.slug, language))
         return render_full(self.settings, self.campaign, language, "other", contact, links, web_version=True,
