@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from outreach.contacts.importing.rows import Record
 from outreach.db.contacts import FieldValue
@@ -125,7 +124,7 @@ def changes_for(stored: StoredForImport, record: Record, policy: str) -> dict[st
     return changes
 
 
-def json_object(raw: str | None) -> dict[str, Any]:
+def json_object(raw: str | None) -> dict[str, str]:
     """A JSON object column (attributes, field_updated_at) as Contact.from_row decodes it."""
     value = json.loads(raw or "{}")
     assert isinstance(value, dict)

@@ -142,25 +142,10 @@ def read_record(sheet: Sheet, plan: ColumnPlan, number: int, cells: list[str], d
     """One row as a Record; RowError (with the column) when the row cannot be imported."""
     # Runs once per row (100,000 times for a large list): the common path avoids closures, enum lookups and
     # copies; the error paths below it build their messages only when needed.
-    width = len(plan.header)
-    if len(cells) != width:
-        if len(cells) > width and any(cell.strip() for cell in cells[width:]):
-            if sheet.format == "xlsx":
-                first = next(i for i in range(width, len(cells)) if cells[i].strip())
-                raise RowError(f"has a value in column {column_letter(first)}, which has no header")
-            raise RowError(f"has {len(cells)} cells but the header has {width} "
-                           "(a delimiter inside a value that is not in quotes?)")
-        if len(cells) < width:
-            if sheet.format == "csv":
-                raise RowError(f"has {len(cells)} cells but the header has {width} (cells missing or a line "
-                               "break inside a value?)")
-            cells = cells + [""] * (width - len(cells))
+    if len(cells) != len(plan.header):
+        cells = _fit_width(sheet, cells, len(plan.header))
     if _CONTROL.search("\ue000".join(cells)):  # rare: find the cell and name its column
-        for index, value in enumerate(cells):
-            used = index in plan.fields.values() or index in plan.attributes.values()
-            if used and _CONTROL.search(value):
-                column = plan.header[index] or column_letter(index)
-                raise RowError(f"the {column!r} cell contains {_describe_control(value)}", column)
+        _refuse_control(plan, cells)
     get = {name: cells[index].strip() for name, index in plan.fields.items()}
     email, display_name = _address(get["email"], plan, check_dns)
     name = get.get("name", "")
@@ -209,6 +194,31 @@ def read_record(sheet: Sheet, plan: ColumnPlan, number: int, cells: list[str], d
     text = get.get("topics")
     return Record(str(sheet.path), number, email, values, tags, _split(text) if text else set(), attributes,
                   status)
+
+
+def _fit_width(sheet: Sheet, cells: list[str], width: int) -> list[str]:
+    """The cells of a row that is not as wide as the header: XLSX rows padded, or RowError saying what is off."""
+    if len(cells) > width and any(cell.strip() for cell in cells[width:]):
+        if sheet.format == "xlsx":
+            first = next(i for i in range(width, len(cells)) if cells[i].strip())
+            raise RowError(f"has a value in column {column_letter(first)}, which has no header")
+        raise RowError(f"has {len(cells)} cells but the header has {width} "
+                       "(a delimiter inside a value that is not in quotes?)")
+    if len(cells) < width:
+        if sheet.format == "csv":
+            raise RowError(f"has {len(cells)} cells but the header has {width} (cells missing or a line "
+                           "break inside a value?)")
+        return cells + [""] * (width - len(cells))
+    return cells
+
+
+def _refuse_control(plan: ColumnPlan, cells: list[str]) -> None:
+    """RowError naming the first imported cell that holds a control character (unused columns may hold any)."""
+    for index, value in enumerate(cells):
+        used = index in plan.fields.values() or index in plan.attributes.values()
+        if used and _CONTROL.search(value):
+            column = plan.header[index] or column_letter(index)
+            raise RowError(f"the {column!r} cell contains {_describe_control(value)}", column)
 
 
 def _header(plan: ColumnPlan, name: str) -> str:
