@@ -37,6 +37,8 @@ KNOWN_VARIABLES = {"contact", "event", "links"}
 
 @dataclass
 class Issue:
+    """One problem found by a check: an error blocks sending, a warning does not."""
+
     level: str  # "error" | "warning"
     where: str  # file:line, or a variant such as "pl/authority"
     message: str
@@ -57,6 +59,8 @@ class LanguageRow:
 
 @dataclass
 class CheckReport:
+    """Everything `outreach campaign check` found: the translation matrix and the issues."""
+
     slug: str
     source_language: str
     revision: str
@@ -65,13 +69,16 @@ class CheckReport:
 
     @property
     def errors(self) -> list[Issue]:
+        """The issues that block sending."""
         return [i for i in self.issues if i.level == "error"]
 
     @property
     def warnings(self) -> list[Issue]:
+        """The issues worth reading that do not block sending."""
         return [i for i in self.issues if i.level == "warning"]
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON document of `campaign check --json`."""
         return {"slug": self.slug, "source_language": self.source_language, "revision": self.revision,
                 "ok": not self.errors, "languages": [asdict(row) for row in self.languages],
                 "issues": [asdict(issue) for issue in self.issues]}

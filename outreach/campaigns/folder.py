@@ -91,6 +91,7 @@ class Campaign:
 
     @property
     def toml_path(self) -> Path:
+        """The campaign's `campaign.toml`, which error messages name."""
         return self.path / "campaign.toml"
 
     def document(self, language: str) -> Document:
@@ -148,6 +149,7 @@ class _Toml:
     data: dict[str, Any]
 
     def error(self, key: str, message: str, hint: str | None = None, table: str | None = None) -> InputError:
+        """An error at the line of `key` (inside `[table]` when given): `campaign.toml:7: message`."""
         return InputError(f"{self.path}:{line_of(self.text, key, table)}: {message}", hint)
 
     def strings(self, value: Any, key: str, table: str | None = None) -> tuple[str, ...]:

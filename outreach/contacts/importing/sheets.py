@@ -147,6 +147,7 @@ class _LineCounter:
         return line
 
     def skip_line(self) -> None:
+        """Read past one line (a `sep=;` line Excel writes above the header)."""
         next(self)
 
 
