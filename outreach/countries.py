@@ -79,10 +79,6 @@ def parse_country(value: str) -> str:
     return code
 
 
-def is_bsi(country: str) -> bool:
-    return country in BSI_COUNTRIES
-
-
 def country_languages(country: str) -> tuple[str, ...]:
     """Official languages of a country, the most used first."""
     return COUNTRIES.get(country, ())
@@ -129,7 +125,7 @@ def country_name(code: str, language: str = "en") -> str:
     """A country's name in a language (CLDR)."""
     from babel import Locale
 
-    return Locale.parse(language).territories.get(code, code)
+    return str(Locale.parse(language).territories.get(code, code))
 
 
 def language_name(code: str, language: str = "en") -> str:

@@ -7,16 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from outreach.campaigns.folder import (
-    choose_language,
-    iter_audience,
-    list_campaigns,
-    load_campaign,
-    read_document,
-    revision_of,
-    source_revision,
-    translation_status,
-)
+from outreach.campaigns.audience import choose_language, iter_audience
+from outreach.campaigns.documents import read_document, revision_of, source_revision, translation_status
+from outreach.campaigns.folder import list_campaigns, load_campaign
 from outreach.campaigns.workdir import new_campaign
 from outreach.config import Settings
 from outreach.contacts.model import Contact, ContactFilter, clean_fields, insert_contact, set_status, suppress
@@ -223,3 +216,12 @@ def test_windows_line_endings_and_bom(workdir: Settings) -> None:
     fast = Renderer(workdir, campaign).variant("en", "authority").render(person, links)
     assert fast == render_full(workdir, campaign, "en", "authority", person, links)
     assert "Line one." in fast.text and "\nA\n" in fast.text.replace("\r", "")
+
+
+def test_moved_names_stay_importable_from_folder() -> None:
+    """Callers outside campaigns/ import the audience and document names from folder.py, as before the split."""
+    from outreach.campaigns import audience, documents, folder
+
+    assert folder.iter_audience is audience.iter_audience and folder.choose_language is audience.choose_language
+    assert folder.Recipient is audience.Recipient and folder.read_document is documents.read_document
+    assert folder.translation_status is documents.translation_status

@@ -78,9 +78,9 @@ def test_insert_update_and_language_default(db: Database, clock: FakeClock) -> N
 def test_status_suppression_and_reactivation(db: Database, clock: FakeClock) -> None:
     contact = insert_contact(db, clock, "s@x.example.org", {})
     bounced = set_status(db, clock, contact, ContactStatus.BOUNCED, "hard bounce")
-    assert not bounced.mailable and is_suppressed(db, "s@x.example.org")
+    assert bounced.status != ContactStatus.ACTIVE and is_suppressed(db, "s@x.example.org")
     active = set_status(db, clock, bounced, ContactStatus.ACTIVE)
-    assert active.mailable and not is_suppressed(db, "s@x.example.org")
+    assert active.status == ContactStatus.ACTIVE and not is_suppressed(db, "s@x.example.org")
     suppress(db, clock, "t@x.example.org", "manual")
     suppress(db, clock, "t@x.example.org", "manual")
     assert is_suppressed(db, "t@x.example.org")
@@ -141,3 +141,46 @@ def test_erasure_outranks_an_earlier_unsubscribe(db, clock) -> None:
     rows = db.execute("SELECT reason FROM suppressions WHERE hash = ?",
                       [suppression_hash("left@x.example.org")]).fetchall()
     assert [row[0] for row in rows] == ["erased"]
+
+
+def test_stored_contacts_carry_the_enums(db: Database, clock: FakeClock) -> None:
+    from outreach.models import Kind
+
+    contact = insert_contact(db, clock, "k@x.example.org", clean_fields({"kind": "Supplier", "country": "PL"}))
+    assert contact.kind is Kind.SUPPLIER and contact.status is ContactStatus.ACTIVE
+    assert get_contact(db, "k@x.example.org") == contact
+
+
+def test_count_by_groups_and_remove_contacts(db: Database, clock: FakeClock) -> None:
+    from outreach.contacts.model import count_by, remove_contacts
+
+    for email, country in (("a@x.example.org", "PL"), ("b@x.example.org", "PL"), ("c@x.example.org", None)):
+        insert_contact(db, clock, email, clean_fields({"country": country, "kind": "authority"}))
+    counts = count_by(db, None, ["country", "kind", "country"])
+    assert (counts.total, counts.by) == (3, ("country", "kind"))
+    assert counts.groups == (((None, "authority"), 1), (("PL", "authority"), 2))
+    assert count_by(db, ContactFilter.parse(countries=["PL"])).groups == ()
+    with pytest.raises(NotFoundError):
+        remove_contacts(db, ["a@x.example.org", "nobody@x.example.org"])
+    assert get_contact(db, "a@x.example.org") is not None  # all or none
+    assert [c.email for c in remove_contacts(db, ["a@x.example.org"])] == ["a@x.example.org"]
+    assert get_contact(db, "a@x.example.org") is None and not is_suppressed(db, "a@x.example.org")
+
+
+def test_only_editable_columns_can_be_updated(db: Database, clock: FakeClock) -> None:
+    from outreach.db.contacts import update_contact as store_update
+
+    contact = insert_contact(db, clock, "u@x.example.org", {})
+    with pytest.raises(ValueError, match="email"):
+        store_update(db, contact.id, {"email": "other@x.example.org"}, "now", {})
+
+
+def test_model_keeps_the_names_other_packages_import() -> None:
+    """delivery, tracking, web and cli import these from outreach.contacts.model."""
+    from outreach.contacts import model
+
+    for name in ("normalize_email", "clean_text", "clean_kind", "clean_fields", "Contact", "ContactFilter",
+                 "get_contact", "get_contact_by_id", "require_contact", "insert_contact", "update_contact",
+                 "set_status", "erase", "is_suppressed", "suppress", "unsuppress", "iter_contacts",
+                 "count_contacts", "EDITABLE_FIELDS"):
+        assert hasattr(model, name), name

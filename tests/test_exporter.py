@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -101,7 +102,7 @@ def test_xlsx_keeps_formula_like_text(tmp_path: Path, db: Database, clock: FakeC
 
 def test_export_errors(tmp_path: Path, db: Database, runner) -> None:
     with pytest.raises(InputError, match="XLSX export needs a file"):
-        export_contacts(db, None, "xlsx", None)
+        export_contacts(db, None, "xlsx", io.StringIO())
     result = runner("contacts", "export", "--format", "pdf", "-o", str(tmp_path / "x.pdf"))
     assert result.exit_code == 1 and "pdf" in result.output and "Traceback" not in result.output
     result = runner("contacts", "export", "-o", str(tmp_path / "missing" / "x.csv"))

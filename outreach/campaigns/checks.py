@@ -10,15 +10,22 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from outreach.campaigns.folder import Campaign, iter_audience, load_campaign, source_revision, translation_status
+from outreach.campaigns.audience import iter_audience
+from outreach.campaigns.documents import Document, source_revision, translation_status
+from outreach.campaigns.folder import Campaign, load_campaign
 from outreach.config import Settings
-from outreach.contacts.model import Contact
 from outreach.countries import country_languages, default_language
 from outreach.db.schema import Database
 from outreach.errors import OutreachError
 from outreach.models import Kind
+from outreach.models.contacts import Contact
+
+if TYPE_CHECKING:
+    from jinja2 import Template
+
+    from outreach.render.renderer import Links
 
 MAX_SUBJECT = 78
 MAX_HTML_BYTES = 102 * 1024  # Gmail clips the HTML part above this
@@ -30,6 +37,8 @@ KNOWN_VARIABLES = {"contact", "event", "links"}
 
 @dataclass
 class Issue:
+    """One problem found by a check: an error blocks sending, a warning does not."""
+
     level: str  # "error" | "warning"
     where: str  # file:line, or a variant such as "pl/authority"
     message: str
@@ -50,6 +59,8 @@ class LanguageRow:
 
 @dataclass
 class CheckReport:
+    """Everything `outreach campaign check` found: the translation matrix and the issues."""
+
     slug: str
     source_language: str
     revision: str
@@ -58,13 +69,16 @@ class CheckReport:
 
     @property
     def errors(self) -> list[Issue]:
+        """The issues that block sending."""
         return [i for i in self.issues if i.level == "error"]
 
     @property
     def warnings(self) -> list[Issue]:
+        """The issues worth reading that do not block sending."""
         return [i for i in self.issues if i.level == "warning"]
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON document of `campaign check --json`."""
         return {"slug": self.slug, "source_language": self.source_language, "revision": self.revision,
                 "ok": not self.errors, "languages": [asdict(row) for row in self.languages],
                 "issues": [asdict(issue) for issue in self.issues]}
@@ -155,7 +169,7 @@ def _line_in(raw: bytes, key: str) -> int:
 def samples(campaign: Campaign, language: str) -> Iterator[Contact]:
     """Sample recipients that reach every branch a body is likely to test: each kind, each event country,
     with and without a name."""
-    kinds = campaign.audience.kinds or tuple(k.value for k in Kind)
+    kinds = campaign.audience.kinds or tuple(Kind)
     countries: list[str | None] = [c for c in sorted(campaign.event) if language in country_languages(c)]
     if not countries:
         countries = [sorted(campaign.event)[0]] if campaign.event else [None]
@@ -169,7 +183,7 @@ def samples(campaign: Campaign, language: str) -> Iterator[Contact]:
 def _language_checks(settings: Settings, campaign: Campaign, language: str, report: CheckReport) -> None:
     from jinja2 import meta
 
-    from outreach.render.renderer import Links, Renderer, _environment, check_body_syntax, template_error
+    from outreach.render.renderer import _environment, check_body_syntax
 
     doc = campaign.documents[language]
     if len(doc.subject) > MAX_SUBJECT:
@@ -198,7 +212,15 @@ def _language_checks(settings: Settings, campaign: Campaign, language: str, repo
                                    f"unknown variable {name!r}; use contact.…, event.… or links.…"))
     if unknown:
         return
-    body = env.from_string(doc.body)
+    _sample_checks(settings, campaign, language, env.from_string(doc.body), report)
+
+
+def _sample_checks(settings: Settings, campaign: Campaign, language: str, body: Template,
+                   report: CheckReport) -> None:
+    """Render the body alone, then the whole message, for every sample recipient; report each problem once."""
+    from outreach.render.renderer import Links, Renderer, template_error
+
+    doc = campaign.documents[language]
     renderer = Renderer(settings, campaign)
     links = Links(*SAMPLE_LINKS)
     seen: set[str] = set()
@@ -230,7 +252,7 @@ def _add_once(report: CheckReport, seen: set[str], issue: Issue) -> None:
         report.issues.append(issue)
 
 
-def _split_inline_blocks(doc: Any) -> Issue | None:
+def _split_inline_blocks(doc: Document) -> Issue | None:
     """A block tag written inside a paragraph must close in that paragraph: one that closes in another would
     leave the HTML unbalanced whenever its branch is left out."""
     from outreach.render.renderer import _markdown
@@ -256,7 +278,7 @@ def _line_of_name(body: str, name: str) -> int:
     return 1
 
 
-def _body_link_lines(doc: Any) -> dict[str, int]:
+def _body_link_lines(doc: Document) -> dict[str, int]:
     """href/src → line in the .md file, from the Markdown tokens, so a bad link can be shown where it is written."""
     from outreach.render.renderer import _markdown
     from outreach.render.slots import Slots
@@ -270,9 +292,9 @@ def _body_link_lines(doc: Any) -> dict[str, int]:
     return lines
 
 
-def html_issues(html: str, text: str, links: Any, doc: Any) -> list[Issue]:
+def html_issues(html: str, text: str, links: Links, doc: Document) -> list[Issue]:
     """Problems in one rendered message: size, links, images, the unsubscribe link."""
-    import lxml.html  # type: ignore[import-untyped]
+    import lxml.html
 
     issues: list[Issue] = []
     size = len(html.encode("utf-8"))

@@ -21,6 +21,8 @@ from outreach.resources import PACKAGE_DIR, bundled
 
 @dataclass
 class InitReport:
+    """What `outreach init` made in a workspace, and what it found already there."""
+
     root: Path
     created: list[Path] = field(default_factory=list)
     kept: list[Path] = field(default_factory=list)  # already there, left untouched

@@ -246,13 +246,9 @@ def untag_command(tag_name: Annotated[str, typer.Argument(metavar="TAG", help="T
 @app.command("remove")
 def remove(emails: Annotated[list[str], typer.Argument(help="Addresses of the contacts to remove.")]) -> None:
     """Remove contacts from the list (a later import may add them again; use erase for GDPR erasure)."""
-    from outreach.contacts.model import require_contact
+    from outreach.contacts.model import remove_contacts
 
-    db = state().db
-    with db.atomic():
-        contacts = [require_contact(db, email) for email in emails]
-        for contact in contacts:
-            db.execute("DELETE FROM contacts WHERE id = ?", [contact.id])
+    contacts = remove_contacts(state().db, emails)
     err().print(f"Removed {len(contacts)} contact(s). Their delivery history is kept without the link to them.")
 
 
@@ -263,35 +259,30 @@ def count(country: Countries = None, kind: Kinds = None, language: Languages = N
                                                       "(comma-separated).", show_default=False)] = None,
           json_output: Json = False) -> None:
     """Count contacts, optionally grouped, e.g. --by country,kind."""
-    from outreach.contacts.model import count_contacts
+    from outreach.contacts.model import GROUPS, count_by
     from outreach.errors import InputError
 
     db = state().db
     contact_filter = _filter(country, kind, language, status, tag, search)
     groups = [part.strip().lower() for part in (by or "").split(",") if part.strip()]
     for group in groups:
-        if group not in ("country", "kind", "language", "status"):
-            raise InputError(f"--by {group!r} is not one of: country, kind, language, status")
-    total = count_contacts(db, contact_filter)
-    rows: list[dict[str, Any]] = []
-    if groups:
-        where, params = contact_filter.where()
-        columns = ", ".join(dict.fromkeys(groups))
-        for row in db.query(f"SELECT {columns}, count(*) AS count FROM contacts WHERE {where} "
-                            f"GROUP BY {columns} ORDER BY {columns}", params):
-            rows.append(dict(row))
+        if group not in GROUPS:
+            raise InputError(f"--by {group!r} is not one of: {', '.join(GROUPS)}")
+    counts = count_by(db, contact_filter, groups)
+    rows: list[dict[str, Any]] = [{**dict(zip(counts.by, values, strict=True)), "count": n}
+                                  for values, n in counts.groups]
     if json_output:
-        print_json({"total": total, "by": list(dict.fromkeys(groups)), "groups": rows} if groups
-                   else {"total": total})
+        print_json({"total": counts.total, "by": list(counts.by), "groups": rows} if counts.by
+                   else {"total": counts.total})
         return
-    if groups:
+    if counts.by:
         from rich.table import Table
 
-        table = Table(*dict.fromkeys(groups), "count", box=None, pad_edge=False)
+        table = Table(*counts.by, "count", box=None, pad_edge=False)
         for row in rows:
             table.add_row(*(str(value if value is not None else "-") for value in row.values()))
         err().print(table)
-    err().print(f"{total} contact(s).")
+    err().print(f"{counts.total} contact(s).")
 
 
 @app.command("export")
@@ -301,11 +292,14 @@ def export(country: Countries = None, kind: Kinds = None, language: Languages = 
            fmt: Annotated[str | None, typer.Option("--format", "-f", help="csv, json or xlsx (default: from the "
                                                    "file name, else csv).", show_default=False)] = None) -> None:
     """Export contacts as CSV, JSON or XLSX (a CSV export imports back losslessly)."""
+    import sys
+
     from outreach.contacts.export import export_contacts, format_for
 
     path = None if output == "-" else Path(output)
     chosen = format_for(path, fmt)
-    written = export_contacts(state().db, _filter(country, kind, language, status, tag, search), chosen, path)
+    written = export_contacts(state().db, _filter(country, kind, language, status, tag, search), chosen,
+                              path or sys.stdout)
     err().print(f"Exported {written} contact(s)" + (f" to {path}." if path else "."))
 
 

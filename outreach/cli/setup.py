@@ -39,9 +39,9 @@ def countries(
 
     app_state = state()
     db = app_state.db
-    counts: dict[tuple[str, str], int] = {}
-    for row in db.query("SELECT country, kind, count(*) AS n FROM contacts GROUP BY country, kind"):
-        counts[(row["country"], row["kind"])] = row["n"]
+    from outreach.contacts.model import counts_by_country_and_kind
+
+    counts = counts_by_country_and_kind(db)
     codes = COUNTRIES if all_countries else BSI_COUNTRIES
     document: list[dict[str, Any]] = []
     for code, languages in sorted(codes.items()):

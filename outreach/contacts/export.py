@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from outreach.contacts.importing.columns import ATTRIBUTE_PREFIX, IGNORED_HEADERS, fold, guess_field
-from outreach.contacts.model import Contact, ContactFilter, iter_contacts
+from outreach.db.contacts import attribute_names, iter_contacts
 from outreach.db.schema import Database
 from outreach.errors import InputError
+from outreach.models.contacts import Contact, ContactFilter
+
+if TYPE_CHECKING:
+    from openpyxl.cell import Cell
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 FORMATS = ("csv", "json", "xlsx")
 COLUMNS = ("email", "name", "organisation", "role", "kind", "country", "language", "tags", "topics", "status",
@@ -36,18 +40,19 @@ def format_for(path: Path | None, given: str | None) -> str:
     return suffix if suffix in FORMATS else "csv"
 
 
-def export_contacts(db: Database, contact_filter: ContactFilter | None, fmt: str, path: Path | None) -> int:
-    """Write the matching contacts to `path` (None: stdout, not for XLSX); returns how many were written.
+def export_contacts(db: Database, contact_filter: ContactFilter | None, fmt: str, target: Path | TextIO) -> int:
+    """Write the matching contacts to a file or an open text stream (not for XLSX); returns how many were written.
 
-    The file is written next to its final name and renamed at the end, so a failed export never leaves a
+    A file is written next to its final name and renamed at the end, so a failed export never leaves a
     half-written file under the name the user asked for.
     """
     if fmt not in FORMATS:
         raise InputError(f"Unknown export format {fmt!r}", "Use one of: " + ", ".join(FORMATS))
-    if path is None:
+    if not isinstance(target, Path):
         if fmt == "xlsx":
             raise InputError("An XLSX export needs a file name", "Give -o contacts.xlsx.")
-        return _write_text(db, contact_filter, fmt, sys.stdout)
+        return _write_text(db, contact_filter, fmt, target)
+    path = target
     partial = path.with_name(f".{path.name}.partial")
     try:
         if fmt == "xlsx":
@@ -63,14 +68,6 @@ def export_contacts(db: Database, contact_filter: ContactFilter | None, fmt: str
     return count
 
 
-def attribute_columns(db: Database, contact_filter: ContactFilter | None) -> list[str]:
-    """The custom attribute names held by the matching contacts, in order of first appearance."""
-    where, params = (contact_filter or ContactFilter()).where("c")
-    rows = db.execute(f"SELECT j.key FROM contacts AS c, json_each(c.attributes) AS j WHERE {where} "
-                      "GROUP BY j.key ORDER BY min(c.id), j.key", params).fetchall()
-    return [row[0] for row in rows]
-
-
 def header_for_attribute(name: str) -> str:
     """The column header of an attribute: its name, unless an import would read that as a field."""
     reserved = {fold(column) for column in (*COLUMNS, *IGNORED_HEADERS)}
@@ -80,7 +77,7 @@ def header_for_attribute(name: str) -> str:
 
 
 def _rows(db: Database, contact_filter: ContactFilter | None) -> tuple[list[str], Iterator[list[str]]]:
-    attributes = attribute_columns(db, contact_filter)
+    attributes = attribute_names(db, contact_filter)
     header = [*COLUMNS, *(header_for_attribute(name) for name in attributes)]
 
     def generate() -> Iterator[list[str]]:
@@ -93,7 +90,7 @@ def _rows(db: Database, contact_filter: ContactFilter | None) -> tuple[list[str]
 def _fields(contact: Contact) -> list[str]:
     values: list[str] = []
     for column in COLUMNS:
-        value: Any = getattr(contact, column)
+        value: object = getattr(contact, column)
         if isinstance(value, list):
             value = ",".join(value)
         values.append("" if value is None else str(value))
@@ -142,7 +139,7 @@ def _write_xlsx(db: Database, contact_filter: ContactFilter | None, path: Path) 
     return count
 
 
-def _text_cell(sheet: Any, value: str) -> Any:
+def _text_cell(sheet: WriteOnlyWorksheet, value: str) -> Cell:
     from openpyxl.cell import WriteOnlyCell
 
     cell = WriteOnlyCell(sheet, value=value)

@@ -1,23 +1,34 @@
-"""The contact model and the operations every part shares: normalise, add, update, find, filter, suppress, erase.
+"""The contact rules every part shares: normalise and clean what a user gives, add, update, change status, erase.
 
-Importing spreadsheets lives in `outreach.contacts.importing`; this module is what the importer, the sender, the
-tracker and the web pages all call, so that a status change or an erasure means the same everywhere.
+The row types live in `outreach.models.contacts` and the SQL in `outreach.db.contacts`; this module is what the
+importer, the sender, the tracker and the web pages call, so that a status change or an erasure means the same
+everywhere. Importing spreadsheets lives in `outreach.contacts.importing`.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from outreach.clock import Clock, utcnow_iso
 from outreach.countries import default_language, parse_country, parse_language
-from outreach.db.schema import Database, suppression_hash
+from outreach.db import contacts as store
+from outreach.db.contacts import count_contacts, is_suppressed, iter_contacts, unsuppress
+from outreach.db.erasure import forget_person, record_erasure
+from outreach.db.schema import Database
 from outreach.errors import InputError, NotFoundError
-from outreach.models import ContactStatus, EventType, Kind
+from outreach.models import ContactStatus, Kind
+from outreach.models.contacts import Contact, ContactFilter, parse_kind
+
+__all__ = [
+    "EDITABLE_FIELDS", "GROUPS", "SUPPRESSING", "TEXT_FIELDS", "Contact", "ContactCounts", "ContactFilter",
+    "clean_fields", "clean_kind", "clean_text", "count_by", "count_contacts", "counts_by_country_and_kind", "erase",
+    "get_contact", "get_contact_by_id", "insert_contact", "is_suppressed", "iter_contacts", "normalize_email",
+    "remove_contacts", "require_contact", "set_status", "suppress", "unsuppress", "update_contact",
+]
 
 # Fields a user may set on a contact (the rest are managed by outreach).
 EDITABLE_FIELDS = ("name", "organisation", "role", "kind", "country", "language", "tags", "topics",
@@ -25,53 +36,10 @@ EDITABLE_FIELDS = ("name", "organisation", "role", "kind", "country", "language"
 TEXT_FIELDS = ("name", "organisation", "role", "consent_basis", "consent_source", "consent_at")
 # Statuses that must never be mailed, and which of them also put the address on the suppression list.
 SUPPRESSING = {ContactStatus.UNSUBSCRIBED, ContactStatus.BOUNCED, ContactStatus.COMPLAINED, ContactStatus.ERASED}
+# What `contacts count --by` may group by.
+GROUPS = store.GROUPABLE
 
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\u2028\u2029]")
-
-
-@dataclass
-class Contact:
-    """One person, as stored."""
-
-    id: int
-    email: str
-    name: str = ""
-    organisation: str = ""
-    role: str = ""
-    kind: str = Kind.OTHER.value
-    country: str | None = None
-    language: str | None = None
-    tags: list[str] = field(default_factory=list)
-    topics: list[str] = field(default_factory=list)
-    attributes: dict[str, Any] = field(default_factory=dict)
-    status: str = ContactStatus.ACTIVE.value
-    consent_basis: str | None = None
-    consent_source: str | None = None
-    consent_at: str | None = None
-    consent_detail: dict[str, Any] = field(default_factory=dict)
-    field_updated_at: dict[str, str] = field(default_factory=dict)
-    created_at: str = ""
-    updated_at: str = ""
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Contact:
-        data = dict(row)
-        for key in ("tags", "topics"):
-            data[key] = json.loads(data.get(key) or "[]")
-        for key in ("attributes", "consent_detail", "field_updated_at"):
-            data[key] = json.loads(data.get(key) or "{}")
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
-
-    def public_dict(self) -> dict[str, Any]:
-        """The documented JSON shape of `contacts list --json` (plus attributes)."""
-        data = asdict(self)
-        for key in ("id", "consent_detail", "field_updated_at"):
-            data.pop(key)
-        return data
-
-    @property
-    def mailable(self) -> bool:
-        return self.status == ContactStatus.ACTIVE
 
 
 def normalize_email(raw: str, *, check_dns: bool = False) -> str:
@@ -94,7 +62,7 @@ def normalize_email(raw: str, *, check_dns: bool = False) -> str:
     return unicodedata.normalize("NFC", result.normalized).lower()
 
 
-def clean_text(field_name: str, value: Any) -> str:
+def clean_text(field_name: str, value: object) -> str:
     """A single-line text value, stripped; control characters (CR, LF, NUL…) are refused, never stored."""
     if value is None:
         return ""
@@ -105,12 +73,9 @@ def clean_text(field_name: str, value: Any) -> str:
     return text
 
 
-def clean_kind(value: str) -> str:
-    try:
-        return Kind(value.strip().lower()).value
-    except ValueError:
-        raise InputError(f"Unknown kind {value!r}",
-                         "Use one of: " + ", ".join(k.value for k in Kind) + ".") from None
+def clean_kind(value: str) -> Kind:
+    """The kind a user wrote ("Supplier"); InputError naming the choices."""
+    return parse_kind(value)
 
 
 def clean_fields(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -135,28 +100,9 @@ def clean_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _encode(data: Mapping[str, Any]) -> dict[str, Any]:
-    row = dict(data)
-    for key in ("tags", "topics", "attributes", "consent_detail", "field_updated_at"):
-        if key in row and not isinstance(row[key], str):
-            row[key] = json.dumps(row[key], ensure_ascii=False, sort_keys=True)
-    return row
-
-
-def is_suppressed(db: Database, email: str) -> bool:
-    """Whether a normalised address is on the suppression list (erased, unsubscribed, hard-bounced…)."""
-    return bool(db.execute("SELECT 1 FROM suppressions WHERE hash = ?", [suppression_hash(email)]).fetchone())
-
-
 def suppress(db: Database, clock: Clock, email: str, reason: str) -> None:
-    """Put an address on the suppression list (idempotent)."""
-    db.execute("INSERT OR IGNORE INTO suppressions (hash, reason, created_at) VALUES (?, ?, ?)",
-               [suppression_hash(email), reason, utcnow_iso(clock)])
-
-
-def unsuppress(db: Database, email: str) -> None:
-    """Take an address off the suppression list (only after a confirmed re-subscription)."""
-    db.execute("DELETE FROM suppressions WHERE hash = ?", [suppression_hash(email)])
+    """Put an address on the suppression list (idempotent: a first reason is kept)."""
+    store.suppress(db, email, reason, utcnow_iso(clock))
 
 
 def get_contact(db: Database, email: str) -> Contact | None:
@@ -165,11 +111,16 @@ def get_contact(db: Database, email: str) -> Contact | None:
         key = normalize_email(email)
     except InputError:
         return None
-    rows = list(db.query("SELECT * FROM contacts WHERE email = ?", [key]))
-    return Contact.from_row(rows[0]) if rows else None
+    return store.get_contact(db, key)
+
+
+def get_contact_by_id(db: Database, contact_id: int) -> Contact | None:
+    """The contact with this id, or None (erased or removed since)."""
+    return store.get_contact_by_id(db, contact_id)
 
 
 def require_contact(db: Database, email: str) -> Contact:
+    """The contact with this address; NotFoundError, with a hint, when there is none."""
     contact = get_contact(db, email)
     if contact is None:
         raise NotFoundError(f"No contact with the address {email!r}",
@@ -177,26 +128,19 @@ def require_contact(db: Database, email: str) -> Contact:
     return contact
 
 
-def get_contact_by_id(db: Database, contact_id: int) -> Contact | None:
-    rows = list(db.query("SELECT * FROM contacts WHERE id = ?", [contact_id]))
-    return Contact.from_row(rows[0]) if rows else None
-
-
 def insert_contact(db: Database, clock: Clock, email: str, fields: Mapping[str, Any],
                    status: ContactStatus = ContactStatus.ACTIVE,
                    consent_detail: Mapping[str, Any] | None = None) -> Contact:
     """Add a new contact from already cleaned fields; the language defaults from the country."""
     now = utcnow_iso(clock)
-    row: dict[str, Any] = {"email": email, "status": status.value, "created_at": now, "updated_at": now,
-                           "consent_detail": dict(consent_detail or {})}
-    row.update(fields)
-    if not row.get("language") and row.get("country"):
-        row["language"] = default_language(row["country"])
-    row["field_updated_at"] = {key: now for key in fields}
-    contact_id = db.table("contacts").insert(_encode(row)).last_pk
-    contact = get_contact_by_id(db, int(str(contact_id)))
-    assert contact is not None
-    return contact
+    contact = Contact(id=0, email=email, status=status, consent_detail=dict(consent_detail or {}),
+                      created_at=now, updated_at=now, field_updated_at=dict.fromkeys(fields, now))
+    contact = replace(contact, **fields)
+    if not contact.language and contact.country:
+        contact.language = default_language(contact.country)
+    stored = store.get_contact_by_id(db, store.insert_contact(db, contact))
+    assert stored is not None
+    return stored
 
 
 def update_contact(db: Database, clock: Clock, contact: Contact, changes: Mapping[str, Any]) -> Contact:
@@ -206,11 +150,9 @@ def update_contact(db: Database, clock: Clock, contact: Contact, changes: Mappin
     if not effective:
         return contact
     now = utcnow_iso(clock)
-    stamps = dict(contact.field_updated_at)
-    stamps.update({key: now for key in effective})
-    row = dict(effective, updated_at=now, field_updated_at=stamps)
-    db.table("contacts").update(contact.id, _encode(row))
-    updated = get_contact_by_id(db, contact.id)
+    stamps = dict(contact.field_updated_at, **dict.fromkeys(effective, now))
+    store.update_contact(db, contact.id, effective, now, stamps)
+    updated = store.get_contact_by_id(db, contact.id)
     assert updated is not None
     return updated
 
@@ -221,13 +163,11 @@ def set_status(db: Database, clock: Clock, contact: Contact, status: ContactStat
         suppress(db, clock, contact.email, reason or status.value)
     elif status == ContactStatus.ACTIVE:
         unsuppress(db, contact.email)
-    if contact.status == status.value:
+    if contact.status == status:
         return contact
     now = utcnow_iso(clock)
-    stamps = dict(contact.field_updated_at, status=now)
-    db.table("contacts").update(contact.id, _encode({"status": status.value, "updated_at": now,
-                                               "field_updated_at": stamps}))
-    updated = get_contact_by_id(db, contact.id)
+    store.update_contact(db, contact.id, {"status": status}, now, dict(contact.field_updated_at, status=now))
+    updated = store.get_contact_by_id(db, contact.id)
     assert updated is not None
     return updated
 
@@ -239,86 +179,45 @@ def erase(db: Database, clock: Clock, email: str) -> None:
     the contact id, the address and any diagnostic text that could name them.
     """
     contact = require_contact(db, email)
+    now = utcnow_iso(clock)
     with db.atomic():
-        db.execute("UPDATE deliveries SET contact_id = NULL, email = NULL, last_reply = NULL WHERE contact_id = ?",
-                   [contact.id])
-        db.execute("UPDATE events SET contact_id = NULL, detail = '', source_id = NULL WHERE contact_id = ?",
-                   [contact.id])
-        db.execute("DELETE FROM signups WHERE email = ?", [contact.email])
-        db.execute("DELETE FROM contacts WHERE id = ?", [contact.id])
+        forget_person(db, contact.id, contact.email)
+        store.delete_contact(db, contact.id)
         # An erasure outranks whatever suppressed the address before (an unsubscribe, a bounce).
-        db.execute("INSERT INTO suppressions (hash, reason, created_at) VALUES (?, ?, ?) "
-                   "ON CONFLICT (hash) DO UPDATE SET reason = excluded.reason",
-                   [suppression_hash(contact.email), ContactStatus.ERASED.value, utcnow_iso(clock)])
-        db.execute("INSERT INTO events (type, source, created_at) VALUES (?, 'erase', ?)",
-                   [EventType.ERASED.value, utcnow_iso(clock)])
+        store.suppress(db, contact.email, ContactStatus.ERASED, now, overriding=True)
+        record_erasure(db, now)
+
+
+def remove_contacts(db: Database, emails: Sequence[str]) -> list[Contact]:
+    """Delete these contacts (all or, if one is unknown, none); a later import may add them again.
+
+    Unlike `erase`, nothing is suppressed and deliveries keep their address; they only lose the link.
+    """
+    with db.atomic():
+        contacts = [require_contact(db, email) for email in emails]
+        for contact in contacts:
+            store.delete_contact(db, contact.id)
+    return contacts
 
 
 @dataclass(frozen=True)
-class ContactFilter:
-    """Which contacts a command works on. Empty tuples mean "any"."""
+class ContactCounts:
+    """What `contacts count` shows: the total, and with `by` the count of each group."""
 
-    countries: tuple[str, ...] = ()
-    kinds: tuple[str, ...] = ()
-    languages: tuple[str, ...] = ()
-    statuses: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()  # every tag must be present
-    search: str | None = None  # free text over email, name, organisation, role
-
-    @classmethod
-    def parse(cls, countries: list[str] | None = None, kinds: list[str] | None = None,
-              languages: list[str] | None = None, statuses: list[str] | None = None,
-              tags: list[str] | None = None, search: str | None = None) -> ContactFilter:
-        """From user-given values (comma lists allowed, names and aliases accepted)."""
-
-        def split(values: list[str] | None) -> list[str]:
-            return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
-
-        statuses_out = []
-        for value in split(statuses):
-            try:
-                statuses_out.append(ContactStatus(value.lower()).value)
-            except ValueError:
-                raise InputError(f"Unknown status {value!r}",
-                                 "Use one of: " + ", ".join(s.value for s in ContactStatus)) from None
-        return cls(
-            countries=tuple(parse_country(v) for v in split(countries)),
-            kinds=tuple(clean_kind(v) for v in split(kinds)),
-            languages=tuple(parse_language(v) for v in split(languages)),
-            statuses=tuple(statuses_out),
-            tags=tuple(split(tags)),
-            search=search or None,
-        )
-
-    def where(self, alias: str = "") -> tuple[str, list[Any]]:
-        """An SQL condition (always valid, "1" when empty) and its parameters."""
-        prefix = f"{alias}." if alias else ""
-        clauses: list[str] = []
-        params: list[Any] = []
-        for column, values in (("country", self.countries), ("kind", self.kinds),
-                               ("language", self.languages), ("status", self.statuses)):
-            if values:
-                clauses.append(f"{prefix}{column} IN ({', '.join('?' for _ in values)})")
-                params.extend(values)
-        for tag in self.tags:
-            clauses.append(f"EXISTS (SELECT 1 FROM json_each({prefix}tags) WHERE value = ?)")
-            params.append(tag)
-        if self.search:
-            needle = f"%{self.search.casefold()}%"  # casefold(): registered by db.connect, Unicode-aware
-            clauses.append(f"(casefold({prefix}email) LIKE ? OR casefold({prefix}name) LIKE ? "
-                           f"OR casefold({prefix}organisation) LIKE ? OR casefold({prefix}role) LIKE ?)")
-            params.extend([needle] * 4)
-        return (" AND ".join(clauses) or "1"), params
+    total: int
+    by: tuple[str, ...] = ()
+    groups: tuple[tuple[tuple[str | None, ...], int], ...] = ()
 
 
-def iter_contacts(db: Database, contact_filter: ContactFilter | None = None,
-                  order_by: str = "country, kind, email") -> Iterator[Contact]:
-    """Stream the matching contacts (never loads them all at once)."""
-    where, params = (contact_filter or ContactFilter()).where()
-    for row in db.query(f"SELECT * FROM contacts WHERE {where} ORDER BY {order_by}", params):
-        yield Contact.from_row(row)
+def counts_by_country_and_kind(db: Database) -> dict[tuple[str | None, str], int]:
+    """How many contacts (of any status) each country has of each kind; for `outreach countries`."""
+    return store.counts_by_country_and_kind(db)
 
 
-def count_contacts(db: Database, contact_filter: ContactFilter | None = None) -> int:
-    where, params = (contact_filter or ContactFilter()).where()
-    return int(db.execute(f"SELECT count(*) FROM contacts WHERE {where}", params).fetchone()[0])
+def count_by(db: Database, contact_filter: ContactFilter | None, by: Sequence[str] = ()) -> ContactCounts:
+    """Count the matching contacts, and per distinct value of the `by` columns (of GROUPS; repeats ignored)."""
+    columns = tuple(dict.fromkeys(by))
+    total = count_contacts(db, contact_filter)
+    if not columns:
+        return ContactCounts(total)
+    return ContactCounts(total, columns, tuple(store.count_grouped(db, contact_filter, columns)))

@@ -16,6 +16,7 @@ from outreach.contacts.model import Contact
 from outreach.delivery.ratelimit import RateLimiter
 from outreach.delivery.transport import Transport
 from outreach.mail.message import MessageFactory, Personal, SenderInfo, address_domain, make_message_id
+from outreach.models import Kind
 
 
 class RecipientLike(Protocol):
@@ -100,7 +101,7 @@ def send_test(settings: Settings, clock: Clock, campaign: Any, address: str, lan
     kinds = list(kinds)
     for language in languages:
         for kind in kinds:
-            contact = Contact(id=0, email=email, name="Test", organisation=campaign.organisation, kind=kind,
+            contact = Contact(id=0, email=email, name="Test", organisation=campaign.organisation, kind=Kind(kind),
                               language=language)
             message = source.build(contact, language, kind, source.message_id(f"test-{language}-{kind}"),
                                    clock.now())

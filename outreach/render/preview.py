@@ -8,6 +8,7 @@ coordinator can read all 15 versions before anything is sent.
 from __future__ import annotations
 
 import html as htmlmod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def sample_contact(campaign: Campaign, language: str, kind: str) -> Contact:
     """A made-up reader of this language and kind, living where the language is spoken (and an event is)."""
     countries = [c for c in sorted(campaign.event or BSI_COUNTRIES) if language in country_languages(c)]
     return Contact(id=0, email=f"preview.{language}@example.org", name=SAMPLE_NAMES.get(language, "Alex Example"),
-                   organisation="Example Organisation", kind=kind, country=countries[0] if countries else None,
+                   organisation="Example Organisation", kind=Kind(kind), country=countries[0] if countries else None,
                    language=language)
 
 
@@ -61,7 +62,7 @@ def preview_links(settings: Settings, campaign: Campaign, language: str, contact
 
 
 def write_preview(settings: Settings, campaign: Campaign, out_dir: Path, clock: Clock,
-                  languages: list[str] | None = None, kinds: list[str] | None = None,
+                  languages: list[str] | None = None, kinds: Sequence[str] | None = None,
                   contact: Contact | None = None) -> tuple[Path, list[PreviewItem]]:
     """Write the variants and index.html into `out_dir`; returns the index path and what was written."""
     from outreach.errors import NotFoundError

@@ -310,7 +310,7 @@ class Renderer:
         from outreach.mail.tokens import archive_url, public_link
 
         country = next((c for c in sorted(self.campaign.event) if language in country_languages(c)), None)
-        contact = Contact(id=0, email="", kind=Kind.OTHER.value, country=country, language=language)
+        contact = Contact(id=0, email="", kind=Kind.OTHER, country=country, language=language)
         home = public_link(self.settings, "")
         links = Links(home, home, archive_url(self.settings, self.campaign.slug, language))
         # Built for this one page: the archive caches pages, so the variant is not kept here.

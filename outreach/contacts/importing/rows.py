@@ -7,7 +7,7 @@ cell may look like, how a country or a kind is written, which cells are refused)
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache, lru_cache
@@ -30,8 +30,10 @@ _LABEL = r"(?!xn--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _FAST_LOCAL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
 _FAST_DOMAIN = re.compile(rf"(?:{_LABEL}\.)+(?P<tld>[A-Za-z]{{2,63}})")
 _SPECIAL_TLDS = {"arpa", "invalid", "local", "localhost", "onion", "test"}
-_ACTIVE = ContactStatus.ACTIVE.value
-_RESTRICTING = {ContactStatus.UNSUBSCRIBED.value, ContactStatus.BOUNCED.value, ContactStatus.COMPLAINED.value}
+# A file may only restrict: an export's "unsubscribed" stays so; nothing in a file re-activates anyone.
+_RESTRICTING = frozenset({ContactStatus.UNSUBSCRIBED, ContactStatus.BOUNCED, ContactStatus.COMPLAINED})
+_ROW_STATUS: Mapping[str, ContactStatus] = {status.value: status for status in (ContactStatus.ACTIVE, *_RESTRICTING)}
+_ACTIVE = ContactStatus.ACTIVE.value  # a module constant: `ContactStatus.ACTIVE` is a slow lookup, once per row
 
 
 class RowError(Exception):
@@ -48,7 +50,7 @@ class Defaults:
     """Values for every row of an import that leaves the field empty (`--country`, `--kind`, …)."""
 
     country: str | None = None
-    kind: str | None = None
+    kind: str | None = None  # a Kind's value, as kind_value gives it
     language: str | None = None
     tags: frozenset[str] = frozenset()
     consent_basis: str | None = None
@@ -86,7 +88,11 @@ def make_defaults(country: str | None, kind: str | None, language: str | None, t
 
 @dataclass
 class Record:
-    """One clean row, ready to be compared with the database."""
+    """One clean row, ready to be compared with the database.
+
+    `values` holds the scalar fields by name, as the text they are stored as (kind as a Kind's value): the
+    importer compares and merges them by name, and writes them as they are (SQLite binds a plain str fastest).
+    """
 
     file: str
     row: int
@@ -95,7 +101,7 @@ class Record:
     tags: set[str] = field(default_factory=set)
     topics: set[str] = field(default_factory=set)
     attributes: dict[str, str] = field(default_factory=dict)
-    status: str = ContactStatus.ACTIVE.value
+    status: ContactStatus = ContactStatus.ACTIVE
     duplicate: bool = False
 
     def merge(self, later: Record, policy: str) -> None:
@@ -136,25 +142,10 @@ def read_record(sheet: Sheet, plan: ColumnPlan, number: int, cells: list[str], d
     """One row as a Record; RowError (with the column) when the row cannot be imported."""
     # Runs once per row (100,000 times for a large list): the common path avoids closures, enum lookups and
     # copies; the error paths below it build their messages only when needed.
-    width = len(plan.header)
-    if len(cells) != width:
-        if len(cells) > width and any(cell.strip() for cell in cells[width:]):
-            if sheet.format == "xlsx":
-                first = next(i for i in range(width, len(cells)) if cells[i].strip())
-                raise RowError(f"has a value in column {column_letter(first)}, which has no header")
-            raise RowError(f"has {len(cells)} cells but the header has {width} "
-                           "(a delimiter inside a value that is not in quotes?)")
-        if len(cells) < width:
-            if sheet.format == "csv":
-                raise RowError(f"has {len(cells)} cells but the header has {width} (cells missing or a line "
-                               "break inside a value?)")
-            cells = cells + [""] * (width - len(cells))
+    if len(cells) != len(plan.header):
+        cells = _fit_width(sheet, cells, len(plan.header))
     if _CONTROL.search("\ue000".join(cells)):  # rare: find the cell and name its column
-        for index, value in enumerate(cells):
-            used = index in plan.fields.values() or index in plan.attributes.values()
-            if used and _CONTROL.search(value):
-                column = plan.header[index] or column_letter(index)
-                raise RowError(f"the {column!r} cell contains {_describe_control(value)}", column)
+        _refuse_control(plan, cells)
     get = {name: cells[index].strip() for name, index in plan.fields.items()}
     email, display_name = _address(get["email"], plan, check_dns)
     name = get.get("name", "")
@@ -187,10 +178,11 @@ def read_record(sheet: Sheet, plan: ColumnPlan, number: int, cells: list[str], d
         "consent_source": get.get("consent_source") or defaults.source,
         "consent_at": _consent_date(get["consent_at"], plan) if "consent_at" in get else None,
     }
-    status = get.get("status", "").lower() or _ACTIVE
-    if status != _ACTIVE and status not in _RESTRICTING:
+    text = get.get("status", "").lower() or _ACTIVE
+    status = _ROW_STATUS.get(text)
+    if status is None:
         column = _header(plan, "status")
-        raise RowError(f"unknown status {status!r} in column {column!r} (use active, unsubscribed, "
+        raise RowError(f"unknown status {text!r} in column {column!r} (use active, unsubscribed, "
                        "bounced or complained)", column)
     attributes = {}
     for key, index in plan.attributes.items():
@@ -202,6 +194,31 @@ def read_record(sheet: Sheet, plan: ColumnPlan, number: int, cells: list[str], d
     text = get.get("topics")
     return Record(str(sheet.path), number, email, values, tags, _split(text) if text else set(), attributes,
                   status)
+
+
+def _fit_width(sheet: Sheet, cells: list[str], width: int) -> list[str]:
+    """The cells of a row that is not as wide as the header: XLSX rows padded, or RowError saying what is off."""
+    if len(cells) > width and any(cell.strip() for cell in cells[width:]):
+        if sheet.format == "xlsx":
+            first = next(i for i in range(width, len(cells)) if cells[i].strip())
+            raise RowError(f"has a value in column {column_letter(first)}, which has no header")
+        raise RowError(f"has {len(cells)} cells but the header has {width} "
+                       "(a delimiter inside a value that is not in quotes?)")
+    if len(cells) < width:
+        if sheet.format == "csv":
+            raise RowError(f"has {len(cells)} cells but the header has {width} (cells missing or a line "
+                           "break inside a value?)")
+        return cells + [""] * (width - len(cells))
+    return cells
+
+
+def _refuse_control(plan: ColumnPlan, cells: list[str]) -> None:
+    """RowError naming the first imported cell that holds a control character (unused columns may hold any)."""
+    for index, value in enumerate(cells):
+        used = index in plan.fields.values() or index in plan.attributes.values()
+        if used and _CONTROL.search(value):
+            column = plan.header[index] or column_letter(index)
+            raise RowError(f"the {column!r} cell contains {_describe_control(value)}", column)
 
 
 def _header(plan: ColumnPlan, name: str) -> str:

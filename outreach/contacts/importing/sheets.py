@@ -12,12 +12,12 @@ import csv
 import io
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from outreach.contacts.importing.encodings import codec_name, detect_encoding
 from outreach.errors import InputError, NotFoundError
@@ -45,11 +45,11 @@ class Sheet:
     delimiter: str | None = None
     sheet_name: str | None = None
     guessed_words: list[str] = field(default_factory=list)  # a legacy code page was guessed: words to check
-    _position: Any = field(default=None, repr=False)
+    _position: Callable[[], int] | None = field(default=None, repr=False)
 
     def position(self) -> int:
         """How far reading has got, in the unit of `size`."""
-        return int(self._position()) if self._position else 0
+        return self._position() if self._position else 0
 
     def describe(self) -> str:
         """How the file was read, for the import report ("CSV, cp1250, semicolon")."""
@@ -147,10 +147,11 @@ class _LineCounter:
         return line
 
     def skip_line(self) -> None:
+        """Read past one line (a `sep=;` line Excel writes above the header)."""
         next(self)
 
 
-def _csv_rows(path: Path, reader: Any, lines: _LineCounter) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(path: Path, reader: Iterator[list[str]], lines: _LineCounter) -> Iterator[tuple[int, list[str]]]:
     while True:
         start = lines.line + 1
         try:
@@ -293,7 +294,7 @@ def _open_xlsx(path: Path, sheet: str | None) -> Sheet:
                  sheet_name=name, _position=lambda: counter["row"])
 
 
-def _xlsx_rows(path: Path, values: Iterator[list[Any]], offset: int) -> Iterator[tuple[int, list[str]]]:
+def _xlsx_rows(path: Path, values: Iterator[Sequence[object]], offset: int) -> Iterator[tuple[int, list[str]]]:
     padding = [""] * offset
     for number, row in enumerate(values, start=1):
         cells = padding + [cell_text(value) for value in row]
@@ -311,7 +312,7 @@ def _damaged(path: Path, error: BaseException, row: int | None = None) -> InputE
                       "Open it in Excel or LibreOffice and save it again as .xlsx or as CSV UTF-8.")
 
 
-def cell_text(value: Any) -> str:
+def cell_text(value: object) -> str:
     """An XLSX cell as the text a user sees: 12.0 → "12", dates in ISO-8601, empty → ""."""
     if value is None:
         return ""

@@ -1,0 +1,138 @@
+"""The language files of a campaign (`<lang>.md`): front matter, body, revisions and translation status.
+
+A translator records in `translated_from` the revision of the source file they translated; a language whose
+record differs from the current source revision is outdated. Errors name the file and the line to fix, as
+the rest of the campaign folder's do (`line_of`, `toml_error` are shared with `outreach.campaigns.folder`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from outreach.errors import InputError
+
+if TYPE_CHECKING:
+    from outreach.campaigns.folder import Campaign
+
+FRONT_MATTER_KEYS = ("subject", "preheader", "translated_from")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One `<lang>.md`: its front matter and its Markdown body (with the line the body starts on)."""
+
+    language: str
+    path: Path
+    subject: str
+    preheader: str
+    translated_from: str | None
+    body: str
+    body_line: int  # 1-based line of the file on which the body starts
+    raw: bytes
+
+
+def line_of(text: str, key: str, table: str | None = None) -> int:
+    """The line on which `key = …` is written (inside `[table]` when given), for error messages; 1 if unknown."""
+    lines = text.splitlines()
+    start = 0
+    if table:
+        header = re.compile(r"^\s*\[\s*" + re.escape(table).replace(r"\.", r"\s*\.\s*") + r"\s*\]")
+        for number, line in enumerate(lines):
+            if header.match(line):
+                start = number
+                break
+    pattern = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
+    for number in range(start, len(lines)):
+        if pattern.match(lines[number]):
+            return number + 1
+    return start + 1
+
+
+def toml_error(path: Path, error: tomllib.TOMLDecodeError, offset: int = 0) -> InputError:
+    """A TOML syntax error as `file:line: reason` (`offset`: lines of the file before the TOML text)."""
+    message = str(error)
+    match = re.search(r"\(at line (\d+), column (\d+)\)", message)
+    where = f"{path}:{int(match.group(1)) + offset}" if match else str(path)
+    reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
+    return InputError(f"{where}: {reason}", "Fix the TOML syntax (strings in double quotes, one key = value a line).")
+
+
+def revision_of(data: bytes) -> str:
+    """A file's revision as translators record it: sha256 of its bytes, 12 hex chars."""
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+def source_revision(campaign: Campaign) -> str:
+    """The revision translators record as `translated_from`: that of the source language file."""
+    return revision_of(campaign.document(campaign.source_language).raw)
+
+
+def read_document(path: Path, language: str) -> Document:
+    """Parse a `<lang>.md`: TOML front matter between `+++` lines (subject required), then the body."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})",
+                         "Save the file as UTF-8.") from None
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "+++":
+        raise InputError(f"{path}:1: the file must start with front matter between +++ lines",
+                         'Begin with:\n+++\nsubject = "…"\npreheader = "…"\n+++')
+    end = next((i for i in range(1, len(lines)) if lines[i].strip() == "+++"), None)
+    if end is None:
+        raise InputError(f"{path}:1: the front matter is not closed", "Add a line with +++ after it.")
+    front_text = "".join(lines[1:end])
+    subject, preheader, translated_from = _front_matter(path, front_text)
+    return Document(language=language, path=path, subject=subject, preheader=preheader,
+                    translated_from=translated_from, body="".join(lines[end + 1:]), body_line=end + 2, raw=raw)
+
+
+def _front_matter(path: Path, front_text: str) -> tuple[str, str, str | None]:
+    """(subject, preheader, translated_from) from the TOML between the `+++` lines, which start on line 2."""
+    try:
+        front = tomllib.loads(front_text)
+    except tomllib.TOMLDecodeError as error:
+        raise toml_error(path, error, offset=1) from None
+    unknown = sorted(set(front) - set(FRONT_MATTER_KEYS))
+    if unknown:
+        raise InputError(f"{path}:{1 + line_of(front_text, unknown[0])}: unknown front matter key {unknown[0]!r}",
+                         "Keys: subject, preheader, translated_from.")
+    subject = front.get("subject")
+    if not isinstance(subject, str) or not subject.strip():
+        line = 1 + line_of(front_text, "subject") if "subject" in front else 2
+        raise InputError(f"{path}:{line}: the front matter has no subject", 'Add subject = "…" between the +++ lines.')
+    for key in ("preheader", "translated_from"):
+        if key in front and not isinstance(front[key], str):
+            raise InputError(f"{path}:{1 + line_of(front_text, key)}: {key} must be a string in double quotes")
+    if re.search(r"[\r\n]", subject) or "{{" in subject or "{%" in subject:
+        raise InputError(f"{path}:{1 + line_of(front_text, 'subject')}: the subject must be one line of plain text",
+                         "Subjects cannot hold line breaks or template variables.")
+    return subject.strip(), str(front.get("preheader", "")).strip(), front.get("translated_from")
+
+
+@dataclass(frozen=True)
+class TranslationStatus:
+    """One language file of a campaign and whether its translation is current."""
+
+    language: str
+    is_source: bool
+    translated_from: str | None
+    outdated: bool  # records another revision than the current source (or none at all)
+
+
+def translation_status(campaign: Campaign) -> list[TranslationStatus]:
+    """Per language file: which source revision it was translated from and whether that is still current."""
+    current = source_revision(campaign)
+    result = []
+    for language in campaign.languages:
+        doc = campaign.documents[language]
+        is_source = language == campaign.source_language
+        outdated = not is_source and doc.translated_from != current
+        result.append(TranslationStatus(language, is_source, doc.translated_from, outdated))
+    return result
