@@ -14,9 +14,9 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from clock_support import FakeClock
 from typer.testing import CliRunner
 
-from outreach.clock import FakeClock
 from outreach.config import Settings
 from outreach.db.schema import Database, open_database
 

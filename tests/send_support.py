@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from outreach.clock import FakeClock
+from clock_support import FakeClock
+
 from outreach.config import Settings
 from outreach.contacts.model import ContactFilter, clean_fields, insert_contact, iter_contacts, normalize_email
 from outreach.db.schema import Database

@@ -5,7 +5,7 @@ human would, and never more than 30 in any minute. Long windows (hour, day) are 
 times of the last N messages, so a 10,000/day quota may be used at the short-window pace and the sender then
 waits until the oldest message leaves the window. Limits can be combined (`30/min,10000/day`).
 
-All time comes from the injected Clock: tests advance a FakeClock, nothing here sleeps.
+All time comes from the injected Clock: tests advance a fake clock, nothing here sleeps.
 """
 
 from __future__ import annotations
