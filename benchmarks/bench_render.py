@@ -4,7 +4,7 @@ Fast path: `MessageSource.build` — what `outreach send` runs per recipient: si
 (layout, Markdown and premailer done once per language × kind) filled in, and `MessageFactory` joining the
 pre-built MIME pieces. One core, one thread; building the 30 variants is inside the timing.
 Naive path, on a sample of the same recipients: `render_full` (Jinja2 + Markdown + premailer for every
-recipient) and an `email.message.EmailMessage` per recipient (`mail.build_reference`).
+recipient) and an `email.message.EmailMessage` per recipient (`benchmarks/reference_mail.py`).
 Targets: at least 30× the naive throughput and at least 2,000 messages/s.
 A breakdown of the fast path's per-message cost (links, fill-in, MIME) is added to the notes.
 """
@@ -77,7 +77,8 @@ def links_for(config: Any, campaign: Any, contact: Any, language: str) -> Any:
 
 def naive(config: Any, campaign: Any, batch: list[tuple[Any, str, str]]) -> int:
     """Every message the straightforward way: full render with premailer, then EmailMessage."""
-    from outreach.mail.message import Personal, build_reference, make_message_id
+    from benchmarks.reference_mail import build_reference
+    from outreach.mail.message import Personal, make_message_id
     from outreach.render.renderer import render_full
 
     size = 0

@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from send_support import write_file
 
+from benchmarks.reference_mail import build_reference
 from outreach.campaigns.folder import Attachment
-from outreach.mail.message import MessageFactory, Personal, SenderInfo, build_reference, make_message_id
+from outreach.mail.message import MessageFactory, Personal, SenderInfo, make_message_id
 
 # (language, recipient name, subject) — real names and subjects in the 15 BSI languages
 SAMPLES = [
@@ -177,11 +178,11 @@ def test_line_cache_keeps_the_variants_lines_only_however_many_messages() -> Non
 
     for n in range(50):
         build(n)
-    after_50 = len(factory._qp_text.cache) + len(factory._qp_html.cache)
+    after_50 = factory.cached_lines
     assert 80 <= after_50 <= 90  # the 40 + 40 static lines (and the few shared ones)
     for n in range(50, 3000):
         build(n)
-    assert len(factory._qp_text.cache) + len(factory._qp_html.cache) == after_50
+    assert factory.cached_lines == after_50
     # the cached lines still encode exactly as the reference does
     name = "Zażółć Gęślą-Jaźń"
     text, html = f"Dear {name},\n{static_text}", f"<p>Dear {name},</p>\n{static_html}"

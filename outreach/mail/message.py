@@ -3,8 +3,9 @@
 `MessageFactory` is made once per campaign variant (language × kind). It pre-builds everything that is the same
 for every recipient — the constant header block, the MIME boundaries and part headers, the attachments already
 base64-encoded — so that per recipient only To, Subject, Date, Message-ID, List-Unsubscribe and the two personal
-bodies are encoded and joined. `build_reference` builds the same message the straightforward way with
-`email.message.EmailMessage`; a test proves both parse back to the same headers and parts.
+bodies are encoded and joined. `benchmarks/reference_mail.py` builds the same message the straightforward way
+with `email.message.EmailMessage` (the benchmarks' baseline); a test proves both parse back to the same headers and
+parts.
 
 Every header value goes through `clean_header_value`, so a CR, LF, NUL or other line break in a name, an
 organisation or a subject can never start a header of its own.
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from outreach.errors import InputError
 
@@ -248,7 +249,7 @@ class _QuotedPrintable:
                     self.room -= len(line) + 1
                 out[index] = encoded
             self._last = fresh
-        return CRLF.join(out)  # type: ignore[arg-type]
+        return CRLF.join(cast("list[bytes]", out))  # every None was filled in above
 
 
 def encode_body(text: str, qp: _QuotedPrintable) -> tuple[bytes, bytes]:
@@ -384,6 +385,11 @@ class MessageFactory:
                             + _base64_lines(data))
             self._mixed_tail = b"".join(tail) + b"\r\n--" + mixed + b"--\r\n"
 
+    @property
+    def cached_lines(self) -> int:
+        """How many encoded body lines the factory keeps: about one variant's worth, however many messages."""
+        return len(self._qp_text.cache) + len(self._qp_html.cache)
+
     def _subject(self, subject: str) -> bytes:
         encoded = self._subjects.get(subject)
         if encoded is None:
@@ -413,41 +419,3 @@ class MessageFactory:
             parts.append(self._mixed_tail)
         return b"".join(parts)
 
-
-def build_reference(sender: SenderInfo, attachments: Sequence[AttachmentLike], personal: Personal) -> bytes:
-    """The same message built the straightforward way (EmailMessage); the yardstick for `MessageFactory`.
-
-    Headers are written unfolded (max_line_length=0): CPython 3.11's folder drops the space between some
-    encoded-words and RFC 2047-encodes List-Unsubscribe, both wrong. These bytes are only parsed back and
-    compared, never sent.
-    """
-    import email.policy
-    from email.headerregistry import Address
-    from email.message import EmailMessage
-
-    message = EmailMessage(policy=email.policy.SMTP)
-    message["From"] = Address(display_name=clean_header_value(sender.name)[:MAX_NAME],
-                              addr_spec=header_address(sender.address))
-    message["To"] = Address(display_name=clean_header_value(personal.to_name)[:MAX_NAME],
-                            addr_spec=header_address(personal.to_address))
-    message["Subject"] = clean_header_value(personal.subject)
-    message["Date"] = format_date(personal.date)
-    message["Message-ID"] = personal.message_id
-    if sender.reply_to:
-        message["Reply-To"] = header_address(sender.reply_to)
-    list_name = clean_header_value(sender.list_name)[:MAX_NAME]
-    message["List-Id"] = (f"{list_name} " if list_name else "") + f"<{sender.effective_list_id}>"
-    message["List-Unsubscribe"] = list_unsubscribe_value(personal.unsubscribe_url,
-                                                         sender.unsubscribe_mailto or sender.address)
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(personal.text, charset="utf-8")
-    message.add_alternative(personal.html, subtype="html", charset="utf-8")
-    for attachment in attachments:
-        maintype, _, subtype = attachment.content_type.partition("/")
-        data = _read_attachment(attachment)
-        params = {"charset": "utf-8"} if maintype == "text" and _is_utf8(data) else None
-        message.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream",
-                               filename=clean_header_value(attachment.filename), params=params)
-    if sender.language:  # after the parts: set_content and add_attachment move Content-* headers
-        message["Content-Language"] = sender.language
-    return message.as_bytes(policy=email.policy.SMTP.clone(max_line_length=0))

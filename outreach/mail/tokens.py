@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import hashlib
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from outreach.config import Settings
 from outreach.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from itsdangerous import URLSafeTimedSerializer
 
 MIN_SECRET_LENGTH = 32
 
@@ -57,7 +60,7 @@ def email_fingerprint(email: str) -> str:
     return hashlib.sha256(email.encode("utf-8")).hexdigest()[:12]
 
 
-def _serializer(secret: str, purpose: Purpose) -> Any:
+def _serializer(secret: str, purpose: Purpose) -> URLSafeTimedSerializer:
     from itsdangerous import URLSafeTimedSerializer
 
     return URLSafeTimedSerializer(secret, salt=f"outreach/{purpose.value}")
