@@ -195,3 +195,16 @@ def test_utf8_text_attachment_declares_its_charset(attachments) -> None:
     notes = next(p for p in message.walk() if p.get_filename() == 'plain "quoted" name.txt')
     assert notes.get_content_charset() == "utf-8"
     assert notes.get_content() == "Zamówienia zastrzeżone\n"
+
+
+def test_transactional_mail_is_auto_submitted_and_carries_no_list_headers() -> None:
+    sender = SenderInfo("Buying for Social Impact", "news@bsi.example.org", reply_to="team@bsi.example.org",
+                        language="el", transactional=True)
+    message = parse(MessageFactory(sender).build(personal("Μαρία Παπαδοπούλου", "Επιβεβαίωση εγγραφής")))
+    assert sorted(message.keys()) == sorted(["From", "To", "Subject", "Date", "Message-ID", "Reply-To",
+                                             "Auto-Submitted", "Content-Language", "MIME-Version", "Content-Type"])
+    assert message["Auto-Submitted"] == "auto-generated" and message["Content-Language"] == "el"
+    assert message["Subject"] == "Επιβεβαίωση εγγραφής"
+    assert message["To"].addresses[0].display_name == "Μαρία Παπαδοπούλου"
+    text, html = message.iter_parts()
+    assert "Łódź" in text.get_content() and "Łódź" in html.get_content()

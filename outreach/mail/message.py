@@ -272,7 +272,11 @@ def encode_body(text: str, qp: _QuotedPrintable) -> tuple[bytes, bytes]:
 
 @dataclass(frozen=True)
 class SenderInfo:
-    """What a variant's messages share: sender, Reply-To, list identity, the unsubscribe mailbox, language."""
+    """What a variant's messages share: sender, Reply-To, list identity, the unsubscribe mailbox, language.
+
+    `transactional` marks mail sent in answer to a request (the web pages' confirmation mails): it carries
+    `Auto-Submitted: auto-generated` (RFC 3834, so auto-responders stay quiet) and none of the List-* headers.
+    """
 
     name: str
     address: str
@@ -281,6 +285,7 @@ class SenderInfo:
     list_id: str = ""  # e.g. "news.bsi.example.org"; default derived from the sender
     unsubscribe_mailto: str | None = None
     language: str | None = None
+    transactional: bool = False
 
     @property
     def domain(self) -> str:
@@ -296,7 +301,7 @@ class SenderInfo:
 
 @dataclass(frozen=True)
 class Personal:
-    """What differs per recipient."""
+    """What differs per recipient (`unsubscribe_url` is not used in transactional mail)."""
 
     to_name: str
     to_address: str
@@ -351,9 +356,12 @@ class MessageFactory:
         head = []
         if sender.reply_to:
             head.append(encode_address_header("Reply-To", "", sender.reply_to))
-        list_phrase = _list_phrase(sender.list_name)
-        head.append(f"List-Id: {list_phrase + ' ' if list_phrase else ''}<{sender.effective_list_id}>")
-        head.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+        if sender.transactional:
+            head.append("Auto-Submitted: auto-generated")
+        else:
+            list_phrase = _list_phrase(sender.list_name)
+            head.append(f"List-Id: {list_phrase + ' ' if list_phrase else ''}<{sender.effective_list_id}>")
+            head.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
         if sender.language:
             head.append(f"Content-Language: {clean_header_value(sender.language)}")
         head.append("MIME-Version: 1.0")
@@ -402,11 +410,12 @@ class MessageFactory:
     def build(self, personal: Personal) -> bytes:
         """The complete message (CRLF line ends, no line over 998 octets) for one recipient."""
         to = encode_address_header("To", personal.to_name, personal.to_address)
-        unsubscribe = list_unsubscribe_value(personal.unsubscribe_url, self._mailto)
-        if len(unsubscribe) > HEADER_WIDTH - 18 and ", " in unsubscribe:
-            unsubscribe = unsubscribe.replace(", ", ",\r\n ", 1)
-        middle = (f"Date: {format_date(personal.date)}\r\nMessage-ID: {personal.message_id}\r\n"
-                  f"List-Unsubscribe: {unsubscribe}\r\n")
+        middle = f"Date: {format_date(personal.date)}\r\nMessage-ID: {personal.message_id}\r\n"
+        if not self.sender.transactional:
+            unsubscribe = list_unsubscribe_value(personal.unsubscribe_url, self._mailto)
+            if len(unsubscribe) > HEADER_WIDTH - 18 and ", " in unsubscribe:
+                unsubscribe = unsubscribe.replace(", ", ",\r\n ", 1)
+            middle += f"List-Unsubscribe: {unsubscribe}\r\n"
         text_cte, text_body = encode_body(personal.text, self._qp_text)
         html_cte, html_body = encode_body(personal.html, self._qp_html)
         parts = [self._from, to.encode("utf-8"), b"\r\n", self._subject(personal.subject), middle.encode("ascii"),
