@@ -23,7 +23,7 @@ from benchmarks.common import (
     load_campaign,
     measure,
     median,
-    message_source_class,
+    new_message_source,
     people,
     prepare_campaign,
 )
@@ -49,8 +49,7 @@ def recipients(campaign: Any, n: int) -> list[tuple[Any, str, str]]:
 
 def fast(config: Any, campaign: Any, batch: list[tuple[Any, str, str]]) -> int:
     """Every message through the fast path; returns the bytes built."""
-    MessageSource = message_source_class()
-    source = MessageSource(config, campaign)
+    source = new_message_source(config, campaign)
     size = 0
     for contact, language, kind in batch:
         size += len(source.build(contact, language, kind, source.message_id(contact.id), DATE))

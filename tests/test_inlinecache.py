@@ -11,7 +11,6 @@ from conftest import REPO
 
 from outreach.campaigns.folder import load_campaign
 from outreach.contacts.model import Contact
-from outreach.delivery.compose import MessageSource
 from outreach.render.inline import cache_dir, cache_inlining
 from outreach.render.renderer import Links, Renderer
 
@@ -21,8 +20,9 @@ LINKS = Links("https://news.example.org/u/x", "https://news.example.org/p/x", "h
 
 
 def rendered_pages(settings, campaign) -> list[str]:  # type: ignore[no-untyped-def]
-    source = MessageSource(settings, campaign)
-    return [source._variant(c.language or ("pl" if c.country == "PL" else "el"), c.kind)[0].render(c, LINKS).html
+    renderer = Renderer(settings, campaign)
+    cache_inlining(renderer, settings)  # as `outreach send` renders
+    return [renderer.variant(c.language or ("pl" if c.country == "PL" else "el"), c.kind).render(c, LINKS).html
             for c in PEOPLE]
 
 
