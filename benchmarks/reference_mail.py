@@ -12,16 +12,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
 
-from outreach.mail.message import (
-    MAX_NAME,
-    AttachmentLike,
-    Personal,
-    SenderInfo,
-    clean_header_value,
-    format_date,
-    header_address,
-    list_unsubscribe_value,
-)
+from outreach.mail.headers import MAX_NAME, clean_header_value, format_date, header_address, list_unsubscribe_value
+from outreach.mail.message import AttachmentLike, Personal, SenderInfo
 
 
 def _is_utf8(data: bytes) -> bool:

@@ -15,7 +15,8 @@ from outreach.contacts.model import Contact, normalize_email
 from outreach.delivery.ratelimit import Rate, RateLimiter
 from outreach.delivery.seams import CampaignLike, RecipientLike, VariantLike, VariantSource
 from outreach.delivery.transport import Transport
-from outreach.mail.message import MessageFactory, Personal, SenderInfo, address_domain, make_message_id
+from outreach.mail.headers import address_domain
+from outreach.mail.message import MessageFactory, Personal, SenderInfo, make_message_id
 from outreach.mail.tokens import archive_url, preferences_url, require_secret, unsubscribe_url, verp_address
 
 

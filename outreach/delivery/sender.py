@@ -30,7 +30,7 @@ from outreach.delivery.outcomes import Verdict, judge
 from outreach.delivery.ratelimit import DomainLimiter, Rate, RateLimiter, configured_rates
 from outreach.delivery.seams import DeliveryStore, RecipientLike, SendLock
 from outreach.delivery.transport import Transport
-from outreach.mail.message import address_domain
+from outreach.mail.headers import address_domain
 from outreach.models import ContactStatus, DeliveryStatus
 from outreach.models.deliveries import Outcome, QueuedDelivery
 

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from outreach.clock import Clock
 from outreach.config import Settings
 from outreach.errors import ConfigError
-from outreach.mail.message import MessageFactory, Personal, SenderInfo, address_domain, make_message_id
+from outreach.mail.headers import address_domain
+from outreach.mail.message import MessageFactory, Personal, SenderInfo, make_message_id
 
 if TYPE_CHECKING:
     from jinja2 import Environment
