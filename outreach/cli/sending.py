@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from outreach.contacts.model import ContactFilter
     from outreach.db.schema import Database
     from outreach.delivery.plan import Plan
-    from outreach.delivery.sender import HardBounce, Progress, Sender, SendReport
+    from outreach.delivery.sender import HardBounce, Progress, Sender, SendOptions, SendReport
     from outreach.render.renderer import Renderer
 
 
@@ -63,12 +63,10 @@ def send(
     from outreach.campaigns.folder import iter_audience, load_campaign
     from outreach.clock import SystemClock
     from outreach.contacts.model import ContactFilter
-    from outreach.delivery.compose import MessageSource
     from outreach.delivery.plan import plan_send
     from outreach.delivery.ratelimit import parse_rates
-    from outreach.delivery.sender import Sender, SendOptions
-    from outreach.delivery.store import DatabaseStore
-    from outreach.delivery.transport import describe_transport, open_transport
+    from outreach.delivery.sender import SendOptions
+    from outreach.delivery.transport import describe_transport
     from outreach.models import DeliveryStatus
 
     app_state = state()
@@ -83,18 +81,10 @@ def send(
         _send_tests(settings, clock, campaign, test_to, extra, rate)
         return
     db = app_state.db
-    audience = (campaign.audience, extra)
     if dry_run:
-        from outreach.delivery.compose import dry_run as build_all
-
-        source = MessageSource(settings, campaign, _renderer(settings, campaign))
-        count, size = build_all(source, clock, iter_audience(db, campaign, extra))
-        plan = plan_send(db, campaign.slug, audience, iter_audience(db, campaign, extra))
-        _print_plan(plan, "dry run — nothing is sent, nothing is recorded")
-        console.print(f"Dry run: {count} messages rendered and built ({size / 1024 / 1024:.1f} MB); "
-                      "no transport was used and the queue is unchanged.")
+        _dry_run(settings, db, clock, campaign, extra)
         return
-    plan = plan_send(db, campaign.slug, audience, iter_audience(db, campaign, extra))
+    plan = plan_send(db, campaign.slug, (campaign.audience, extra), iter_audience(db, campaign, extra))
     unknown = plan.existing.get(DeliveryStatus.UNKNOWN, 0)
     if plan.to_send == 0 and not (retry_unknown and unknown):
         _print_plan(plan, None)
@@ -110,25 +100,52 @@ def send(
 
     options = SendOptions.from_settings(settings, rate=rate, domain_rate=domain_rate, workers=workers, limit=limit,
                                         retry_unknown=retry_unknown)
-    source = MessageSource(settings, campaign, _renderer(settings, campaign))
-    sender = Sender(DatabaseStore(db, clock, audience), source, lambda: open_transport(settings), clock,
-                    audience=lambda: iter_audience(db, campaign, extra), on_hard_bounce=_bounce_recorder(db, clock),
-                    options=options)
-    stop = threading.Event()
-    restore = _on_ctrl_c(stop)
-    try:
-        report = _run_with_progress(sender, stop)
-    except TransportError:
-        _print_report(sender.report, slug)
-        raise
-    finally:
-        restore()
-    _print_report(report, slug)
+    report = _send(settings, db, clock, campaign, extra, options)
     if report.interrupted:
         console.print(f"Stopped. {report.remaining} still queued; resume with: outreach send {slug}")
         raise typer.Exit(int(ExitCode.INTERRUPTED))
     if report.failed_count:
         raise typer.Exit(int(ExitCode.PARTIAL))
+
+
+def _dry_run(settings: Settings, db: Database, clock: Clock, campaign: Campaign, extra: ContactFilter) -> None:
+    from outreach.campaigns.folder import iter_audience
+    from outreach.delivery.compose import MessageSource, dry_run
+    from outreach.delivery.plan import plan_send
+
+    source = MessageSource(settings, campaign, _renderer(settings, campaign))
+    count, size = dry_run(source, clock, iter_audience(db, campaign, extra))
+    plan = plan_send(db, campaign.slug, (campaign.audience, extra), iter_audience(db, campaign, extra))
+    _print_plan(plan, "dry run — nothing is sent, nothing is recorded")
+    err().print(f"Dry run: {count} messages rendered and built ({size / 1024 / 1024:.1f} MB); "
+                "no transport was used and the queue is unchanged.")
+
+
+def _send(settings: Settings, db: Database, clock: Clock, campaign: Campaign, extra: ContactFilter,
+          options: SendOptions) -> SendReport:
+    """Run the sender wired to this database, the campaign's renderer, the configured transport and tracking;
+    Ctrl-C stops it after the current message. The report is printed (also when the transport fails)."""
+    from outreach.campaigns.folder import iter_audience
+    from outreach.delivery.compose import MessageSource
+    from outreach.delivery.sender import Sender
+    from outreach.delivery.store import DatabaseStore
+    from outreach.delivery.transport import open_transport
+
+    source = MessageSource(settings, campaign, _renderer(settings, campaign))
+    sender = Sender(DatabaseStore(db, clock, (campaign.audience, extra)), source, lambda: open_transport(settings),
+                    clock, audience=lambda: iter_audience(db, campaign, extra),
+                    on_hard_bounce=_bounce_recorder(db, clock), options=options)
+    stop = threading.Event()
+    restore = _on_ctrl_c(stop)
+    try:
+        report = _run_with_progress(sender, stop)
+    except TransportError:
+        _print_report(sender.report, campaign.slug)
+        raise
+    finally:
+        restore()
+    _print_report(report, campaign.slug)
+    return report
 
 
 def _renderer(settings: Settings, campaign: Campaign) -> Renderer:

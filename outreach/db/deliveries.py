@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from outreach.contacts.model import Contact  # TODO(lead): from its new home once the contacts model moves
+from outreach.contacts.model import Contact  # until the contact row type lives in outreach.models
 from outreach.db.schema import Database
 from outreach.models import DeliveryStatus
 from outreach.models.deliveries import (

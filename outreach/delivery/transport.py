@@ -149,6 +149,7 @@ class SmtpTransport:
         return smtp
 
     def close(self) -> None:
+        """QUIT the connection, if one is open."""
         smtp, self._smtp = self._smtp, None
         if smtp is not None:
             try:
@@ -291,6 +292,7 @@ class OutboxTransport:
         self._maildir: mailbox.Maildir | None = None  # opened on the first message
 
     def send(self, message: bytes, envelope_from: str, recipients: list[str]) -> str:
+        """Store the message (with its envelope as Return-Path/Delivered-To) in the outbox; returns its path."""
         import mailbox
 
         if self._maildir is None:
@@ -309,6 +311,7 @@ class OutboxTransport:
         return f"stored in {self.directory / 'new' / key}"
 
     def close(self) -> None:
+        """Forget the open Maildir."""
         self._maildir = None
 
 

@@ -102,11 +102,13 @@ def public_link(settings: Settings, path: str) -> str:
 
 
 def unsubscribe_url(settings: Settings, secret: str, contact_id: int, email: str, campaign: str | None) -> str:
+    """The List-Unsubscribe (RFC 8058 one-click) and footer link of a contact, naming the campaign it came in."""
     return public_link(settings, "unsubscribe/" + contact_token(secret, Purpose.UNSUBSCRIBE, contact_id, email,
                                                                campaign))
 
 
 def preferences_url(settings: Settings, secret: str, contact_id: int, email: str) -> str:
+    """The link to a contact's preferences page (languages, topics)."""
     return public_link(settings, "preferences/" + contact_token(secret, Purpose.PREFERENCES, contact_id, email))
 
 
