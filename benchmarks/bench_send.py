@@ -31,7 +31,7 @@ from benchmarks.common import (
     fmt_ratio,
     load_campaign,
     median,
-    message_source_class,
+    new_message_source,
     outreach_command,
     prepare_campaign,
     run_measured,
@@ -59,20 +59,34 @@ class _Discard:
 def outreach_send(ctx: Context, base: Path, n: int, workers: int, sink: Sink | None) -> float:
     """Seconds for Sender.run() to send the whole campaign from a fresh copy of the contacts database
     (into the sink, or with sink None into a transport that discards)."""
+    from outreach.campaigns.folder import iter_audience
     from outreach.campaigns.folder import load_campaign as load
     from outreach.clock import SystemClock
     from outreach.db.schema import open_database
     from outreach.delivery.sender import Sender, SendOptions
+    from outreach.delivery.store import DatabaseStore
+    from outreach.delivery.transport import Transport, open_transport
+    from outreach.tracking.events import hard_bounce
 
     db_path = copy_db(base, ctx.work / "send.db")
     config = settings(ctx.work, db_path, **(sink.env() if sink else {}), OUTREACH_WORKERS=str(workers))
     campaign = load(config, SLUG)
     db = open_database(db_path)
-    factory = None if sink else _Discard
+    clock = SystemClock()
+
+    def transports() -> Transport:
+        return open_transport(config) if sink else _Discard()
+
+    def sender() -> Sender:  # wired as `outreach send` wires it
+        return Sender(DatabaseStore(db, clock, (campaign.audience,)), new_message_source(config, campaign),
+                      transports, clock, audience=lambda: iter_audience(db, campaign),
+                      on_hard_bounce=lambda b: hard_bounce(db, clock, b.contact, campaign=b.campaign,
+                                                           delivery_id=b.delivery_id, source="smtp", detail=b.detail),
+                      options=SendOptions.from_settings(config, workers=workers))
+
     try:
         before = sink.count() if sink else 0
-        seconds, report = timed(lambda: Sender(config, db, SystemClock(), campaign, transport_factory=factory,
-                                               options=SendOptions(workers=workers)).run())
+        seconds, report = timed(lambda: sender().run())
         received = sink.count() - before if sink else report.sent
     finally:
         db.close()
@@ -110,9 +124,8 @@ def bare_smtplib(messages: list[tuple[str, bytes]], port: int, workers: int) -> 
 
 def prebuilt(ctx: Context, n: int) -> list[tuple[str, bytes]]:
     """The messages outreach would send to the first n generated contacts, built once."""
-    MessageSource = message_source_class()
     config, campaign = load_campaign(ctx.work, ctx.work / "send.db")
-    source = MessageSource(config, campaign)
+    source = new_message_source(config, campaign)
     return [(contact.email, source.build(contact, language, kind, source.message_id(contact.id), DATE))
             for contact, language, kind in recipients(campaign, n)]
 

@@ -337,13 +337,15 @@ def copy_db(source: Path, target: Path) -> Path:
     return target
 
 
-def message_source_class() -> Any:
-    """outreach's MessageSource (per-recipient bytes: links, variant fill-in, MIME), wherever it lives."""
-    try:
-        from outreach.delivery.compose import MessageSource
-    except ImportError:  # before the sending code was split out of outreach.delivery.sender
-        from outreach.delivery.sender import MessageSource
-    return MessageSource
+def new_message_source(config: Any, campaign: Any) -> Any:
+    """outreach's MessageSource (per-recipient bytes: links, variant fill-in, MIME) as `outreach send` builds it:
+    the campaign's renderer with premailer's output cached on disk."""
+    from outreach.delivery.compose import MessageSource
+    from outreach.render.inline import cached_inliner
+    from outreach.render.renderer import Renderer
+
+    renderer = Renderer(config, campaign, cached_inliner(config))
+    return MessageSource(config, campaign, renderer)
 
 
 def outreach_command() -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -35,30 +35,6 @@ class SystemClock:
             time.sleep(seconds)
 
 
-class FakeClock:
-    """A clock for tests: `sleep` advances time at once, and `advance` moves it by hand."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
-        self._mono = 1000.0
-        self.slept: list[float] = []
-
-    def now(self) -> datetime:
-        return self._now
-
-    def monotonic(self) -> float:
-        return self._mono
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            self.slept.append(seconds)
-            self.advance(seconds)
-
-    def advance(self, seconds: float) -> None:
-        self._now += timedelta(seconds=seconds)
-        self._mono += seconds
-
-
 def isoformat(moment: datetime) -> str:
     """UTC ISO-8601 with seconds precision and a Z, the one timestamp format stored in the database."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -67,3 +43,8 @@ def isoformat(moment: datetime) -> str:
 def utcnow_iso(clock: Clock) -> str:
     """The clock's now as a stored timestamp."""
     return isoformat(clock.now())
+
+
+def parse_isoformat(stamp: str) -> datetime:
+    """A stored timestamp back as an aware UTC datetime (the inverse of `isoformat`)."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))

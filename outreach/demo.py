@@ -14,16 +14,24 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from outreach.config import Settings
 from outreach.errors import NotFoundError
+from outreach.models import DeliveryStatus
 from outreach.resources import bundled
+
+if TYPE_CHECKING:
+    from outreach.clock import Clock
+    from outreach.db.schema import Database
 
 DEMO_CAMPAIGN = "bsi-awareness"
 
 
 @dataclass
 class DemoResult:
+    """What a demo run did and where to look at it."""
+
     directory: Path
     imported: int = 0  # contacts added by this run
     contacts: int = 0
@@ -65,14 +73,59 @@ def demo_settings(directory: Path) -> Settings:
     return Settings.from_env(values)
 
 
+def _send_to_sink(db: Database, clock: Clock, settings: Settings, received: Path, result: DemoResult,
+                  say: Callable[[str], None]) -> None:
+    """Send the demo campaign through the real SMTP path to a capture server storing into `received`."""
+    from outreach.campaigns.folder import iter_audience, load_campaign
+    from outreach.delivery.compose import MessageSource
+    from outreach.delivery.plan import queue_status
+    from outreach.delivery.sender import HardBounce, Sender, SendOptions
+    from outreach.delivery.sink import Sink
+    from outreach.delivery.store import DatabaseStore
+    from outreach.delivery.transport import open_transport
+    from outreach.render.inline import cached_inliner
+    from outreach.render.renderer import Renderer
+    from outreach.tracking.events import hard_bounce
+
+    def record(bounce: HardBounce) -> None:
+        hard_bounce(db, clock, bounce.contact, campaign=bounce.campaign, delivery_id=bounce.delivery_id,
+                    source="smtp", detail=bounce.detail)
+
+    with Sink(received) as sink:
+        sink_settings = replace(settings, smtp_host=sink.host, smtp_port=sink.port, smtp_security="none",
+                                smtp_user=None, smtp_password=None, rate=None, domain_rate=None, verp_address=None)
+        say(f"Capture SMTP server listening on {sink.host}:{sink.port}; sending {DEMO_CAMPAIGN} to it…")
+        campaign = load_campaign(settings, DEMO_CAMPAIGN)
+        renderer = Renderer(sink_settings, campaign, cached_inliner(sink_settings))
+        source = MessageSource(sink_settings, campaign, renderer)
+        options = SendOptions.from_settings(sink_settings, workers=2, lock_wait=0)
+        sender = Sender(DatabaseStore(db, clock, (campaign.audience,)), source, lambda: open_transport(sink_settings),
+                        clock, audience=lambda: iter_audience(db, campaign), on_hard_bounce=record, options=options)
+        sent = sender.run()
+        result.received = sink.count
+    result.sent = sent.sent
+    if sent.sent == 0 and not sent.failed_count:
+        say(f"Nothing new to send: every recipient of {DEMO_CAMPAIGN} already got it on an earlier run.")
+    else:
+        say(f"Sent {sent.sent} messages ({sent.failed_count} failed); the capture server received "
+            f"{result.received}.")
+    queue = queue_status(db, DEMO_CAMPAIGN)
+    if result.contacts > queue.total:
+        kinds = ", ".join(campaign.audience.kinds) or "any kind"
+        say(f"{result.contacts - queue.total} sample contact(s) are outside {DEMO_CAMPAIGN}'s audience ({kinds}) "
+            "and were not mailed.")
+    for cell in queue.cells:
+        if cell.status == DeliveryStatus.SENT:
+            result.cells[(cell.country or "--", cell.language)] = cell.count
+
+
 def run_demo(directory: Path, on_step: Callable[[str], None] | None = None) -> DemoResult:
     """Run the demo in `directory`; `on_step` receives a line of prose per step (the CLI prints it)."""
-    from outreach.campaigns.folder import list_campaigns, load_campaign
+    from outreach.campaigns.folder import list_campaigns
     from outreach.clock import SystemClock
     from outreach.contacts.importing.importer import ImportOptions, import_files
+    from outreach.contacts.model import count_contacts
     from outreach.db.schema import open_database
-    from outreach.delivery.sender import Sender, SendOptions
-    from outreach.delivery.sink import Sink
 
     say = on_step or (lambda text: None)
     clock = SystemClock()
@@ -88,7 +141,7 @@ def run_demo(directory: Path, on_step: Callable[[str], None] | None = None) -> D
     try:
         report = import_files(db, clock, [contacts_csv], ImportOptions(source="outreach demo sample"))
         result.imported = report.added
-        result.contacts = int(db.execute("SELECT count(*) FROM contacts").fetchone()[0])
+        result.contacts = count_contacts(db)
         say(f"Sample contacts: {report.added} added, {report.updated + report.unchanged} already there "
             f"({result.contacts} in {settings.db_path.name}).")
 
@@ -100,28 +153,7 @@ def run_demo(directory: Path, on_step: Callable[[str], None] | None = None) -> D
             say(f"Rendered {campaign.slug}: {len(items)} variants → {index}")
 
         received = directory / "received"
-        with Sink(received) as sink:
-            sink_settings = replace(settings, smtp_host=sink.host, smtp_port=sink.port, smtp_security="none",
-                                    smtp_user=None, smtp_password=None, rate=None, domain_rate=None, verp_address=None)
-            say(f"Capture SMTP server listening on {sink.host}:{sink.port}; sending {DEMO_CAMPAIGN} to it…")
-            campaign = load_campaign(settings, DEMO_CAMPAIGN)
-            sent = Sender(sink_settings, db, clock, campaign, options=SendOptions(workers=2, lock_wait=0)).run()
-            result.received = sink.count
-        result.sent = sent.sent
-        if sent.sent == 0 and not sent.failed_count:
-            say(f"Nothing new to send: every recipient of {DEMO_CAMPAIGN} already got it on an earlier run.")
-        else:
-            say(f"Sent {sent.sent} messages ({sent.failed_count} failed); the capture server received "
-                f"{result.received}.")
-        queued = int(db.execute("SELECT count(*) FROM deliveries WHERE campaign = ?", [DEMO_CAMPAIGN]).fetchone()[0])
-        if result.contacts > queued:
-            kinds = ", ".join(campaign.audience.kinds) or "any kind"
-            say(f"{result.contacts - queued} sample contact(s) are outside {DEMO_CAMPAIGN}'s audience ({kinds}) "
-                "and were not mailed.")
-        for country, language, count in db.execute(
-                "SELECT country, language, count(*) FROM deliveries WHERE campaign = ? AND status = 'sent' "
-                "GROUP BY country, language", [DEMO_CAMPAIGN]):
-            result.cells[(country or "--", language)] = count
+        _send_to_sink(db, clock, settings, received, result, say)
     finally:
         db.close()
 

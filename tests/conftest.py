@@ -6,6 +6,7 @@ import email
 import email.policy
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -14,13 +15,17 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from clock_support import FakeClock
 from typer.testing import CliRunner
 
-from outreach.clock import FakeClock
 from outreach.config import Settings
 from outreach.db.schema import Database, open_database
 
 REPO = Path(__file__).resolve().parent.parent
+# Tests compare against the benchmarks' baselines (benchmarks.reference_mail): the repository root must be
+# importable also when pytest is started as `pytest` rather than `python -m pytest` from the root.
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
 
 

@@ -8,11 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from outreach.clock import FakeClock
+from clock_support import FakeClock
+
 from outreach.config import Settings
 from outreach.contacts.model import ContactFilter, clean_fields, insert_contact, iter_contacts, normalize_email
 from outreach.db.schema import Database
-from outreach.delivery.sender import Sender, SendOptions
+from outreach.delivery.compose import MessageSource
+from outreach.delivery.sender import HardBounce, Sender, SendOptions
+from outreach.delivery.store import DatabaseStore
+from outreach.delivery.transport import open_transport
 from outreach.models import ContactStatus
 from outreach.render.renderer import Links, Rendered
 
@@ -86,12 +90,26 @@ def audience_of(db: Database):  # type: ignore[no-untyped-def]
     return audience
 
 
+def bounce_recorder(db: Database, clock: FakeClock):  # type: ignore[no-untyped-def]
+    """Hard bounces recorded by tracking, as `outreach send` wires it."""
+    from outreach.tracking.events import hard_bounce
+
+    def record(bounce: HardBounce) -> None:
+        hard_bounce(db, clock, bounce.contact, campaign=bounce.campaign, delivery_id=bounce.delivery_id,
+                    source="smtp", detail=bounce.detail)
+    return record
+
+
 def make_sender(settings: Settings, db: Database, clock: FakeClock, campaign: FakeCampaign | None = None,
                 **options: Any) -> Sender:
+    """A Sender wired as `outreach send` wires it, with the fake campaign and renderer; `options` are
+    SendOptions.from_settings's (rate, workers, limit…) plus `transport_factory`."""
     campaign = campaign or FakeCampaign()
-    transport_factory = options.pop("transport_factory", None)
-    return Sender(settings, db, clock, campaign, options=SendOptions(**options), renderer=FakeRenderer(campaign),
-                  audience=audience_of(db), transport_factory=transport_factory)
+    transports = options.pop("transport_factory", None) or (lambda: open_transport(settings))
+    return Sender(DatabaseStore(db, clock, (campaign.audience,)),
+                  MessageSource(settings, campaign, FakeRenderer(campaign)), transports, clock,
+                  audience=audience_of(db), on_hard_bounce=bounce_recorder(db, clock),
+                  options=SendOptions.from_settings(settings, **options))
 
 
 def smtp_settings(settings: Settings, smtpd: Any, **extra: str) -> Settings:

@@ -7,8 +7,8 @@ import mailbox
 from pathlib import Path
 
 from _tracking_data import DATA, seed, status_of
+from clock_support import FakeClock
 
-from outreach.clock import FakeClock
 from outreach.db.schema import open_database
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from clock_support import FakeClock
 from hypothesis import given
 from hypothesis import strategies as st
 
-from outreach.clock import FakeClock
 from outreach.contacts.model import (
     ContactFilter,
     clean_fields,

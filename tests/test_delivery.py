@@ -289,3 +289,44 @@ def test_rates_parse() -> None:
     for bad in ("30", "30/fortnight", "fast", "0/min"):
         with pytest.raises(InputError, match="is not a rate"):
             parse_rates(bad)
+
+
+# --- the outcome rules, one answer at a time ------------------------------------------------------------------
+
+
+def test_each_answer_of_the_transport_becomes_what_the_queue_records() -> None:
+    from datetime import UTC, datetime
+
+    from outreach.delivery.outcomes import judge
+    from outreach.delivery.transport import DeliveryUncertain, PermanentFailure, TemporaryFailure
+    from outreach.models import DeliveryStatus
+    from outreach.models.deliveries import Outcome
+
+    now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    greylisted = TemporaryFailure(451, "4.7.1 Greylisted", "a@gmina.example.org", "rcpt")
+    assert judge("250 OK queued", 1, 5, now).outcome == Outcome(DeliveryStatus.SENT, "250 OK queued")
+    assert judge(greylisted, 1, 5, now).outcome == Outcome(DeliveryStatus.QUEUED, "451 4.7.1 Greylisted",
+                                                           retry_at="2026-11-25T09:01:00Z")
+    assert judge(greylisted, 3, 5, now).outcome.retry_at == "2026-11-25T09:04:00Z"  # 60 s, 2 min, 4 min…
+    assert judge(greylisted, 5, 5, now).outcome == Outcome(DeliveryStatus.FAILED,
+                                                           "451 4.7.1 Greylisted (after 5 attempts)")
+    no_such_user = judge(PermanentFailure(550, "5.1.1 No such user", "a@gmina.example.org", "rcpt"), 1, 5, now)
+    assert no_such_user.outcome == Outcome(DeliveryStatus.FAILED, "550 5.1.1 No such user")
+    assert no_such_user.hard_bounce and no_such_user.stop is None
+    assert not judge(PermanentFailure(550, "5.7.1 Policy", None, "rcpt"), 1, 5, now).hard_bounce
+    assert not judge(PermanentFailure(550, "5.1.1 Unknown", None, "data"), 1, 5, now).hard_bounce
+    uncertain = judge(DeliveryUncertain("lost after the final dot"), 1, 5, now)
+    assert uncertain.outcome == Outcome(DeliveryStatus.UNKNOWN, "lost after the final dot") and uncertain.stop is None
+    refused = TransportError("cannot connect")
+    given_back = judge(refused, 1, 5, now)
+    assert given_back.outcome == Outcome(DeliveryStatus.QUEUED, counted=False) and given_back.stop is refused
+    broken = RuntimeError("boom")
+    crashed = judge(broken, 1, 5, now)
+    assert crashed.outcome == Outcome(DeliveryStatus.UNKNOWN, "interrupted: RuntimeError") and crashed.stop is broken
+
+
+def test_backoff_doubles_up_to_an_hour() -> None:
+    from outreach.delivery.outcomes import backoff
+
+    assert [backoff(n) for n in (1, 2, 3, 4)] == [60, 120, 240, 480]
+    assert backoff(20) == 3600

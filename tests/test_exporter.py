@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from clock_support import FakeClock
 
-from outreach.clock import FakeClock
 from outreach.contacts.export import export_contacts, header_for_attribute
 from outreach.contacts.importing.importer import ImportOptions, import_files
 from outreach.contacts.model import ContactFilter, clean_fields, get_contact, insert_contact, iter_contacts, set_status

@@ -207,7 +207,8 @@ def test_wrong_password_and_untrusted_certificate(imap: Imap, db, clock) -> None
 
 
 def test_cli_fetch(imap: Imap, runner, db_path, monkeypatch) -> None:
-    from outreach.clock import FakeClock
+    from clock_support import FakeClock
+
     from outreach.db.schema import open_database
 
     database = open_database(db_path)

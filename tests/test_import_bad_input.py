@@ -9,11 +9,11 @@ import string
 from pathlib import Path
 
 import pytest
+from clock_support import FakeClock
 from db_support import make_newer_than_code
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outreach.clock import FakeClock
 from outreach.contacts.importing.encodings import detect_encoding
 from outreach.contacts.importing.importer import ImportOptions, import_files
 from outreach.contacts.importing.rows import normalize_address

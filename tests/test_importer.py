@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from clock_support import FakeClock
 
-from outreach.clock import FakeClock
 from outreach.contacts.importing.importer import ImportOptions, import_files, write_rejects
 from outreach.contacts.model import erase, get_contact, insert_contact, set_status
 from outreach.db.schema import Database, open_database
@@ -412,14 +412,14 @@ def test_killed_import_leaves_nothing_behind(tmp_path: Path, db_path: Path) -> N
     script = (
         "import os, signal, sys\n"
         "from pathlib import Path\n"
-        "from outreach.clock import FakeClock\n"
+        "from outreach.clock import SystemClock\n"
         "from outreach.db.schema import open_database\n"
         "from outreach.contacts.importing.importer import ImportOptions, import_files\n"
         "db = open_database(sys.argv[1])\n"
         "def die(file, done, total):\n"
         "    assert db.execute('SELECT count(*) FROM contacts').fetchone()[0] >= 2000\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
-        "import_files(db, FakeClock(), [Path(sys.argv[2])], ImportOptions(), die)\n"
+        "import_files(db, SystemClock(), [Path(sys.argv[2])], ImportOptions(), die)\n"
     )
     result = subprocess.run([sys.executable, "-c", script, str(db_path), str(path)], capture_output=True)
     assert result.returncode == -9, result.stderr

@@ -11,8 +11,7 @@ from conftest import REPO
 
 from outreach.campaigns.folder import load_campaign
 from outreach.contacts.model import Contact
-from outreach.delivery.compose import MessageSource
-from outreach.render.inline import DiskCachedInliner, cache_dir
+from outreach.render.inline import DiskCachedInliner, cache_dir, cached_inliner
 from outreach.render.renderer import Links, Renderer
 
 PEOPLE = [Contact(id=1, email="anna@gmina.example.org", name="Anna Kowalska", kind="authority", country="PL"),
@@ -21,8 +20,8 @@ LINKS = Links("https://news.example.org/u/x", "https://news.example.org/p/x", "h
 
 
 def rendered_pages(settings, campaign) -> list[str]:  # type: ignore[no-untyped-def]
-    source = MessageSource(settings, campaign)
-    return [source._variant(c.language or ("pl" if c.country == "PL" else "el"), c.kind)[0].render(c, LINKS).html
+    renderer = Renderer(settings, campaign, cached_inliner(settings))  # as `outreach send` renders
+    return [renderer.variant(c.language or ("pl" if c.country == "PL" else "el"), c.kind).render(c, LINKS).html
             for c in PEOPLE]
 
 

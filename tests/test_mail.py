@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from send_support import write_file
 
+from benchmarks.reference_mail import build_reference
 from outreach.campaigns.folder import Attachment
-from outreach.mail.message import MessageFactory, Personal, SenderInfo, build_reference, make_message_id
+from outreach.mail.message import MessageFactory, Personal, SenderInfo, make_message_id
 
 # (language, recipient name, subject) — real names and subjects in the 15 BSI languages
 SAMPLES = [
@@ -177,11 +178,11 @@ def test_line_cache_keeps_the_variants_lines_only_however_many_messages() -> Non
 
     for n in range(50):
         build(n)
-    after_50 = len(factory._qp_text.cache) + len(factory._qp_html.cache)
+    after_50 = factory.cached_lines
     assert 80 <= after_50 <= 90  # the 40 + 40 static lines (and the few shared ones)
     for n in range(50, 3000):
         build(n)
-    assert len(factory._qp_text.cache) + len(factory._qp_html.cache) == after_50
+    assert factory.cached_lines == after_50
     # the cached lines still encode exactly as the reference does
     name = "Zażółć Gęślą-Jaźń"
     text, html = f"Dear {name},\n{static_text}", f"<p>Dear {name},</p>\n{static_html}"
@@ -194,3 +195,16 @@ def test_utf8_text_attachment_declares_its_charset(attachments) -> None:
     notes = next(p for p in message.walk() if p.get_filename() == 'plain "quoted" name.txt')
     assert notes.get_content_charset() == "utf-8"
     assert notes.get_content() == "Zamówienia zastrzeżone\n"
+
+
+def test_transactional_mail_is_auto_submitted_and_carries_no_list_headers() -> None:
+    sender = SenderInfo("Buying for Social Impact", "news@bsi.example.org", reply_to="team@bsi.example.org",
+                        language="el", transactional=True)
+    message = parse(MessageFactory(sender).build(personal("Μαρία Παπαδοπούλου", "Επιβεβαίωση εγγραφής")))
+    assert sorted(message.keys()) == sorted(["From", "To", "Subject", "Date", "Message-ID", "Reply-To",
+                                             "Auto-Submitted", "Content-Language", "MIME-Version", "Content-Type"])
+    assert message["Auto-Submitted"] == "auto-generated" and message["Content-Language"] == "el"
+    assert message["Subject"] == "Επιβεβαίωση εγγραφής"
+    assert message["To"].addresses[0].display_name == "Μαρία Παπαδοπούλου"
+    text, html = message.iter_parts()
+    assert "Łódź" in text.get_content() and "Łódź" in html.get_content()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from _tracking_data import add_campaign, add_delivery
+from clock_support import FakeClock
 from db_support import make_newer_than_code
 
-from outreach.clock import FakeClock
 from outreach.contacts.model import clean_fields, erase, get_contact, insert_contact, is_suppressed, update_contact
 from outreach.db.schema import open_database
 from outreach.errors import DatabaseError, InputError

@@ -13,9 +13,9 @@ import time
 from collections import Counter
 
 import pytest
+from clock_support import FakeClock
 from conftest import REPO, SECRET
 
-from outreach.clock import FakeClock
 from outreach.contacts.model import clean_fields, insert_contact
 from outreach.db.schema import open_database
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,8 +14,16 @@ from outreach.cli._common import App, err, print_json, state
 from outreach.errors import ExitCode, InputError, TransportError
 
 if TYPE_CHECKING:
+    from types import FrameType
+
+    from outreach.campaigns.folder import Campaign
+    from outreach.clock import Clock
+    from outreach.config import Settings
+    from outreach.contacts.model import ContactFilter
+    from outreach.db.schema import Database
     from outreach.delivery.plan import Plan
-    from outreach.delivery.sender import SendReport
+    from outreach.delivery.sender import HardBounce, Progress, Sender, SendOptions, SendReport
+    from outreach.render.renderer import Renderer
 
 
 def register(app: App) -> None:
@@ -50,15 +60,14 @@ def send(
                                                 "language and kind to this address (not recorded).")] = None,
 ) -> None:
     """Send a campaign to its audience, once per recipient: resumable, rate-limited, with a summary first."""
-    import threading
-
     from outreach.campaigns.folder import iter_audience, load_campaign
     from outreach.clock import SystemClock
     from outreach.contacts.model import ContactFilter
     from outreach.delivery.plan import plan_send
     from outreach.delivery.ratelimit import parse_rates
-    from outreach.delivery.sender import Sender, SendOptions
+    from outreach.delivery.sender import SendOptions
     from outreach.delivery.transport import describe_transport
+    from outreach.models import DeliveryStatus
 
     app_state = state()
     settings = app_state.settings
@@ -73,18 +82,10 @@ def send(
         return
     db = app_state.db
     if dry_run:
-        from outreach.delivery.sender import dry_run as build_all
-
-        count, size = build_all(settings, clock, campaign, iter_audience(db, campaign, extra))
-        plan = plan_send(db, campaign, extra, iter_audience(db, campaign, extra))
-        _print_plan(plan, "dry run — nothing is sent, nothing is recorded")
-        console.print(f"Dry run: {count} messages rendered and built ({size / 1024 / 1024:.1f} MB); "
-                      "no transport was used and the queue is unchanged.")
+        _dry_run(settings, db, clock, campaign, extra)
         return
-    plan = plan_send(db, campaign, extra, iter_audience(db, campaign, extra))
-    options = SendOptions(extra=extra, limit=limit, rate=rate, domain_rate=domain_rate,
-                          workers=workers or settings.workers, retry_unknown=retry_unknown)
-    unknown = plan.existing.get("unknown", 0)
+    plan = plan_send(db, campaign.slug, (campaign.audience, extra), iter_audience(db, campaign, extra))
+    unknown = plan.existing.get(DeliveryStatus.UNKNOWN, 0)
     if plan.to_send == 0 and not (retry_unknown and unknown):
         _print_plan(plan, None)
         console.print(f"Nothing new to send for {slug!r}: every recipient in the audience already has a delivery."
@@ -97,17 +98,9 @@ def send(
                              f"Check the summary above, then run: outreach send {slug} --yes")
         typer.confirm(f"Send {plan.to_send} messages of {slug!r}?", abort=True, err=True)
 
-    stop = threading.Event()
-    sender = Sender(settings, db, clock, campaign, options=options)
-    restore = _on_ctrl_c(stop)
-    try:
-        report = _run_with_progress(sender, stop)
-    except TransportError:
-        _print_report(sender.report, slug)
-        raise
-    finally:
-        restore()
-    _print_report(report, slug)
+    options = SendOptions.from_settings(settings, rate=rate, domain_rate=domain_rate, workers=workers, limit=limit,
+                                        retry_unknown=retry_unknown)
+    report = _send(settings, db, clock, campaign, extra, options)
     if report.interrupted:
         console.print(f"Stopped. {report.remaining} still queued; resume with: outreach send {slug}")
         raise typer.Exit(int(ExitCode.INTERRUPTED))
@@ -115,18 +108,79 @@ def send(
         raise typer.Exit(int(ExitCode.PARTIAL))
 
 
-def _send_tests(settings: Any, clock: Any, campaign: Any, address: str, extra: Any, rate: str | None) -> None:
-    from outreach.delivery.ratelimit import RateLimiter, parse_rates
-    from outreach.delivery.sender import send_test
+def _dry_run(settings: Settings, db: Database, clock: Clock, campaign: Campaign, extra: ContactFilter) -> None:
+    from outreach.campaigns.folder import iter_audience
+    from outreach.delivery.compose import MessageSource, dry_run
+    from outreach.delivery.plan import plan_send
+
+    source = MessageSource(settings, campaign, _renderer(settings, campaign))
+    count, size = dry_run(source, clock, iter_audience(db, campaign, extra))
+    plan = plan_send(db, campaign.slug, (campaign.audience, extra), iter_audience(db, campaign, extra))
+    _print_plan(plan, "dry run — nothing is sent, nothing is recorded")
+    err().print(f"Dry run: {count} messages rendered and built ({size / 1024 / 1024:.1f} MB); "
+                "no transport was used and the queue is unchanged.")
+
+
+def _send(settings: Settings, db: Database, clock: Clock, campaign: Campaign, extra: ContactFilter,
+          options: SendOptions) -> SendReport:
+    """Run the sender wired to this database, the campaign's renderer, the configured transport and tracking;
+    Ctrl-C stops it after the current message. The report is printed (also when the transport fails)."""
+    from outreach.campaigns.folder import iter_audience
+    from outreach.delivery.compose import MessageSource
+    from outreach.delivery.sender import Sender
+    from outreach.delivery.store import DatabaseStore
+    from outreach.delivery.transport import open_transport
+
+    source = MessageSource(settings, campaign, _renderer(settings, campaign))
+    sender = Sender(DatabaseStore(db, clock, (campaign.audience, extra)), source, lambda: open_transport(settings),
+                    clock, audience=lambda: iter_audience(db, campaign, extra),
+                    on_hard_bounce=_bounce_recorder(db, clock), options=options)
+    stop = threading.Event()
+    restore = _on_ctrl_c(stop)
+    try:
+        report = _run_with_progress(sender, stop)
+    except TransportError:
+        _print_report(sender.report, campaign.slug)
+        raise
+    finally:
+        restore()
+    _print_report(report, campaign.slug)
+    return report
+
+
+def _renderer(settings: Settings, campaign: Campaign) -> Renderer:
+    """The campaign's renderer, with premailer's output kept on disk (most of a variant's cost)."""
+    from outreach.render.inline import cached_inliner
+    from outreach.render.renderer import Renderer
+
+    return Renderer(settings, campaign, cached_inliner(settings))
+
+
+def _bounce_recorder(db: Database, clock: Clock) -> Callable[[HardBounce], None]:
+    """What the sender calls when a server says a mailbox does not exist: tracking records the hard bounce."""
+    from outreach.tracking.events import hard_bounce
+
+    def record(bounce: HardBounce) -> None:
+        hard_bounce(db, clock, bounce.contact, campaign=bounce.campaign, delivery_id=bounce.delivery_id,
+                    source="smtp", detail=bounce.detail)
+    return record
+
+
+def _send_tests(settings: Settings, clock: Clock, campaign: Campaign, address: str, extra: ContactFilter,
+                rate: str | None) -> None:
+    from outreach.delivery.compose import MessageSource, send_test
+    from outreach.delivery.ratelimit import configured_rates
     from outreach.delivery.transport import open_transport
     from outreach.models import Kind
 
     languages = [lang for lang in campaign.languages if not extra.languages or lang in extra.languages]
-    kinds = extra.kinds or campaign.audience.kinds or tuple(k.value for k in Kind)
+    kinds = extra.kinds or campaign.audience.kinds or tuple(Kind)
     transport = open_transport(settings)
-    limiter = RateLimiter(clock, parse_rates(rate or settings.rate))
+    rates = configured_rates(rate, settings.rate, "--rate", "OUTREACH_RATE")
     try:
-        results = send_test(settings, clock, campaign, address, languages, kinds, transport, limiter=limiter)
+        source = MessageSource(settings, campaign, _renderer(settings, campaign),
+                               subject_prefix=lambda lang, kind: f"[TEST {lang}/{kind}] ")
+        results = send_test(source, clock, address, languages, kinds, transport, rates)
     finally:
         transport.close()
     for lang, kind, reply in results:
@@ -134,15 +188,14 @@ def _send_tests(settings: Any, clock: Any, campaign: Any, address: str, extra: A
     err().print(f"{len(results)} test messages sent to {address} (not recorded as deliveries).")
 
 
-def _on_ctrl_c(stop: Any) -> Any:
+def _on_ctrl_c(stop: threading.Event) -> Callable[[], object]:
     """First Ctrl-C: finish the current message and stop. Second: abort at once."""
     import signal
-    import threading
 
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
-    def handler(signum: int, frame: Any) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
@@ -152,16 +205,17 @@ def _on_ctrl_c(stop: Any) -> Any:
     return lambda: signal.signal(signal.SIGINT, previous)
 
 
-def _run_with_progress(sender: Any, stop: Any) -> SendReport:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+def _run_with_progress(sender: Sender, stop: threading.Event) -> SendReport:
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
 
     console = err()
     columns = [TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
                TextColumn("{task.fields[note]}"), TimeRemainingColumn()]
-    with Progress(*columns, console=console, transient=False, disable=not console.is_terminal) as bar:
+    with Bar(*columns, console=console, transient=False, disable=not console.is_terminal) as bar:
         task = bar.add_task("send", total=None, rate="", note="")
 
-        def on_progress(progress: Any) -> None:
+        def on_progress(progress: Progress) -> None:
             elapsed = bar.tasks[0].elapsed or 0.0
             per_min = progress.done / elapsed * 60 if elapsed > 1 else 0.0
             note = f"waiting {progress.waiting:.0f} s" if progress.waiting >= 1 else ""
@@ -170,11 +224,13 @@ def _run_with_progress(sender: Any, stop: Any) -> SendReport:
             bar.update(task, total=progress.total or None, completed=progress.done, rate=f"{per_min:.0f}/min",
                        note=note)
 
-        return sender.run(on_progress, stop)  # type: ignore[no-any-return]
+        return sender.run(on_progress, stop)
 
 
 def _print_plan(plan: Plan, transport: str | None) -> None:
     from rich.table import Table
+
+    from outreach.models import DeliveryStatus
 
     console = err()
     languages = sorted({lang for _, lang in plan.cells})
@@ -192,7 +248,7 @@ def _print_plan(plan: Plan, transport: str | None) -> None:
     if plan.not_mailable:
         console.print("Not mailable (never sent to): "
                       + ", ".join(f"{n} {status}" for status, n in sorted(plan.not_mailable.items())))
-    done = {k: v for k, v in plan.existing.items() if k != "queued"}
+    done = {k: v for k, v in plan.existing.items() if k != DeliveryStatus.QUEUED}
     if done:
         console.print("Already in this campaign: " + ", ".join(f"{n} {s}" for s, n in sorted(done.items())))
     if transport:
@@ -224,29 +280,28 @@ def status(
     """Show a campaign's queue: counts per status, failures grouped by reply, unknown deliveries, retries."""
     from outreach.delivery.plan import queue_status
 
-    document = queue_status(state().db, slug)
+    queue = queue_status(state().db, slug)
     if json_output:
-        print_json(document)
+        print_json(queue.as_dict())
         return
     console = err()
-    if not document["total"]:
+    if not queue.total:
         console.print(f"Campaign {slug!r} has no deliveries yet. Send it with: outreach send {slug}")
         return
-    counts = document["counts"]
-    console.print(f"{slug}: {document['total']} deliveries — " + ", ".join(f"{counts[s]} {s}" for s in counts))
-    if document["last_sent_at"]:
-        console.print(f"First sent {document['first_sent_at']}, last {document['last_sent_at']}.")
-    if document["retrying"]["count"]:
-        console.print(f"{document['retrying']['count']} waiting to retry after a temporary refusal "
-                      f"(next at {document['retrying']['next_attempt_at']}).")
-    for failure in document["failures"][:10]:
-        console.print(f"  failed ×{failure['count']}: {failure['reply']}")
-    for item in document["unknown"][:50]:
-        console.print(f"  unknown: {item['email']} {item['message_id'] or ''}")
-    if document["lock"]:
-        lock = document["lock"]
-        console.print(f"Being sent now by process {lock['pid']} on {lock['host']} (since {lock['since']}).")
-
+    counts = queue.counts
+    console.print(f"{slug}: {queue.total} deliveries — " + ", ".join(f"{counts[s]} {s}" for s in counts))
+    if queue.record and queue.record.last_sent_at:
+        console.print(f"First sent {queue.record.first_sent_at}, last {queue.record.last_sent_at}.")
+    if queue.retrying.count:
+        console.print(f"{queue.retrying.count} waiting to retry after a temporary refusal "
+                      f"(next at {queue.retrying.next_attempt_at}).")
+    for failure in queue.failures[:10]:
+        console.print(f"  failed ×{failure.count}: {failure.reply}")
+    for item in queue.unknown[:50]:
+        console.print(f"  unknown: {item.email or '(erased)'} {item.message_id or ''}")
+    if queue.lock:
+        lock = queue.lock
+        console.print(f"Being sent now by process {lock.pid} on {lock.host} (since {lock.acquired_at}).")
 
 def sink(
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 2525,

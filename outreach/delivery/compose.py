@@ -1,57 +1,40 @@
 """Personalised message bytes for a campaign: the variants (rendered once each) and a MessageFactory per
 variant, plus the two ways of building messages without the queue — `--test-to` and `--dry-run`.
 
-Kept apart from the queue and the sender loop (outreach/delivery.py), which hand these bytes to a transport.
+Kept apart from the queue and the sender loop (delivery.sender), which hand these bytes to a transport.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
 
 from outreach.clock import Clock
 from outreach.config import Settings
-from outreach.contacts.model import Contact
-from outreach.delivery.ratelimit import RateLimiter
+from outreach.contacts.model import Contact, normalize_email
+from outreach.delivery.ratelimit import Rate, RateLimiter
+from outreach.delivery.seams import CampaignLike, RecipientLike, VariantLike, VariantSource
 from outreach.delivery.transport import Transport
-from outreach.mail.message import MessageFactory, Personal, SenderInfo, address_domain, make_message_id
+from outreach.mail.headers import address_domain
+from outreach.mail.message import MessageFactory, Personal, SenderInfo, make_message_id
+from outreach.mail.tokens import archive_url, preferences_url, require_secret, unsubscribe_url, verp_address
 from outreach.models import Kind
-
-
-class RecipientLike(Protocol):
-    @property
-    def contact(self) -> Contact: ...
-    @property
-    def language(self) -> str | None: ...
-    @property
-    def fallback(self) -> bool: ...
-    @property
-    def skip_reason(self) -> str | None: ...
 
 
 class MessageSource:
     """Personalised message bytes: the campaign's variants (rendered once each) + a MessageFactory per variant."""
 
-    def __init__(self, settings: Settings, campaign: Any, renderer: Any = None, subject_prefix: Callable[
-            [str, str], str] | None = None) -> None:
-        from outreach.mail.tokens import require_secret
-
+    def __init__(self, settings: Settings, campaign: CampaignLike, renderer: VariantSource,
+                 subject_prefix: Callable[[str, str], str] | None = None) -> None:
         self.settings = settings
         self.campaign = campaign
         self.secret = require_secret(settings)
-        if renderer is None:
-            from outreach.render.inline import cached_inliner
-            from outreach.render.renderer import Renderer
-
-            # premailer's output kept on disk: most of a variant's cost
-            renderer = Renderer(settings, campaign, cached_inliner(settings))
         self.renderer = renderer
         self.subject_prefix = subject_prefix
-        self._variants: dict[tuple[str, str], tuple[Any, MessageFactory]] = {}
+        self._variants: dict[tuple[str, str], tuple[VariantLike, MessageFactory]] = {}
         self.domain = address_domain(campaign.sender_address)
 
-    def _variant(self, language: str, kind: str) -> tuple[Any, MessageFactory]:
+    def _variant(self, language: str, kind: str) -> tuple[VariantLike, MessageFactory]:
         key = (language, kind)
         found = self._variants.get(key)
         if found is None:
@@ -66,7 +49,6 @@ class MessageSource:
 
     def build(self, contact: Contact, language: str, kind: str, message_id: str, date: datetime) -> bytes:
         """Render (fill in the variant) and build the MIME bytes for one contact."""
-        from outreach.mail.tokens import archive_url, preferences_url, unsubscribe_url
         from outreach.render.renderer import Links
 
         variant, factory = self._variant(language, kind)
@@ -82,21 +64,27 @@ class MessageSource:
                                       unsubscribe, message_id, date))
 
     def message_id(self, delivery_id: int | str) -> str:
+        """A new Message-ID for a delivery (or a test message) of this campaign."""
         return make_message_id(self.domain, self.campaign.slug, delivery_id)
 
+    def envelope_from(self, delivery_id: int) -> str:
+        """The envelope sender: a VERP address naming the delivery when OUTREACH_VERP_ADDRESS is set (so that a
+        bounce finds its delivery), else the campaign's sender."""
+        if self.settings.verp_address:
+            return verp_address(self.secret, self.settings.verp_address, delivery_id)
+        return self.campaign.sender_address
 
 
-def send_test(settings: Settings, clock: Clock, campaign: Any, address: str, languages: Iterable[str],
-              kinds: Iterable[str], transport: Transport, renderer: Any = None,
-              limiter: RateLimiter | None = None) -> list[tuple[str, str, str]]:
-    """`--test-to`: one message per language × kind to one address, subject `[TEST lang/kind] …`, not recorded.
+def send_test(source: MessageSource, clock: Clock, address: str, languages: Iterable[str], kinds: Iterable[str],
+              transport: Transport, rates: Sequence[Rate] = ()) -> list[tuple[str, str, str]]:
+    """`--test-to`: one message per language × kind to one address, not recorded. Give `source` a subject prefix
+    such as `[TEST lang/kind] `; `rates` pace the messages as a send would.
 
     Returns (language, kind, server reply) per message; a refusal raises (it is the one address asked for).
     """
-    from outreach.contacts.model import normalize_email
-
     email = normalize_email(address)
-    source = MessageSource(settings, campaign, renderer, subject_prefix=lambda lang, kind: f"[TEST {lang}/{kind}] ")
+    campaign = source.campaign
+    limiter = RateLimiter(clock, rates)
     results = []
     kinds = list(kinds)
     for language in languages:
@@ -111,13 +99,11 @@ def send_test(settings: Settings, clock: Clock, campaign: Any, address: str, lan
     return results
 
 
-def dry_run(settings: Settings, clock: Clock, campaign: Any, recipients: Iterable[RecipientLike],
-            renderer: Any = None) -> tuple[int, int]:
+def dry_run(source: MessageSource, clock: Clock, recipients: Iterable[RecipientLike]) -> tuple[int, int]:
     """Render and build every message the audience would get, touching neither the queue nor a transport.
 
     Returns (messages built, total bytes); template errors surface here exactly as they would when sending.
     """
-    source = MessageSource(settings, campaign, renderer)
     count = size = 0
     for recipient in recipients:
         if recipient.skip_reason or not recipient.language:

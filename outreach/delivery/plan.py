@@ -6,15 +6,18 @@ Both read only; they stream the audience and aggregate in SQL, so they stay chea
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from outreach.contacts.model import ContactFilter
+from outreach.db import deliveries as rows
+from outreach.db.campaigns import get_campaign
+from outreach.db.locks import get_lock
 from outreach.db.schema import Database
-from outreach.delivery.locks import lock_holder
-from outreach.delivery.sender import RecipientLike, audience_filter
+from outreach.delivery.seams import RecipientLike
 from outreach.models import ContactStatus, DeliveryStatus
+from outreach.models.campaigns import CampaignRecord
+from outreach.models.contacts import ContactFilter
+from outreach.models.deliveries import FailureGroup, LockHolder, QueueCell, Retries, UnknownDelivery
 
 
 @dataclass
@@ -26,28 +29,24 @@ class Plan:
     fallbacks: int = 0
     skipped: Counter[str] = field(default_factory=Counter)  # reason → contacts
     not_mailable: Counter[str] = field(default_factory=Counter)  # status (or "suppressed") → contacts
-    existing: Counter[str] = field(default_factory=Counter)  # delivery status → rows already there
+    existing: Counter[DeliveryStatus] = field(default_factory=Counter)  # delivery status → rows already there
     new: int = 0  # recipients to be queued now (first send or follow-up)
     queued: int = 0  # rows already queued (an interrupted run) that this run will send
 
     @property
     def to_send(self) -> int:
+        """Messages this run would send: the new recipients and those already queued."""
         return self.new + self.queued
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"campaign": self.campaign, "to_send": self.to_send, "new": self.new, "queued": self.queued,
-                "fallbacks": self.fallbacks, "skipped": dict(self.skipped), "not_mailable": dict(self.not_mailable),
-                "already": dict(self.existing),
-                "by_country_language": [{"country": c, "language": lang, "recipients": n}
-                                        for (c, lang), n in sorted(self.cells.items())]}
 
-
-def plan_send(db: Database, campaign: Any, extra: ContactFilter | None,
+def plan_send(db: Database, slug: str, audience: Sequence[ContactFilter],
               recipients: Iterable[RecipientLike]) -> Plan:
-    """Count what a send would do now, without writing anything."""
-    slug = campaign.slug
+    """Count what a send of campaign `slug` to `recipients` would do now, without writing anything.
+
+    `audience` are the conditions that chose the recipients (the campaign's audience, the command line's filter).
+    """
     plan = Plan(slug)
-    have = {row[0] for row in db.execute("SELECT contact_id FROM deliveries WHERE campaign = ?", [slug])}
+    have = rows.contact_ids(db, slug)
     active_seen = 0
     for recipient in recipients:
         active_seen += 1
@@ -59,58 +58,60 @@ def plan_send(db: Database, campaign: Any, extra: ContactFilter | None,
         plan.new += 1
         plan.cells[(recipient.contact.country or "--", recipient.language)] += 1
         plan.fallbacks += bool(recipient.fallback)
-    where, params = audience_filter(campaign, extra)
-    for status, count in db.execute(
-            f"SELECT c.status, count(*) FROM contacts c WHERE {where} GROUP BY c.status", params):
+    for status, count in rows.audience_statuses(db, audience).items():
         if status != ContactStatus.ACTIVE:
             plan.not_mailable[status] = count
         elif count > active_seen:  # active but on the suppression list (e.g. re-imported after an erasure)
             plan.not_mailable["suppressed"] = count - active_seen
-    for status, count in db.execute("SELECT status, count(*) FROM deliveries WHERE campaign = ? GROUP BY status",
-                                    [slug]):
-        plan.existing[status] = count
-    for country, language, count in db.execute(
-            "SELECT d.country, d.language, count(*) FROM deliveries d JOIN contacts c ON c.id = d.contact_id "
-            f"WHERE d.campaign = ? AND d.status = 'queued' AND {where} GROUP BY d.country, d.language",
-            [slug, *params]):
-        plan.cells[(country or "--", language)] += count
-        plan.queued += count
+    plan.existing.update(rows.status_counts(db, slug))
+    for cell in rows.queued_cells(db, slug, audience):
+        plan.cells[(cell.country or "--", cell.language)] += cell.count
+        plan.queued += cell.count
     return plan
 
 
-def queue_status(db: Database, slug: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class QueueStatus:
+    """Where a campaign's queue stands: `outreach status`."""
+
+    campaign: str
+    record: CampaignRecord | None  # None before the first send
+    counts: dict[DeliveryStatus, int]  # every status, 0 included
+    retrying: Retries
+    failures: list[FailureGroup]
+    unknown: list[UnknownDelivery]
+    cells: list[QueueCell]
+    lock: LockHolder | None  # the process sending it now
+
+    @property
+    def total(self) -> int:
+        """Deliveries of the campaign, in any state."""
+        return sum(self.counts.values())
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON document of `outreach status --json`."""
+        record, lock = self.record, self.lock
+        return {
+            "campaign": self.campaign,
+            "name": record.name if record else None,
+            "first_sent_at": record.first_sent_at if record else None,
+            "last_sent_at": record.last_sent_at if record else None,
+            "total": self.total,
+            "counts": {status.value: count for status, count in self.counts.items()},
+            "retrying": {"count": self.retrying.count, "next_attempt_at": self.retrying.next_attempt_at},
+            "failures": [{"reply": f.reply, "count": f.count} for f in self.failures],
+            "unknown": [{"email": u.email or "(erased)", "message_id": u.message_id, "reply": u.reply}
+                        for u in self.unknown],
+            "by_country_language": [{"country": c.country or "--", "language": c.language, "status": c.status.value,
+                                     "count": c.count} for c in self.cells],
+            "lock": None if lock is None else {"host": lock.host, "pid": lock.pid, "since": lock.acquired_at,
+                                               "heartbeat_at": lock.heartbeat_at},
+        }
+
+
+def queue_status(db: Database, slug: str) -> QueueStatus:
     """The queue of a campaign: counts per status, per country × language, failures grouped, unknown listed."""
-    counts = {status.value: 0 for status in DeliveryStatus}
-    for status, count in db.execute("SELECT status, count(*) FROM deliveries WHERE campaign = ? GROUP BY status",
-                                    [slug]):
-        counts[status] = count
-    cells = [{"country": country or "--", "language": language, "status": status, "count": count}
-             for country, language, status, count in db.execute(
-                 "SELECT country, language, status, count(*) FROM deliveries WHERE campaign = ? "
-                 "GROUP BY country, language, status ORDER BY country, language, status", [slug])]
-    failures = [{"reply": reply or "", "count": count} for reply, count in db.execute(
-        "SELECT last_reply, count(*) AS n FROM deliveries WHERE campaign = ? AND status = 'failed' "
-        "GROUP BY last_reply ORDER BY n DESC", [slug])]
-    unknown = [{"email": email or "(erased)", "message_id": message_id, "reply": reply or ""}
-               for email, message_id, reply in db.execute(
-                   "SELECT email, message_id, last_reply FROM deliveries WHERE campaign = ? AND status = 'unknown' "
-                   "ORDER BY id", [slug])]
-    retry = db.execute("SELECT count(*), min(next_attempt_at) FROM deliveries WHERE campaign = ? AND "
-                       "status = 'queued' AND next_attempt_at IS NOT NULL", [slug]).fetchone()
-    row = db.execute("SELECT name, source_language, first_sent_at, last_sent_at FROM campaigns WHERE slug = ?",
-                     [slug]).fetchone()
-    holder = lock_holder(db, slug)
-    return {
-        "campaign": slug,
-        "name": row[0] if row else None,
-        "first_sent_at": row[2] if row else None,
-        "last_sent_at": row[3] if row else None,
-        "total": sum(counts.values()),
-        "counts": counts,
-        "retrying": {"count": retry[0], "next_attempt_at": retry[1]},
-        "failures": failures,
-        "unknown": unknown,
-        "by_country_language": cells,
-        "lock": None if holder is None else {"host": holder.host, "pid": holder.pid, "since": holder.acquired_at,
-                                             "heartbeat_at": holder.heartbeat_at},
-    }
+    counts = dict.fromkeys(DeliveryStatus, 0)
+    counts.update(rows.status_counts(db, slug))
+    return QueueStatus(slug, get_campaign(db, slug), counts, rows.retries(db, slug), rows.failure_groups(db, slug),
+                       rows.unknown_deliveries(db, slug), rows.queue_cells(db, slug), get_lock(db, slug))

@@ -5,7 +5,7 @@ human would, and never more than 30 in any minute. Long windows (hour, day) are 
 times of the last N messages, so a 10,000/day quota may be used at the short-window pace and the sender then
 waits until the oldest message leaves the window. Limits can be combined (`30/min,10000/day`).
 
-All time comes from the injected Clock: tests advance a FakeClock, nothing here sleeps.
+All time comes from the injected Clock: tests advance a fake clock, nothing here sleeps.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ PACED_UP_TO = 60  # windows up to a minute are paced evenly; longer ones are sli
 
 @dataclass(frozen=True)
 class Rate:
+    """At most `count` messages in any `seconds`."""
+
     count: int
     seconds: float
 
@@ -48,6 +50,11 @@ def parse_rates(text: str | None, setting: str = "--rate") -> list[Rate]:
         multiple = int(match.group(2) or 1)
         rates.append(Rate(int(match.group(1)), float(UNITS[unit] * multiple)))
     return rates
+
+
+def configured_rates(given: str | None, setting: str | None, option: str, variable: str) -> list[Rate]:
+    """The command line's rate when one was given, else the setting's; an error names whichever was used."""
+    return parse_rates(given, option) if given else parse_rates(setting, variable)
 
 
 class RateLimiter:
@@ -123,8 +130,10 @@ class DomainLimiter:
         return limiter
 
     def delay(self, domain: str) -> float:
+        """Seconds before the next message to `domain` may go."""
         return self._limiter(domain).delay() if self.rates else 0.0
 
     def record(self, domain: str) -> None:
+        """Note that a message to `domain` went now."""
         if self.rates:
             self._limiter(domain).record()

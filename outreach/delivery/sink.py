@@ -14,9 +14,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from outreach.errors import ConfigError
+
+if TYPE_CHECKING:  # aiosmtpd is imported when a sink starts
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP, Envelope, Session
 
 
 @dataclass(frozen=True)
@@ -30,8 +34,8 @@ class Captured:
     key: str
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A free TCP port on loopback (aiosmtpd 1.4 cannot bind port 0 itself)."""
+def _free_port(host: str) -> int:
+    """A free TCP port on loopback, for a sink started without --port (aiosmtpd 1.4 cannot bind port 0)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
@@ -46,16 +50,17 @@ class _Handler:
         self.count = 0
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        data = bytes(envelope.original_content or envelope.content)
-        trace = f"Return-Path: <{envelope.mail_from}>\r\n" + "".join(
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        data = envelope.original_content or b""  # decode_data=False: the bytes as received
+        mail_from = envelope.mail_from or ""  # always set by the time of DATA
+        trace = f"Return-Path: <{mail_from}>\r\n" + "".join(
             f"Delivered-To: {rcpt}\r\n" for rcpt in envelope.rcpt_tos)
         key = self.box.add(trace.encode("utf-8") + data.replace(b"\r\n", b"\n"))
         headers = email.message_from_bytes(data.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n", policy=email.policy.default)
         with self.lock:
             self.count += 1
         if self.on_message is not None:
-            self.on_message(Captured(envelope.mail_from, tuple(envelope.rcpt_tos), str(headers["Subject"] or ""),
+            self.on_message(Captured(mail_from, tuple(envelope.rcpt_tos), str(headers["Subject"] or ""),
                                      len(data), key))
         return "250 OK: captured"
 
@@ -67,15 +72,17 @@ class Sink:
                  on_message: Callable[[Captured], None] | None = None) -> None:
         self.maildir = Path(maildir)
         self.host = host
-        self.port = port or free_port(host)
+        self.port = port or _free_port(host)
         self.handler = _Handler(self.maildir, on_message)
-        self._controller: Any = None
+        self._controller: Controller | None = None
 
     @property
     def count(self) -> int:
+        """Messages received so far."""
         return self.handler.count
 
     def start(self) -> Sink:
+        """Listen on host:port (a ConfigError naming --port when that is taken)."""
         from aiosmtpd.controller import Controller
 
         controller = Controller(self.handler, hostname=self.host, port=self.port, enable_SMTPUTF8=True,
@@ -89,14 +96,10 @@ class Sink:
         return self
 
     def stop(self) -> None:
+        """Stop listening (idempotent)."""
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
-
-    def settings_env(self) -> dict[str, str]:
-        """OUTREACH_* settings that point outreach at this sink."""
-        return {"OUTREACH_SMTP_HOST": self.host, "OUTREACH_SMTP_PORT": str(self.port),
-                "OUTREACH_SMTP_SECURITY": "none"}
 
     def __enter__(self) -> Sink:
         return self.start()

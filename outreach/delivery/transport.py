@@ -14,10 +14,14 @@ from __future__ import annotations
 import re
 import ssl
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from outreach.config import Settings
 from outreach.errors import OutreachError, TransportError
+
+if TYPE_CHECKING:  # imported when first used: `outreach --help` and the web pages need neither
+    import mailbox
+    import smtplib
 
 
 class Transport(Protocol):
@@ -81,19 +85,20 @@ class SmtpTransport:
         self.settings = settings
         self.host = settings.smtp_host
         self.port = settings.effective_smtp_port
-        self._smtp = None  # type: ignore[var-annotated]
+        self._smtp: smtplib.SMTP | None = None
 
     # --- connection --------------------------------------------------------------------------------------
 
     def _where(self) -> str:
         return f"{self.host}:{self.port} (OUTREACH_SMTP_HOST/OUTREACH_SMTP_PORT)"
 
-    def _connect(self):  # type: ignore[no-untyped-def]
+    def _connect(self) -> smtplib.SMTP:
         import smtplib
 
         settings = self.settings
         helo = settings.smtp_helo or None
         context = ssl.create_default_context()
+        smtp: smtplib.SMTP
         try:
             if settings.smtp_security == "tls":
                 smtp = smtplib.SMTP_SSL(self.host, self.port, local_hostname=helo, timeout=settings.smtp_timeout,
@@ -144,6 +149,7 @@ class SmtpTransport:
         return smtp
 
     def close(self) -> None:
+        """QUIT the connection, if one is open."""
         smtp, self._smtp = self._smtp, None
         if smtp is not None:
             try:
@@ -178,23 +184,12 @@ class SmtpTransport:
                                            stage="connect") from None
         raise AssertionError("unreachable")
 
-    def _transaction(self, smtp, message: bytes, envelope_from: str,  # type: ignore[no-untyped-def]
-                     recipients: list[str]) -> str:
+    def _transaction(self, smtp: smtplib.SMTP, message: bytes, envelope_from: str, recipients: list[str]) -> str:
         import smtplib
 
         addresses = [_ascii_domain(a) for a in recipients]
         sender = _ascii_domain(envelope_from)
-        needs_utf8 = not sender.isascii() or any(not a.isascii() for a in addresses)
-        options: list[str] = []
-        if needs_utf8:
-            if not smtp.has_extn("smtputf8"):
-                raise PermanentFailure(
-                    553, "5.6.7 the address has non-ASCII letters before the @ and the SMTP server does not offer "
-                    "SMTPUTF8 (RFC 6531)", recipient=next((a for a in addresses if not a.isascii()), None),
-                    stage="local")
-            options.append("SMTPUTF8")
-            if smtp.has_extn("8bitmime"):  # the UTF-8 To header
-                options.append("BODY=8BITMIME")
+        options = _mail_options(smtp, sender, addresses)
         try:
             code, reply = smtp.mail(sender, options)
             if code == 421:  # "service not available, closing": a new connection may well take it
@@ -244,21 +239,37 @@ class SmtpTransport:
         return f"{code} {text}"
 
     @staticmethod
-    def _reset(smtp) -> None:  # type: ignore[no-untyped-def]
+    def _reset(smtp: smtplib.SMTP) -> None:
         try:
             smtp.rset()
         except Exception:
             pass
 
 
-def _no_delay(smtp) -> None:  # type: ignore[no-untyped-def]
+def _mail_options(smtp: smtplib.SMTP, sender: str, addresses: list[str]) -> list[str]:
+    """MAIL FROM options: SMTPUTF8 (and 8BITMIME) when an address has non-ASCII letters before the @."""
+    if sender.isascii() and all(a.isascii() for a in addresses):
+        return []
+    if not smtp.has_extn("smtputf8"):
+        raise PermanentFailure(
+            553, "5.6.7 the address has non-ASCII letters before the @ and the SMTP server does not offer "
+            "SMTPUTF8 (RFC 6531)", recipient=next((a for a in addresses if not a.isascii()), None), stage="local")
+    options = ["SMTPUTF8"]
+    if smtp.has_extn("8bitmime"):  # the UTF-8 To header
+        options.append("BODY=8BITMIME")
+    return options
+
+
+def _no_delay(smtp: smtplib.SMTP) -> None:
     # A message is one large write followed by a wait for the reply: with Nagle's algorithm its last partial
     # segment waits for the peer's delayed ACK (40 ms on Linux), capping a connection near 25 messages/s.
     import socket
 
+    if smtp.sock is None:
+        return
     try:
         smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except (OSError, AttributeError):
+    except OSError:
         pass
 
 
@@ -278,9 +289,10 @@ class OutboxTransport:
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
-        self._maildir: Any = None  # a mailbox.Maildir, opened on the first message
+        self._maildir: mailbox.Maildir | None = None  # opened on the first message
 
     def send(self, message: bytes, envelope_from: str, recipients: list[str]) -> str:
+        """Store the message (with its envelope as Return-Path/Delivered-To) in the outbox; returns its path."""
         import mailbox
 
         if self._maildir is None:
@@ -299,6 +311,7 @@ class OutboxTransport:
         return f"stored in {self.directory / 'new' / key}"
 
     def close(self) -> None:
+        """Forget the open Maildir."""
         self._maildir = None
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import hashlib
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from outreach.config import Settings
 from outreach.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from itsdangerous import URLSafeTimedSerializer
 
 MIN_SECRET_LENGTH = 32
 
@@ -57,7 +60,7 @@ def email_fingerprint(email: str) -> str:
     return hashlib.sha256(email.encode("utf-8")).hexdigest()[:12]
 
 
-def _serializer(secret: str, purpose: Purpose) -> Any:
+def _serializer(secret: str, purpose: Purpose) -> URLSafeTimedSerializer:
     from itsdangerous import URLSafeTimedSerializer
 
     return URLSafeTimedSerializer(secret, salt=f"outreach/{purpose.value}")
@@ -99,11 +102,13 @@ def public_link(settings: Settings, path: str) -> str:
 
 
 def unsubscribe_url(settings: Settings, secret: str, contact_id: int, email: str, campaign: str | None) -> str:
+    """The List-Unsubscribe (RFC 8058 one-click) and footer link of a contact, naming the campaign it came in."""
     return public_link(settings, "unsubscribe/" + contact_token(secret, Purpose.UNSUBSCRIBE, contact_id, email,
                                                                campaign))
 
 
 def preferences_url(settings: Settings, secret: str, contact_id: int, email: str) -> str:
+    """The link to a contact's preferences page (languages, topics)."""
     return public_link(settings, "preferences/" + contact_token(secret, Purpose.PREFERENCES, contact_id, email))
 
 

@@ -116,15 +116,6 @@ class ContactFilter:
             search=search or None,
         )
 
-    def where(self, alias: str = "") -> tuple[str, list[str]]:
-        """Deprecated: the SQL condition for this filter; call `outreach.db.contacts.filter_sql` instead.
-
-        Kept only so that `outreach.delivery.sender.audience_filter` works until its queries move to `outreach.db`;
-        delete it then. (Imported here on call: the models must not depend on the database layer.)
-        """
-        from outreach.db.contacts import filter_sql
-
-        return filter_sql(self, alias)
 
 
 # The importer's two fast shapes are plain tuples, typed position by position. They were NamedTuples once: an

@@ -1,21 +1,35 @@
 """The two messages the pages send: "confirm your subscription" and "you are already subscribed".
 
-They are transactional, one per request, so they are built with the standard library (UTF-8,
-multipart/alternative text + HTML, Auto-Submitted) from the web templates and catalogs, and sent through the
-project's transport (`outreach.delivery.transport.open_transport`): the SMTP relay, or the outbox when none is set.
+They are transactional, one per request, built by the same `MessageFactory` as campaign mail (UTF-8,
+multipart/alternative text + HTML, headers that no value can break), marked `Auto-Submitted` and without the
+List-* headers, from the web templates and catalogs. They are sent through the project's transport
+(`outreach.delivery.transport.open_transport`): the SMTP relay, or the outbox when none is set.
 """
 
 from __future__ import annotations
 
-import email.policy
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.utils import parseaddr
+from typing import TYPE_CHECKING
 
 from outreach.clock import Clock
 from outreach.config import Settings
 from outreach.errors import ConfigError
+from outreach.mail.headers import address_domain
+from outreach.mail.message import MessageFactory, Personal, SenderInfo, make_message_id
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    """A built message and its envelope."""
+
+    data: bytes
+    envelope_from: str
+    recipient: str
 
 
 def sender_of(settings: Settings) -> tuple[str, str]:
@@ -28,40 +42,31 @@ def sender_of(settings: Settings) -> tuple[str, str]:
 
 
 def build_message(settings: Settings, clock: Clock, *, to_email: str, to_name: str, language: str,
-                  subject: str, text: str, html: str) -> EmailMessage:
-    """A UTF-8 multipart/alternative message; header values come from validated, single-line fields only."""
+                  subject: str, text: str, html: str) -> OutgoingMail:
+    """A transactional UTF-8 multipart/alternative message to one address (header values cleaned by the factory)."""
     from_name, from_address = sender_of(settings)
-    message = EmailMessage(policy=email.policy.SMTP)
-    message["From"] = Address(display_name=from_name, addr_spec=from_address)
-    local, _, domain = to_email.rpartition("@")
-    message["To"] = Address(display_name=to_name, username=local, domain=domain)
-    if settings.reply_to:
-        message["Reply-To"] = settings.reply_to
-    message["Subject"] = subject
-    message["Date"] = format_datetime(clock.now())
-    message["Message-ID"] = make_msgid(domain=from_address.rpartition("@")[2] or None)
-    # RFC 3834: an automatic reply to a request; auto-responders must not answer it.
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
-    message["Content-Language"] = language  # after the body: set_content drops Content-* headers
-    return message
+    # Reply-To as an address only (a display name in OUTREACH_REPLY_TO is dropped, as campaign mail needs it bare)
+    reply_to = parseaddr(settings.reply_to)[1] or None if settings.reply_to else None
+    sender = SenderInfo(name=from_name, address=from_address, reply_to=reply_to, language=language,
+                        transactional=True)
+    message_id = make_message_id(address_domain(from_address))
+    data = MessageFactory(sender).build(Personal(to_name, to_email, subject, text, html, "", message_id,
+                                                 clock.now()))
+    return OutgoingMail(data, from_address, to_email)
 
 
-def send_message(settings: Settings, message: EmailMessage) -> str:
+def send_message(settings: Settings, message: OutgoingMail) -> str:
     """Hand the message to the transport; TransportError and Temporary/PermanentFailure pass through."""
     from outreach.delivery.transport import open_transport
 
-    _, envelope_from = sender_of(settings)
-    recipient = message["To"].addresses[0].addr_spec
     transport = open_transport(settings)
     try:
-        return str(transport.send(message.as_bytes(), envelope_from, [recipient]))
+        return transport.send(message.data, message.envelope_from, [message.recipient])
     finally:
         transport.close()
 
 
-def render_mail(env: Any, name: str, context: dict[str, Any]) -> tuple[str, str]:
+def render_mail(env: Environment, name: str, context: Mapping[str, object]) -> tuple[str, str]:
     """(text, html) of `<name>.txt` and `<name>.html` from the pages' template environment."""
     text_env = env.overlay(autoescape=False)
     text = text_env.get_template(f"{name}.txt").render(context)
