@@ -15,8 +15,8 @@ from outreach.render.renderer import (
     Rendered,
     Renderer,
     _contact_view,
-    _environment,
     _greeting,
+    jinja_environment,
     template_error,
 )
 from outreach.render.slots import Slots
@@ -37,7 +37,7 @@ def render_full(settings: Settings, campaign: Campaign, language: str, kind: str
     for html in (True, False):
         slots = Slots()
         body_template = slots.restore(renderer.body_source(language, html, slots), "plain")
-        env = _environment(renderer.dirs, language, html, "body")
+        env = jinja_environment(renderer.dirs, language, html, "body")
         try:
             body = env.from_string(body_template).render(context)
         except Exception as error:

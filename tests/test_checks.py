@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from outreach.campaigns.checks import check_campaign
 from outreach.config import Settings
 from outreach.contacts.model import clean_fields, insert_contact
+from outreach.render.checks import check_campaign
 
 DATA = Path(__file__).parent / "data" / "campaigns"
 

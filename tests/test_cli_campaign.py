@@ -117,7 +117,7 @@ def test_campaign_modules_import_no_heavy_library() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, outreach.cli.campaign, outreach.render.renderer, outreach.campaigns.checks, "
+    code = ("import sys, outreach.cli.campaign, outreach.render.renderer, outreach.render.checks, "
             "outreach.render.preview; "
             "heavy = {'premailer', 'markdown_it', 'babel', 'lxml', 'jinja2'} & set(sys.modules); print(sorted(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

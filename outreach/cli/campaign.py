@@ -10,7 +10,7 @@ import typer
 from outreach.cli._common import App, err, print_json, state
 
 if TYPE_CHECKING:
-    from outreach.campaigns.checks import CheckReport
+    from outreach.render.checks import CheckReport
 
 campaign_app = App(help="Campaigns: one folder per mailing, one Markdown file per language.")
 i18n_app = App(help="Translations of the layout and web-page strings.")
@@ -70,7 +70,7 @@ def check(
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
 ) -> None:
     """Check translations, templates, links, subject, size and attachments; exit 1 on errors."""
-    from outreach.campaigns.checks import check_campaign
+    from outreach.render.checks import check_campaign
 
     app_state = state()
     # Without a database there is no audience to count, but the templates can still be checked.

@@ -138,7 +138,7 @@ def _greeting(language: str) -> Callable[[dict[str, Any]], str]:
 
 
 @cache
-def _environment(template_dirs: tuple[str, ...], language: str, html: bool, stage: str) -> Environment:
+def jinja_environment(template_dirs: tuple[str, ...], language: str, html: bool, stage: str) -> Environment:
     """A sandboxed, strict environment. stage "layout" renders layouts (loader, gettext); "late" compiles the
     per-recipient template; "body" renders a body in the reference path."""
     from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
@@ -226,7 +226,7 @@ class Variant:
                 page = renderer.inliner.inline(page)
             source = slots.restore(page, "html" if html else "plain")
             specs = specs or tuple(slots.attributes)
-            late = _environment(renderer.dirs, self.language, html, "late")
+            late = jinja_environment(renderer.dirs, self.language, html, "late")
             try:
                 built.append(late.from_string(source))
             except Exception as error:
@@ -278,16 +278,16 @@ class Renderer:
 
         doc = self.campaign.document(language)
         check_body_syntax(self.campaign, language)
-        tokens = _markdown().parse(slots.protect(doc.body))
+        tokens = markdown_parser().parse(slots.protect(doc.body))
         # Barriers: a body's {{- … -}} must strip whitespace inside the body only, also once it sits in a layout.
         start, end = slots.add("block", '{{ "" }}'), slots.add("block", '{{ "" }}')
         if html:
-            return Markup(start + _markdown().renderer.render(tokens, _markdown().options, {}) + end)
+            return Markup(start + markdown_parser().renderer.render(tokens, markdown_parser().options, {}) + end)
         return start + markdown_to_text(tokens, slots) + end
 
     def layout(self, language: str, html: bool, **context: Any) -> str:
         """Render the campaign's layout (the .html.j2 or .txt.j2) with the given context."""
-        env = _environment(self.dirs, language, html, "layout")
+        env = jinja_environment(self.dirs, language, html, "layout")
         name = f"{self.campaign.layout}.{'html' if html else 'txt'}.j2"
         doc = self.campaign.document(language)
         values = dict(lang=language, subject=doc.subject, preheader=doc.preheader, campaign=self.campaign.name,
@@ -319,7 +319,7 @@ class Renderer:
 
 
 @cache
-def _markdown() -> MarkdownIt:
+def markdown_parser() -> MarkdownIt:
     from markdown_it import MarkdownIt
 
     return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
@@ -330,7 +330,7 @@ def check_body_syntax(campaign: Campaign, language: str) -> None:
     from jinja2 import TemplateSyntaxError
 
     doc = campaign.document(language)
-    env = _environment((), language, True, "body")
+    env = jinja_environment((), language, True, "body")
     try:
         env.parse(doc.body, name=str(doc.path))
     except TemplateSyntaxError as error:

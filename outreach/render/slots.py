@@ -152,7 +152,7 @@ class Slots:
         def rewrite(match: re.Match[str]) -> str:
             inner = match.group(2)
             numbers = [int(n) for n in _BARE_TOKEN.findall(inner)]
-            if not numbers or not _balanced([self.items[n][1] for n in numbers if self.items[n][0] == "block"]):
+            if not numbers or not balanced_blocks([self.items[n][1] for n in numbers if self.items[n][0] == "block"]):
                 return match.group(0)
             start = self.add("block", "{% set outreach_item %}")
             # ends with an expression, not a tag: trim_blocks would eat the newline after a closing {% endif %}
@@ -172,7 +172,7 @@ class Slots:
             return 0
         blocks = [self.items[int(m.group(2))][1] for m in inside if self.items[int(m.group(2))][0] == "block"]
         if blocks:
-            if not _balanced(blocks):
+            if not balanced_blocks(blocks):
                 return 0  # a tag that opens here and closes elsewhere: leave it to the plain path
             # Tags decide which pieces the value has: capture it, then serialise the whole as lxml would.
             content, cursor = [], value_start
@@ -242,7 +242,7 @@ class Late:
     __hash__ = object.__hash__
 
 
-def _balanced(blocks: list[str]) -> bool:
+def balanced_blocks(blocks: list[str]) -> bool:
     """Whether Jinja block tags open and close within the list (so they can be wrapped in a {% set %} block)."""
     depth = 0
     for source in blocks:

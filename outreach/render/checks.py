@@ -183,7 +183,7 @@ def samples(campaign: Campaign, language: str) -> Iterator[Contact]:
 def _language_checks(settings: Settings, campaign: Campaign, language: str, report: CheckReport) -> None:
     from jinja2 import meta
 
-    from outreach.render.renderer import _environment, check_body_syntax
+    from outreach.render.renderer import check_body_syntax, jinja_environment
 
     doc = campaign.documents[language]
     if len(doc.subject) > MAX_SUBJECT:
@@ -205,7 +205,7 @@ def _language_checks(settings: Settings, campaign: Campaign, language: str, repo
     if split:
         report.issues.append(split)
         return
-    env = _environment((), language, True, "body")
+    env = jinja_environment((), language, True, "body")
     unknown = sorted(meta.find_undeclared_variables(env.parse(doc.body)) - KNOWN_VARIABLES)
     for name in unknown:
         report.issues.append(Issue("error", f"{doc.path}:{_line_of_name(doc.body, name) + doc.body_line - 1}",
@@ -255,16 +255,16 @@ def _add_once(report: CheckReport, seen: set[str], issue: Issue) -> None:
 def _split_inline_blocks(doc: Document) -> Issue | None:
     """A block tag written inside a paragraph must close in that paragraph: one that closes in another would
     leave the HTML unbalanced whenever its branch is left out."""
-    from outreach.render.renderer import _markdown
-    from outreach.render.slots import Slots, _balanced
+    from outreach.render.renderer import markdown_parser
+    from outreach.render.slots import Slots, balanced_blocks
 
     slots = Slots()
-    for token in _markdown().parse(slots.protect(doc.body)):
+    for token in markdown_parser().parse(slots.protect(doc.body)):
         if token.type != "inline" or not token.map:
             continue
         blocks = [slots.items[int(n)][1] for n in re.findall(r"Xqxqzjvq(\d+)qX", token.content)
                   if slots.items[int(n)][0] == "block"]
-        if not _balanced(blocks):
+        if not balanced_blocks(blocks):
             return Issue("error", f"{doc.path}:{token.map[0] + doc.body_line}",
                          f"{blocks[0]} opens or closes inside a paragraph but not in the same one; "
                          "put {% if %}, {% else %} and {% endif %} on lines of their own")
@@ -280,11 +280,11 @@ def _line_of_name(body: str, name: str) -> int:
 
 def _body_link_lines(doc: Document) -> dict[str, int]:
     """href/src → line in the .md file, from the Markdown tokens, so a bad link can be shown where it is written."""
-    from outreach.render.renderer import _markdown
+    from outreach.render.renderer import markdown_parser
     from outreach.render.slots import Slots
 
     lines: dict[str, int] = {}
-    for token in _markdown().parse(Slots().protect(doc.body)):
+    for token in markdown_parser().parse(Slots().protect(doc.body)):
         for child in token.children or []:
             url = child.attrs.get("href", child.attrs.get("src"))
             if url is not None and token.map:
