@@ -13,15 +13,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from outreach.mail.headers import MAX_NAME, clean_header_value, format_date, header_address, list_unsubscribe_value
-from outreach.mail.message import AttachmentLike, Personal, SenderInfo
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+from outreach.mail.message import AttachmentLike, Personal, SenderInfo, is_utf8
 
 
 def build_reference(sender: SenderInfo, attachments: Sequence[AttachmentLike], personal: Personal) -> bytes:
@@ -51,7 +43,7 @@ def build_reference(sender: SenderInfo, attachments: Sequence[AttachmentLike], p
     for attachment in attachments:
         maintype, _, subtype = attachment.content_type.partition("/")
         data = Path(attachment.path).read_bytes()
-        params = {"charset": "utf-8"} if maintype == "text" and _is_utf8(data) else None
+        params = {"charset": "utf-8"} if maintype == "text" and is_utf8(data) else None
         message.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream",
                                filename=clean_header_value(attachment.filename), params=params)
     if sender.language:  # after the parts: set_content and add_attachment move Content-* headers

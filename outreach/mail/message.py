@@ -171,7 +171,8 @@ class Personal:
     date: datetime
 
 
-def _is_utf8(data: bytes) -> bool:
+def is_utf8(data: bytes) -> bool:
+    """Whether `data` is valid UTF-8 (a text attachment is declared as such only then)."""
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
@@ -232,7 +233,7 @@ class MessageFactory:
                 maintype, _, subtype = (attachment.content_type or "application/octet-stream").partition("/")
                 data = _read_attachment(attachment)
                 # A text attachment without a charset is read as US-ASCII by mail clients (RFC 2046 §4.1.2).
-                charset = '; charset="utf-8"' if maintype == "text" and _is_utf8(data) else ""
+                charset = '; charset="utf-8"' if maintype == "text" and is_utf8(data) else ""
                 headers = (f"Content-Type: {maintype}/{subtype or 'octet-stream'}{charset}\r\n"
                            f"Content-Transfer-Encoding: base64\r\n"
                            f"Content-Disposition: attachment{mime_param('filename', attachment.filename)}\r\n")
