@@ -35,7 +35,7 @@ output cached on disk (`.outreach-cache/`). That moved one connection from 0.48�
   bare). outreach's own work is ≈ 0.9 ms a message (the discarding-transport row).
 - **What would lift it**: let the connection thread send MAIL/RCPT/DATA and the body while the main thread commits,
   and send the final "." only after the commit (this also narrows `unknown` to the true window after the final
-  dot) — in `outreach/transport.py` and `outreach/delivery.py`; fewer per-message index writes (set the
+  dot) — in `outreach/delivery/transport.py` and `outreach/delivery/sender.py`; fewer per-message index writes (set the
   Message-ID at enqueue time; leave `sent_at` out of `deliveries_reach`'s key); cheaper signed links (two
   itsdangerous tokens with zlib ≈ 0.2 ms a message).
 - **Whole process vs mailmerge.** `outreach send` of 1,000 recipients pays start-up (≈ 0.3 s with the database
@@ -47,7 +47,7 @@ output cached on disk (`.outreach-cache/`). That moved one connection from 0.48�
 
 ### Memory — met (88 MB, flat)
 
-The first profile found the quoted-printable line cache of `outreach/mail.py` growing with every recipient
+The first profile found the quoted-printable line cache of `outreach/mail/message.py` growing with every recipient
 (≈ 2.5 MB per 1,000 messages: personal lines were cached per variant and never evicted). It now keeps only lines
 repeated in consecutive messages of a part, bounded by size; RSS is flat from 10,000 to 100,000 messages.
 Recipients are streamed (enqueued and read in batches of 500).
@@ -65,7 +65,7 @@ header mapping), which the floor does not do.
 
 `outreach --help` imports no database or rendering library. Commands that open the database pay `sqlite_utils`,
 which imports numpy when it is installed (25–125 ms measured here); hiding numpy would need a `sys.modules` trick
-in `outreach/db.py` and is probably not worth it. The reports are aggregated in SQL over the covering indexes; of
+in `outreach/db/schema.py` and is probably not worth it. The reports are aggregated in SQL over the covering indexes; of
 the whole `outreach report --by country,kind,language` process, about half is the SQL and the rest start-up and
 rich laying out the 176-row table on stderr (`--format csv` is faster).
 """

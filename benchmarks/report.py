@@ -76,7 +76,7 @@ CASES = [
         'through the fast path (`MessageSource.build`: `Renderer.variant().render()` + `MessageFactory`), one'
         ' core, variant building included',
         'the naive path on a sample of 300 of the same recipients: `render_full` (Jinja2 + premailer per '
-        'recipient) + `EmailMessage` per recipient (`mail.build_reference`)',
+        'recipient) + `EmailMessage` per recipient (`benchmarks/reference_mail.py`)',
         '≥ 30× naive and ≥ 2,000 msg/s',
     ),
     (
