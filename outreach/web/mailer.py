@@ -3,6 +3,10 @@
 They are transactional, one per request, so they are built with the standard library (UTF-8,
 multipart/alternative text + HTML, Auto-Submitted) from the web templates and catalogs, and sent through the
 project's transport (`outreach.delivery.transport.open_transport`): the SMTP relay, or the outbox when none is set.
+
+An address is never RFC 2047-encoded: an address with a non-ASCII local part (`jürgen@example.org`) is written
+as UTF-8 in a message built for SMTPUTF8 (RFC 6532), which the transport then asks for (RFC 6531) or refuses
+clearly — as campaign messages do (`outreach.mail.message.header_address`).
 """
 
 from __future__ import annotations
@@ -30,10 +34,13 @@ def sender_of(settings: Settings) -> tuple[str, str]:
 def build_message(settings: Settings, clock: Clock, *, to_email: str, to_name: str, language: str,
                   subject: str, text: str, html: str) -> EmailMessage:
     """A UTF-8 multipart/alternative message; header values come from validated, single-line fields only."""
+    from outreach.mail.message import header_address
+
     from_name, from_address = sender_of(settings)
-    message = EmailMessage(policy=email.policy.SMTP)
+    local, _, domain = header_address(to_email).rpartition("@")  # an IDN domain in ASCII (punycode)
+    # email.policy.SMTP would write `<=?utf-8?q?j=C3=BCrgen?=@…>`, which is no address at all (RFC 2047 §5).
+    message = EmailMessage(policy=email.policy.SMTP if local.isascii() else email.policy.SMTPUTF8)
     message["From"] = Address(display_name=from_name, addr_spec=from_address)
-    local, _, domain = to_email.rpartition("@")
     message["To"] = Address(display_name=to_name, username=local, domain=domain)
     if settings.reply_to:
         message["Reply-To"] = settings.reply_to
