@@ -177,9 +177,13 @@ def test_every_field_is_escaped(site, smtpd, db_path) -> None:
     assert "<script>alert(1)" not in mail.get_body(("html",)).get_content()
     path = link_in(mail.get_body(("plain",)).get_content(), "confirm")
     done = client.post(path, data={"csrf_token": csrf_of(client.get(path).text)})
-    prefs = client.get(done.text.split('href="/preferences/')[1].split('"')[0].join(["/preferences/", ""]))
-    assert prefs.status_code == 200
-    assert "<script>alert(1)" not in prefs.text and "&lt;script&gt;" in prefs.text
+    prefs_path = done.text.split('href="/preferences/')[1].split('"')[0].join(["/preferences/", ""])
+    prefs = client.get(prefs_path)
+    assert prefs.status_code == 200 and "alert(1)" not in prefs.text  # no personal data on a forwardable page
+    client.post(prefs_path + "/data", data={"csrf_token": csrf_of(prefs.text)})  # the data: by a mailed link
+    held = client.get(link_in(smtpd.messages[-1].message().get_body(("plain",)).get_content(), "data"))
+    assert held.status_code == 200
+    assert "<script>alert(1)" not in held.text and "&lt;script&gt;alert(1)" in held.text
     assert contact(db_path, "ana.kovac@grad.example.org").name == XSS  # stored as typed, escaped when shown
 
 
@@ -310,7 +314,8 @@ def test_serve_refuses_without_a_secret(runner) -> None:
 
 def test_over_a_real_server(db_path, tmp_path, smtpd, clock) -> None:
     """uvicorn on 127.0.0.1: the same app, real sockets, real cookies, the RFC 8058 POST a mail provider sends."""
-    settings = web_settings(db_path, tmp_path, smtpd.env())
+    # An http public URL: with an https one the CSRF cookie is Secure, and this plain-HTTP client would not send it.
+    settings = web_settings(db_path, tmp_path, smtpd.env(), public_url="http://news.example.org")
     # As behind a reverse proxy that passes the Host header: the pages answer only to the public URL's host.
     host = {"host": "news.example.org"}
     with running_server(create_app(settings, clock=clock)) as base, \

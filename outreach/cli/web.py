@@ -32,12 +32,12 @@ def serve(
     from outreach.mail.tokens import require_secret
     from outreach.web.server import trusted_proxies
 
-    settings = state().settings
-    require_secret(settings)  # before anything else: links signed with a weak key could be forged
     try:
         proxies = trusted_proxies(proxy_headers or [])
     except InputError as error:
         raise typer.BadParameter(f"{error.message}. {error.hint}", param_hint="--proxy-headers") from None
+    settings = state().settings
+    require_secret(settings)  # before serving anything: links signed with a weak key could be forged
     import logging
 
     import uvicorn
