@@ -242,3 +242,23 @@ def test_confirmation_to_a_non_ascii_local_part_is_an_smtputf8_message(settings,
         client.post("/subscribe", data=form_of(client, "/subscribe", **{**SUBSCRIBER, "email": "jurgen@example.org",
                                                                        "name": "Jürgen Groß"}))
     assert smtpd.messages[-1].data.isascii()
+
+
+def test_non_ascii_local_part_without_smtputf8_is_a_clear_503(db_path, tmp_path, clock) -> None:
+    """A relay without SMTPUTF8 cannot carry such an address: the page says the mail failed; nothing is garbled."""
+    from aiosmtpd.controller import Controller
+    from conftest import SinkHandler, Smtpd, free_port
+    from starlette.testclient import TestClient
+
+    handler, port = SinkHandler(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, enable_SMTPUTF8=False)
+    controller.start()
+    try:
+        settings = web_settings(db_path, tmp_path, Smtpd("127.0.0.1", port, handler).env())
+        with TestClient(create_app(settings, clock=clock), base_url=PUBLIC) as client:
+            page = client.post("/subscribe", data=form_of(client, "/subscribe", **{
+                **SUBSCRIBER, "email": "jürgen2@example.org", "language": "en"}))
+    finally:
+        controller.stop()
+    assert page.status_code == 503 and "We could not send the email" in page.text
+    assert handler.messages == []
