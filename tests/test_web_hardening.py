@@ -262,3 +262,25 @@ def test_non_ascii_local_part_without_smtputf8_is_a_clear_503(db_path, tmp_path,
         controller.stop()
     assert page.status_code == 503 and "We could not send the email" in page.text
     assert handler.messages == []
+
+
+def test_every_page_string_is_in_the_catalog() -> None:
+    """What the templates and pages ask gettext for exists in the English catalog (and so, checked above, in all 15)."""
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.pofile import read_po
+
+    from outreach.render.i18n import catalog_path
+
+    web = Path(__file__).resolve().parent.parent / "outreach" / "web"
+    method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2"), ("**/templates/**.txt", "jinja2")]
+    used = {message for _, _, message, _, _ in extract_from_dir(str(web), method_map, keywords={"_": None, "N_": None})
+            if isinstance(message, str)}
+    with catalog_path("en", "web").open("rb") as handle:
+        known = {message.id for message in read_po(handle) if message.id}
+    assert used and sorted(used - known) == []
+
+
+def test_data_tokens_never_reach_the_access_log() -> None:
+    from outreach.web.security import redact_tokens
+
+    assert redact_tokens("/data/eyJjIjo.abc-DEF_1/erase?lang=pl") == "/data/…/erase?lang=pl"
