@@ -177,9 +177,13 @@ def test_every_field_is_escaped(site, smtpd, db_path) -> None:
     assert "<script>alert(1)" not in mail.get_body(("html",)).get_content()
     path = link_in(mail.get_body(("plain",)).get_content(), "confirm")
     done = client.post(path, data={"csrf_token": csrf_of(client.get(path).text)})
-    prefs = client.get(done.text.split('href="/preferences/')[1].split('"')[0].join(["/preferences/", ""]))
-    assert prefs.status_code == 200
-    assert "<script>alert(1)" not in prefs.text and "&lt;script&gt;" in prefs.text
+    prefs_path = done.text.split('href="/preferences/')[1].split('"')[0].join(["/preferences/", ""])
+    prefs = client.get(prefs_path)
+    assert prefs.status_code == 200 and "alert(1)" not in prefs.text  # no personal data on a forwardable page
+    client.post(prefs_path + "/data", data={"csrf_token": csrf_of(prefs.text)})  # the data: by a mailed link
+    held = client.get(link_in(smtpd.messages[-1].message().get_body(("plain",)).get_content(), "data"))
+    assert held.status_code == 200
+    assert "<script>alert(1)" not in held.text and "&lt;script&gt;alert(1)" in held.text
     assert contact(db_path, "ana.kovac@grad.example.org").name == XSS  # stored as typed, escaped when shown
 
 
@@ -264,8 +268,9 @@ def test_security_headers_everywhere(site, path) -> None:
 def test_no_open_redirects(site) -> None:
     _, _, client = site
     home = client.get("/?lang=https://evil.example", follow_redirects=False)
-    assert home.status_code == 303 and home.headers["location"] == "/subscribe"
-    assert client.get("/?lang=pl", follow_redirects=False).headers["location"] == "/subscribe?lang=pl"
+    assert home.status_code == 303 and home.headers["location"] == "https://news.example.org/subscribe"
+    assert (client.get("/?lang=pl", follow_redirects=False).headers["location"]
+            == "https://news.example.org/subscribe?lang=pl")
     page = client.get("//evil.example/subscribe")
     assert "//evil.example" not in page.text
     assert client.get("/subscribe?next=https://evil.example", follow_redirects=False).status_code == 200
@@ -309,8 +314,12 @@ def test_serve_refuses_without_a_secret(runner) -> None:
 
 def test_over_a_real_server(db_path, tmp_path, smtpd, clock) -> None:
     """uvicorn on 127.0.0.1: the same app, real sockets, real cookies, the RFC 8058 POST a mail provider sends."""
-    settings = web_settings(db_path, tmp_path, smtpd.env())
-    with running_server(create_app(settings, clock=clock)) as base, httpx.Client(base_url=base) as browser:
+    # An http public URL: with an https one the CSRF cookie is Secure, and this plain-HTTP client would not send it.
+    settings = web_settings(db_path, tmp_path, smtpd.env(), public_url="http://news.example.org")
+    # As behind a reverse proxy that passes the Host header: the pages answer only to the public URL's host.
+    host = {"host": "news.example.org"}
+    with running_server(create_app(settings, clock=clock)) as base, \
+            httpx.Client(base_url=base, headers=host) as browser:
         form = browser.get("/subscribe?lang=sv")
         assert form.status_code == 200 and 'lang="sv"' in form.text
         sent = browser.post("/subscribe?lang=sv", data={**SUBSCRIBER, "language": "sv",
@@ -325,10 +334,11 @@ def test_over_a_real_server(db_path, tmp_path, smtpd, clock) -> None:
         from outreach.mail.tokens import unsubscribe_url
 
         url = unsubscribe_url(settings, settings.secret_key, person.id, person.email, None)
-        one_click = httpx.post(base + url.split("news.example.org", 1)[1], data={"List-Unsubscribe": "One-Click"})
+        one_click = httpx.post(base + url.split("news.example.org", 1)[1], data={"List-Unsubscribe": "One-Click"},
+                               headers=host)
         assert one_click.status_code == 200
         assert contact(db_path, SUBSCRIBER["email"]).status == ContactStatus.UNSUBSCRIBED
-        assert json.loads(httpx.get(base + "/healthz").text) == {"status": "ok"}
+        assert json.loads(httpx.get(base + "/healthz", headers=host).text) == {"status": "ok"}
 
 
 def test_suppressed_address_comes_back_only_through_confirmation(site, smtpd, db_path, clock) -> None:

@@ -82,7 +82,9 @@ def test_get_shows_a_button_and_changes_nothing(site, person, db_path) -> None:
     settings, client = site
     page = client.get(unsubscribe_path(settings, person))
     assert page.status_code == 200 and 'lang="el"' in page.text
-    assert "Διαγραφή από τη λίστα" in page.text and "eleni@dimos.example.org" in page.text
+    assert "Διαγραφή από τη λίστα" in page.text
+    # A forwarded link shows no personal data: the address only masked, enough for its owner to recognise it.
+    assert "e•••@dimos.example.org" in page.text and "eleni@" not in page.text
     assert load(db_path, person.id).status == ContactStatus.ACTIVE
 
 
@@ -136,7 +138,7 @@ def test_page_unsubscribe_needs_csrf_then_offers_resubscribe(site, person, db_pa
     action = done.text.split('action="')[1].split('"')[0]
     assert action.endswith("/resubscribe?lang=el")
     sent = client.post(action, data={"csrf_token": csrf_of(done.text)})
-    assert sent.status_code == 200 and "eleni@dimos.example.org" in sent.text
+    assert sent.status_code == 200 and "e•••@dimos.example.org" in sent.text and "eleni@" not in sent.text
     assert load(db_path, person.id).status == ContactStatus.UNSUBSCRIBED
     mail = smtpd.messages[-1].message()
     assert mail["Subject"] == "Παρακαλούμε επιβεβαιώστε την εγγραφή σας"
@@ -160,14 +162,107 @@ def test_unsubscribe_link_names_a_campaign_that_does_not_exist(site, person, db_
 # --- preferences -----------------------------------------------------------------------------------------------
 
 
-def test_preferences_show_the_data_held(site, person) -> None:
+PERSONAL = ("eleni@", "Ελένη", "Παπαδοπούλου", "Δήμος Θεσσαλονίκης", "Ελλάδα", "Δώσατε τη συγκατάθεσή σας", "web form",
+            "Retired topic")
+
+
+def test_preferences_from_a_mail_link_show_no_personal_data(site, person) -> None:
+    """Issue 15 item 4: a forwarded preferences link showed name, organisation and consent record."""
     settings, client = site
     page = client.get(token_path(settings, Purpose.PREFERENCES, person))
     assert page.status_code == 200 and 'lang="el"' in page.text
-    for shown in ("eleni@dimos.example.org", "Ελένη Παπαδοπούλου", "Δήμος Θεσσαλονίκης", "Ελλάδα",
-                  "Δώσατε τη συγκατάθεσή σας", "web form", "Retired topic"):
-        assert shown in page.text
+    assert [shown for shown in PERSONAL if shown in page.text] == []
+    assert "e•••@dimos.example.org" in page.text
+    # The choices the link's holder may change are there, as they are now.
+    assert '<option value="el" lang="el" selected>' in page.text
+    assert 'value="authority" checked' in page.text and 'value="Events" checked' in page.text
+    assert "/erase" not in page.text and 'action="/preferences/' in page.text
     assert page.headers["cache-control"] == "no-store"
+
+
+def data_link_from(smtpd) -> str:
+    """The /data/<token> link of the last mail, after checking the mail itself carries no other way in."""
+    mail = smtpd.messages[-1].message()
+    return link_in(mail.get_body(("plain",)).get_content(), "data")
+
+
+def ask_for_data_link(client, prefs: str):
+    page = client.get(prefs)
+    return client.post(prefs + "/data", data={"csrf_token": csrf_of(page.text)})
+
+
+def test_data_and_erasure_only_through_a_fresh_link_to_the_address(site, person, smtpd, db_path) -> None:
+    settings, client = site
+    prefs = token_path(settings, Purpose.PREFERENCES, person)
+    assert client.get(prefs + "/erase").status_code == 404  # the old erase page of a forwardable link is gone
+    assert client.post(prefs + "/data", data={}).status_code == 403 and smtpd.messages == []  # CSRF as always
+
+    sent = ask_for_data_link(client, prefs)
+    assert sent.status_code == 200 and "e•••@dimos.example.org" in sent.text
+    assert [shown for shown in PERSONAL if shown in sent.text] == []
+    assert "1 ώρα" in sent.text  # "valid for 1 hour", in Greek
+    assert len(smtpd.messages) == 1 and smtpd.messages[0].rcpt_tos == [person.email]
+    mail = smtpd.messages[0].message()
+    assert mail["Subject"] == "Ο σύνδεσμός σας για να δείτε ή να διαγράψετε τα δεδομένα σας"
+    assert mail["To"].addresses[0].display_name == "Ελένη Παπαδοπούλου" and mail["Content-Language"] == "el"
+    data = data_link_from(smtpd)
+    assert data in mail.get_body(("html",)).get_content()
+
+    shown = client.get(data)  # the owner, from the mail: everything held
+    assert shown.status_code == 200 and shown.headers["cache-control"] == "no-store"
+    assert [item for item in PERSONAL if item not in shown.text] == [] and "eleni@dimos.example.org" in shown.text
+    assert load(db_path, person.id) is not None  # GETs change nothing
+
+    ask = client.get(data + "/erase")
+    assert ask.status_code == 200 and load(db_path, person.id) is not None
+    assert client.post(data + "/erase", data={}).status_code == 403 and load(db_path, person.id) is not None
+    done = client.post(data + "/erase", data={"csrf_token": csrf_of(ask.text)})
+    assert done.status_code == 200 and "Τα δεδομένα σας διαγράφηκαν" in done.text
+    db = open_database(db_path)
+    assert get_contact(db, person.email) is None and is_suppressed(db, person.email)
+    assert db.execute("SELECT count(*) FROM events WHERE contact_id IS NOT NULL").fetchone()[0] == 0
+    db.close()
+    # Every old link now says so, in the reader's browser language, with 410 Gone.
+    gone = client.get(prefs, headers={"accept-language": "nl"})
+    assert gone.status_code == 410 and "Deze link werkt niet meer" in gone.text
+    assert client.get(data).status_code == 410
+    assert client.get(unsubscribe_path(settings, person)).status_code == 410
+    # A provider's one-click POST for an erased address succeeds: nothing is mailed there, as was asked.
+    assert client.post(unsubscribe_path(settings, person), data={"List-Unsubscribe": "One-Click"}).status_code == 200
+
+
+def test_data_link_expires_after_an_hour(site, person, smtpd, db_path, clock) -> None:
+    settings, client = site
+    ask_for_data_link(client, token_path(settings, Purpose.PREFERENCES, person))
+    data = data_link_from(smtpd)
+    assert client.get(data).status_code == 200
+    clock.advance(3601)
+    for response in (client.get(data), client.get(data + "/erase", headers={"accept-language": "de"})):
+        assert response.status_code == 410 and "Ελένη" not in response.text
+    assert "1 Stunde gültig" in client.get(data + "/erase?lang=de").text
+    token = csrf_of(client.get(token_path(settings, Purpose.PREFERENCES, person)).text)
+    assert client.post(data + "/erase", data={"csrf_token": token}).status_code == 410
+    assert load(db_path, person.id) is not None
+
+
+def test_other_tokens_do_not_open_the_data(site, person, smtpd) -> None:
+    settings, client = site
+    for purpose in (Purpose.PREFERENCES, Purpose.UNSUBSCRIBE):
+        token = token_path(settings, purpose, person).rsplit("/", 1)[1]
+        assert client.get("/data/" + token).status_code == 400
+    data = token_path(settings, Purpose.DATA, person)  # signed, but without the expiry the pages sign in
+    assert client.get(data).status_code == 400
+    ask_for_data_link(client, token_path(settings, Purpose.PREFERENCES, person))
+    mailed = data_link_from(smtpd)
+    assert client.get(mailed).status_code == 200
+    assert client.get(mailed[:-4] + ("AAAA" if not mailed.endswith("AAAA") else "BBBB")).status_code == 400
+
+
+def test_data_links_are_limited_per_address(site, person, smtpd) -> None:
+    settings, client = site
+    prefs = token_path(settings, Purpose.PREFERENCES, person)
+    statuses = [ask_for_data_link(client, prefs).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429] and len(smtpd.messages) == 3
 
 
 def test_preferences_change_language_kind_topics(site, person, db_path) -> None:
@@ -189,43 +284,6 @@ def test_preferences_reject_bad_values_and_missing_csrf(site, person, db_path) -
     assert bad.status_code == 400 and 'role="alert"' in bad.text
     assert client.post(path, data={"language": "fr", "kind": "supplier"}).status_code == 403
     assert load(db_path, person.id).language == "el"
-
-
-def test_erase_asks_first_then_erases_everything(site, person, db_path) -> None:
-    settings, client = site
-    prefs = token_path(settings, Purpose.PREFERENCES, person)
-    page = client.get(prefs + "/erase")
-    assert page.status_code == 200 and load(db_path, person.id) is not None  # GET erases nothing
-    erase_token = page.text.split('name="erase_token" value="')[1].split('"')[0]
-    assert client.post(prefs + "/erase", data={"erase_token": erase_token}).status_code == 403  # no CSRF
-    forged = client.post(prefs + "/erase", data={"csrf_token": csrf_of(page.text), "erase_token": "x"})
-    assert forged.status_code == 400 and load(db_path, person.id) is not None
-
-    done = client.post(prefs + "/erase", data={"csrf_token": csrf_of(page.text), "erase_token": erase_token})
-    assert done.status_code == 200 and "Τα δεδομένα σας διαγράφηκαν" in done.text
-    db = open_database(db_path)
-    assert get_contact(db, person.email) is None and is_suppressed(db, person.email)
-    assert db.execute("SELECT count(*) FROM events WHERE contact_id IS NOT NULL").fetchone()[0] == 0
-    db.close()
-    # Every old link now says so, in the reader's browser language, with 410 Gone.
-    gone = client.get(prefs, headers={"accept-language": "nl"})
-    assert gone.status_code == 410 and "Deze link werkt niet meer" in gone.text
-    assert client.get(unsubscribe_path(settings, person)).status_code == 410
-    # A provider's one-click POST for an erased address succeeds: nothing is mailed there, as was asked.
-    assert client.post(unsubscribe_path(settings, person), data={"List-Unsubscribe": "One-Click"}).status_code == 200
-
-
-def test_erase_token_of_another_contact_is_refused(site, person, db_path, clock) -> None:
-    settings, client = site
-    db = open_database(db_path)
-    other = insert_contact(db, clock, "other@example.org", {"name": "Other"})
-    db.close()
-    prefs = token_path(settings, Purpose.PREFERENCES, person)
-    page = client.get(prefs + "/erase")
-    foreign = contact_token(settings.secret_key, Purpose.ERASE, other.id, other.email)
-    response = client.post(prefs + "/erase", data={"csrf_token": csrf_of(page.text), "erase_token": foreign})
-    assert response.status_code == 400
-    assert load(db_path, person.id) is not None and load(db_path, other.id) is not None
 
 
 def test_link_dies_when_the_address_changes(site, person, db_path) -> None:
@@ -253,7 +311,7 @@ def test_archive_lists_only_sent_campaigns(site, person, db_path) -> None:
     assert "2. November 2026" in page.text
     assert client.get("/archive/draft/en").status_code == 404
     assert client.get("/archive/bsi-awareness/pl").status_code == 404  # not sent in Polish
-    assert client.get("/archive", follow_redirects=False).headers["location"] == "/archive/"
+    assert client.get("/archive", follow_redirects=False).headers["location"] == "https://news.example.org/archive/"
 
 
 def test_archive_web_version_has_no_personal_data(site, person) -> None:

@@ -75,13 +75,16 @@ def free_socket() -> socket.socket:
 
 
 @contextmanager
-def running_server(app: Any, sock: socket.socket | None = None) -> Iterator[str]:
-    """Serve `app` with uvicorn on 127.0.0.1 in a thread; yields its base URL. No waiting: the socket listens first."""
+def running_server(app: Any, sock: socket.socket | None = None, proxies: tuple[str, ...] = ()) -> Iterator[str]:
+    """Serve `app` with uvicorn on 127.0.0.1 in a thread, configured as `outreach serve` does (`proxies` as its
+    --proxy-headers); yields its base URL. No waiting: the socket listens first."""
     import uvicorn
+
+    from outreach.web.server import server_config
 
     sock = sock or free_socket()
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(server_config(app, proxies=proxies, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:

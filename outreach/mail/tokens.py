@@ -26,7 +26,7 @@ class Purpose(StrEnum):
     UNSUBSCRIBE = "unsubscribe"
     PREFERENCES = "preferences"
     CONFIRM = "confirm"  # double opt-in; payload names a sign-up, not a contact
-    ERASE = "erase"
+    DATA = "data"  # a fresh link mailed to the address itself: see the data held, or erase it
     BOUNCE = "bounce"  # VERP envelope sender
 
 
@@ -34,7 +34,7 @@ MAX_AGE: dict[Purpose, int | None] = {
     Purpose.UNSUBSCRIBE: None,
     Purpose.PREFERENCES: None,
     Purpose.CONFIRM: 7 * 24 * 3600,
-    Purpose.ERASE: 24 * 3600,
+    Purpose.DATA: 3600,  # short: it shows personal data and can erase it
     Purpose.BOUNCE: None,
 }
 

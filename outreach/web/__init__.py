@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
 
     from starlette.applications import Starlette
@@ -18,8 +19,9 @@ if TYPE_CHECKING:
 __all__ = ["create_app"]
 
 
-def create_app(settings: Settings, db_path: Path | None = None, clock: Clock | None = None) -> Starlette:
+def create_app(settings: Settings, db_path: Path | None = None, clock: Clock | None = None,
+               allow_hosts: Iterable[str] = ()) -> Starlette:
     """The subscriber pages as an ASGI app (see `outreach.web.app.create_app`)."""
     from outreach.web.app import create_app as _create_app
 
-    return _create_app(settings, db_path, clock)
+    return _create_app(settings, db_path, clock, allow_hosts)

@@ -4,6 +4,10 @@ They are transactional, one per request, built by the same `MessageFactory` as c
 multipart/alternative text + HTML, headers that no value can break), marked `Auto-Submitted` and without the
 List-* headers, from the web templates and catalogs. They are sent through the project's transport
 (`outreach.delivery.transport.open_transport`): the SMTP relay, or the outbox when none is set.
+
+An address is never RFC 2047-encoded: an address with a non-ASCII local part (`jürgen@example.org`) is written
+as UTF-8 in a message built for SMTPUTF8 (RFC 6532), which the transport then asks for (RFC 6531) or refuses
+clearly — as campaign messages do (`outreach.mail.headers.header_address`).
 """
 
 from __future__ import annotations

@@ -14,7 +14,9 @@ import re
 import secrets
 import threading
 from collections import deque
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from outreach.clock import Clock
 
@@ -132,8 +134,90 @@ def safe_path(path: str) -> str:
     return path
 
 
+# Host names a development server (whose OUTREACH_PUBLIC_URL is itself on loopback) also answers to.
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+log = logging.getLogger("outreach.web")
+
+
+def host_name(value: str) -> str | None:
+    """The host name of a Host header or URL authority, lower case, without port, brackets or final dot.
+
+    None when it is not a plausible host (empty, or characters no host name has).
+    """
+    value = value.strip().lower()
+    if value.startswith("["):  # [::1]:8000
+        name, bracket, _ = value[1:].partition("]")
+        if not bracket:
+            return None
+    else:
+        name = value.rpartition(":")[0] if value.count(":") == 1 else value
+    name = name.rstrip(".")
+    if not name or not re.fullmatch(r"[a-z0-9.\-:_]+", name):
+        return None
+    return name
+
+
+def allowed_hosts(public_url: str, extra: Iterable[str] = ()) -> frozenset[str]:
+    """The host names the pages answer to: the host of OUTREACH_PUBLIC_URL, plus `extra`.
+
+    When the public URL is itself on loopback (a development setup), every loopback name is allowed too, so that
+    http://localhost:8000 and http://127.0.0.1:8000 both work; in production loopback names are refused like any
+    other foreign host unless named in `extra` (`outreach serve --allow-host`).
+    """
+    own = urlsplit(public_url).hostname or ""
+    names = {own.rstrip(".").lower()}
+    if own in LOOPBACK_NAMES:
+        names |= LOOPBACK_NAMES
+    names |= {name for name in (host_name(value) for value in extra) if name}
+    return frozenset(names - {""})
+
+
+class HostGuardMiddleware:
+    """Refuses (400) every request whose Host header names a host the pages do not serve.
+
+    Nothing is built from the Host header (links and redirects come from OUTREACH_PUBLIC_URL), but a foreign
+    Host would still reach the pages through a misconfigured proxy or DNS rebinding; refusing it early keeps
+    caches and logs clean of it. The first refusal of each host name is logged with the remedy.
+    """
+
+    def __init__(self, app: ASGIApp, hosts: frozenset[str], max_logged: int = 100) -> None:
+        self.app = app
+        self.hosts = hosts
+        self.max_logged = max_logged
+        self._logged: set[str] = set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        values = [value.decode("latin-1") for name, value in scope.get("headers", []) if name == b"host"]
+        host = host_name(values[0]) if len(values) == 1 else None
+        if host is not None and host in self.hosts:
+            await self.app(scope, receive, send)
+            return
+        self._log(values)
+        from starlette.responses import PlainTextResponse
+
+        await PlainTextResponse("Invalid host header.\n", status_code=400)(scope, receive, send)
+
+    def _log(self, values: list[str]) -> None:
+        shown = ", ".join(repr(value[:100]) for value in values) or "none"
+        if shown in self._logged or len(self._logged) >= self.max_logged:
+            return
+        self._logged.add(shown)
+        log.warning("Refused a request for host %s: the pages answer only to %s (the host of OUTREACH_PUBLIC_URL, "
+                    "and --allow-host). Behind a reverse proxy, pass the original Host header "
+                    "(nginx: proxy_set_header Host $host; Apache: ProxyPreserveHost On).",
+                    shown, ", ".join(sorted(self.hosts)))
+
+
 class SecurityHeadersMiddleware:
-    """Adds the security headers to every HTTP response; a response may set its own CSP first (the archive)."""
+    """Adds the security headers to every HTTP response; a response may set its own CSP first (the archive).
+
+    The app factory puts it outside everything else, Starlette's own error handling included, so that error
+    replies (400 bad host, 404, 405, 413, 500) carry the headers too.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -158,7 +242,7 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-_TOKEN_PATH = re.compile(r"/(confirm|unsubscribe|preferences)/[^/?#\s]+")
+_TOKEN_PATH = re.compile(r"/(confirm|unsubscribe|preferences|data)/[^/?#\s]+")
 
 
 def redact_tokens(text: str) -> str:

@@ -71,12 +71,22 @@ def start_signup(site: Site, data: SignupData, client: str) -> None:
             link = public_link(site.settings, f"confirm/{token}")
             name, to_name = "email_confirm", data.name
             subject = N_("Please confirm your subscription")
+    mail_owner(site, name, subject, link, to_email=data.email, to_name=to_name, language=language)
+
+
+def mail_owner(site: Site, template: str, subject: str, link: str, *, to_email: str, to_name: str,
+               language: str) -> None:
+    """Mail `link` to the owner of an address, with the `email_<…>` templates `template` in `language`.
+
+    The pages' one way to reach a person: every action a forwarded link must not do alone (confirming a
+    sign-up, seeing or erasing the data held) goes through a fresh link sent this way.
+    """
     text = PageText(language)
     context: dict[str, object] = {"link": link, **text.callables(), "lang": language,
                                   "organisation": site.settings.organisation or "",
-                                  "postal_address": site.settings.postal_address or "", "email": data.email}
-    plain, html = render_mail(site.templates, name, context)
-    message = build_message(site.settings, site.clock, to_email=data.email, to_name=to_name, language=language,
+                                  "postal_address": site.settings.postal_address or "", "email": to_email}
+    plain, html = render_mail(site.templates, template, context)
+    message = build_message(site.settings, site.clock, to_email=to_email, to_name=to_name, language=language,
                             subject=text.gettext(subject), text=plain, html=html)
     send_message(site.settings, message)
 

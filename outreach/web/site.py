@@ -21,7 +21,7 @@ from outreach.clock import Clock
 from outreach.config import Settings
 from outreach.contacts.model import Contact
 from outreach.db.schema import Database, connect
-from outreach.mail.tokens import Purpose, contact_token, require_secret
+from outreach.mail.tokens import Purpose, contact_token, public_link, require_secret
 from outreach.web.lang import PageText, choose_language, language_names, own_language_name
 from outreach.web.security import CSRF_COOKIE, AttemptLimiter, CsrfGuard, safe_path
 
@@ -144,9 +144,17 @@ class Site:
         response.headers["cache-control"] = "no-store"
         response.headers["content-language"] = language
         if new_cookie:
+            # Secure when the public URL is https: from the configuration, not from X-Forwarded-Proto.
             response.set_cookie(CSRF_COOKIE, new_cookie, max_age=CSRF_COOKIE_AGE, path="/", httponly=True,
-                                samesite="lax", secure=request.url.scheme == "https")
+                                samesite="lax", secure=self.settings.public_url.startswith("https://"))
         return response
+
+    def redirect(self, path: str, status: int = 303, query: str = "") -> Response:
+        """A redirect to `path` on OUTREACH_PUBLIC_URL: never built from the request's Host header."""
+        from starlette.responses import RedirectResponse
+
+        target = public_link(self.settings, safe_path(path)) + (f"?{query}" if query else "")
+        return RedirectResponse(target, status_code=status)
 
     def error(self, request: Request, status: int, reason: str, language: str | None = None,
               headers: dict[str, str] | None = None) -> Response:
@@ -154,9 +162,10 @@ class Site:
         return self.render(request, "error.html", language or self.page_language(request), status=status,
                            headers=headers, reason=reason)
 
-    def link_error(self, request: Request, state: LinkState, language: str | None = None) -> Response:
+    def link_error(self, request: Request, state: LinkState, language: str | None = None,
+                   reason: str | None = None) -> Response:
         """The error page for a link that cannot be used (400 invalid, 410 expired or gone)."""
-        return self.error(request, state.status, f"link_{state.value}", language)
+        return self.error(request, state.status, reason or f"link_{state.value}", language)
 
     def contact_path(self, purpose: Purpose, contact: Contact) -> str:
         """A same-site link with a fresh token for this contact, e.g. /preferences/<token>."""
@@ -174,6 +183,15 @@ def site_of(request: Request) -> Site:
     if not isinstance(site, Site):
         raise TypeError("the app was not made by outreach.web.app.create_app")
     return site
+
+
+def masked_email(email: str) -> str:
+    """An address as a page reached through a forwardable link may show it: `e•••@example.org`.
+
+    Enough for the owner to recognise which of their addresses it is; not the address itself.
+    """
+    local, _, domain = email.rpartition("@")
+    return f"{local[:1]}•••@{domain}"
 
 
 def client_address(request: Request) -> str:

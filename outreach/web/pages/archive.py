@@ -83,10 +83,8 @@ async def index(request: Request) -> Response:
 
 
 async def index_redirect(request: Request) -> Response:
-    """GET /archive: to /archive/."""
-    from starlette.responses import RedirectResponse
-
-    return RedirectResponse("/archive/", status_code=308)
+    """GET /archive: to /archive/ (on the public URL), keeping the query."""
+    return site_of(request).redirect("/archive/", 308, request.url.query)
 
 
 async def show(request: Request) -> Response:

@@ -1,27 +1,31 @@
-"""Pages behind the signed links in every email: unsubscribe (RFC 8058 one-click too), preferences, erasure.
+"""Pages behind the signed links in every email: unsubscribe (RFC 8058 one-click too) and preferences.
 
 A GET never changes anything: corporate link scanners open every link in a message. Changes happen on POST,
 with the page's CSRF token, except the RFC 8058 one-click POST (`List-Unsubscribe=One-Click`) that mail
 providers send without cookies; its unguessable token is the proof that the message was received.
+
+Every link in a mail may be forwarded, so these pages show no personal data (the address only masked,
+`e•••@example.org`): whoever holds the link may unsubscribe, choose the language, kind and topics, or ask for a
+confirmation mail — to the address itself — to subscribe again or to see and erase the data (`pages.data`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING
 
-from outreach.contacts.model import Contact, erase, get_contact_by_id, update_contact
+from outreach.clock import utcnow_iso
+from outreach.contacts.model import Contact, get_contact_by_id, update_contact
 from outreach.countries import BSI_LANGUAGES
 from outreach.db.campaigns import campaign_exists
 from outreach.errors import OutreachError
-from outreach.mail.tokens import Purpose, TokenError, contact_token, email_fingerprint, read_token
+from outreach.mail.tokens import Purpose, TokenError, email_fingerprint, read_token
 from outreach.models import ContactStatus, Kind
 from outreach.models.signups import SignupData
 from outreach.web.lang import N_
 from outreach.web.signups import KIND_CHOICES, consent_statement, start_signup
-from outreach.web.site import LinkState, Site, client_address, form_text, parse_stamp, read_form, site_of
+from outreach.web.site import LinkState, Site, client_address, form_text, masked_email, read_form, site_of
 
 if TYPE_CHECKING:
     from starlette.datastructures import FormData
@@ -63,6 +67,12 @@ def contact_for(site: Site, purpose: Purpose, token: str) -> ContactLink:
     contact_id, fingerprint, campaign = payload.get("c"), payload.get("e"), payload.get("k")
     if not isinstance(contact_id, int) or not isinstance(fingerprint, str):
         raise LinkProblem(LinkState.INVALID)
+    if purpose is Purpose.DATA:  # short-lived: its expiry is signed in, and read on the site's clock
+        expires = payload.get("x")
+        if not isinstance(expires, str):
+            raise LinkProblem(LinkState.INVALID)
+        if expires < utcnow_iso(site.clock):
+            raise LinkProblem(LinkState.EXPIRED)
     with site.database() as db:
         contact = get_contact_by_id(db, contact_id)
     if contact is None or contact.status == ContactStatus.ERASED or email_fingerprint(contact.email) != fingerprint:
@@ -79,6 +89,11 @@ async def resolve(request: Request, purpose: Purpose) -> ContactLink | LinkProbl
         return problem
 
 
+def link_reason(purpose: Purpose, state: LinkState) -> str | None:
+    """The error page's reason for an expired data link (valid 1 hour, not 7 days); None for the usual one."""
+    return "data_expired" if purpose is Purpose.DATA and state is LinkState.EXPIRED else None
+
+
 def unsubscribe_now(site: Site, link: ContactLink, source: str) -> Contact:
     """Unsubscribe the link's contact, naming its campaign when the database knows it. Runs in the thread pool."""
     from outreach.tracking.events import unsubscribe
@@ -92,7 +107,7 @@ def done_page(request: Request, contact: Contact) -> Response:
     """The page saying the address is unsubscribed, with a way back in through the preferences."""
     site = site_of(request)
     language = site.page_language(request, contact.language)
-    return site.render(request, "unsubscribed.html", language, email=contact.email,
+    return site.render(request, "unsubscribed.html", language, email=masked_email(contact.email),
                        prefs_path=site.contact_path(Purpose.PREFERENCES, contact))
 
 
@@ -106,7 +121,7 @@ async def unsubscribe_get(request: Request) -> Response:
     if contact.status == ContactStatus.UNSUBSCRIBED:
         return done_page(request, contact)
     language = site.page_language(request, contact.language)
-    return site.render(request, "unsubscribe.html", language, email=contact.email,
+    return site.render(request, "unsubscribe.html", language, email=masked_email(contact.email),
                        token=request.path_params["token"],
                        prefs_path=site.contact_path(Purpose.PREFERENCES, contact))
 
@@ -139,13 +154,18 @@ async def unsubscribe_post(request: Request) -> Response:
 
 def prefs_page(request: Request, contact: Contact, status: int = 200, saved: bool = False,
                errors: dict[str, str] | None = None) -> Response:
-    """The data held about the contact, and the form to change language, kind and topics."""
+    """The form to change language, kind and topics, and the way to ask for a link to the data held.
+
+    The page gets the choices only (language, kind, topics, whether mail is sent), never the contact's name,
+    organisation, address or consent record: whoever holds a forwarded link sees this page.
+    """
     site = site_of(request)
     language = site.page_language(request, contact.language)
-    return site.render(request, "preferences.html", language, status=status, contact=contact, saved=saved,
+    choices = {"language": contact.language, "kind": contact.kind, "topics": list(contact.topics),
+               "active": contact.status == ContactStatus.ACTIVE}
+    return site.render(request, "preferences.html", language, status=status, choices=choices, saved=saved,
                        errors=errors or {}, kinds=KIND_CHOICES, topics=site.settings.topics,
-                       token=request.path_params["token"], consent_at=_stamp(contact.consent_at),
-                       created_at=_stamp(contact.created_at),
+                       token=request.path_params["token"], email=masked_email(contact.email),
                        unsubscribe_path=site.contact_path(Purpose.UNSUBSCRIBE, contact))
 
 
@@ -157,12 +177,12 @@ async def preferences_get(request: Request) -> Response:
     return prefs_page(request, link.contact)
 
 
-async def preferences_form(request: Request) -> PreferencesForm | Response:
-    """The contact of a preferences link, its submitted form and the page language — or the error page."""
+async def preferences_form(request: Request, purpose: Purpose = Purpose.PREFERENCES) -> PreferencesForm | Response:
+    """The contact of a link (preferences, or data), its submitted form and the page language — or the error page."""
     site = site_of(request)
-    link = await resolve(request, Purpose.PREFERENCES)
+    link = await resolve(request, purpose)
     if isinstance(link, LinkProblem):
-        return site.link_error(request, link.state)
+        return site.link_error(request, link.state, reason=link_reason(purpose, link.state))
     language = site.page_language(request, link.contact.language)
     form = await read_form(request)
     if form is None or not site.csrf_ok(request, form):
@@ -218,43 +238,4 @@ async def resubscribe_post(request: Request) -> Response:
         await site.run(start_signup, site, data, client_address(request))
     except OutreachError:
         return site.error(request, 503, "mail_failed", language)
-    return site.render(request, "check_inbox.html", language, email=contact.email)
-
-
-async def erase_get(request: Request) -> Response:
-    """GET /preferences/<token>/erase: asks first, with a short-lived erase token in the form."""
-    site = site_of(request)
-    link = await resolve(request, Purpose.PREFERENCES)
-    if isinstance(link, LinkProblem):
-        return site.link_error(request, link.state)
-    contact = link.contact
-    language = site.page_language(request, contact.language)
-    return site.render(request, "erase.html", language, email=contact.email, token=request.path_params["token"],
-                       erase_token=contact_token(site.secret, Purpose.ERASE, contact.id, contact.email))
-
-
-async def erase_post(request: Request) -> Response:
-    """POST /preferences/<token>/erase: with the CSRF and erase tokens of this very contact, erase everything."""
-    site = site_of(request)
-    checked = await preferences_form(request)
-    if not isinstance(checked, PreferencesForm):
-        return checked
-    contact, language = checked.contact, checked.language
-    try:
-        confirmation = await site.run(contact_for, site, Purpose.ERASE, form_text(checked.form, "erase_token"))
-    except LinkProblem as problem:
-        return site.link_error(request, problem.state, language)
-    if confirmation.contact.id != contact.id:
-        return site.link_error(request, LinkState.INVALID, language)
-    await site.run(erase_contact, site, contact)
-    return site.render(request, "erased.html", language)
-
-
-def erase_contact(site: Site, contact: Contact) -> None:
-    """GDPR erasure of the contact. Runs in the thread pool."""
-    with site.database() as db:
-        erase(db, site.clock, contact.email)
-
-
-def _stamp(value: str | None) -> datetime | None:
-    return parse_stamp(value) if value else None
+    return site.render(request, "check_inbox.html", language, email=masked_email(contact.email))

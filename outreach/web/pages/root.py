@@ -15,10 +15,8 @@ if TYPE_CHECKING:
 
 async def home(request: Request) -> Response:
     """GET /: to the sign-up form, keeping a valid `?lang=` (and only that: no open redirect)."""
-    from starlette.responses import RedirectResponse
-
     lang = request.query_params.get("lang", "")
-    return RedirectResponse("/subscribe" + (f"?lang={lang}" if lang in BSI_LANGUAGES else ""), status_code=303)
+    return site_of(request).redirect("/subscribe", 303, f"lang={lang}" if lang in BSI_LANGUAGES else "")
 
 
 def database_answers(site: Site) -> bool:
@@ -38,8 +36,32 @@ async def healthz(request: Request) -> Response:
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
-    """404 page."""
-    return site_of(request).error(request, 404, "not_found")
+    """404 page; or, for a GET whose path differs from a page's only by a trailing slash, a redirect to it.
+
+    Starlette's own slash redirect is turned off (it builds the URL from the Host header); this one is built
+    from OUTREACH_PUBLIC_URL, so a token in the path can only ever be sent to our own host.
+    """
+    site = site_of(request)
+    twin = slash_twin(request)
+    if twin is not None:
+        return site.redirect(twin, 307, request.url.query)
+    return site.error(request, 404, "not_found")
+
+
+def slash_twin(request: Request) -> str | None:
+    """The path with its trailing slash removed or added, when that is a page that answers this GET."""
+    from starlette.routing import Match
+
+    path = request.url.path
+    if request.method not in ("GET", "HEAD") or path == "/" or "route" in request.scope:
+        return None  # "route" is set once the router found a page: that page said 404 itself
+    twin = path.rstrip("/") if path.endswith("/") else path + "/"
+    scope = {**request.scope, "path": twin}
+    for route in request.app.routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return twin
+    return None
 
 
 async def not_allowed(request: Request, exc: Exception) -> Response:
