@@ -155,8 +155,12 @@ def test_a_damaged_file_is_named_with_the_way_to_recover(runner, db_path: Path, 
     result = runner("contacts", "list")
     assert result.exit_code == 3, result.output
     assert f"The database {db_path} is damaged (database disk image is malformed)" in result.output
-    assert ".recover" in result.output and "db backup" in result.output
+    assert f"sqlite3 {db_path} .recover | sqlite3 recovered.db" in result.output
     assert "Traceback" not in result.output
+    backup = runner("db", "backup", str(db_path.parent / "copy.db"))
+    assert backup.exit_code == 3 and "the database being copied is damaged" in backup.output
+    assert ".recover" in backup.output and "disk space" not in backup.output
+    assert not (db_path.parent / "copy.db").exists()
 
 
 # --- a full disk --------------------------------------------------------------------------------------------------

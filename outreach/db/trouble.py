@@ -75,10 +75,10 @@ def malformed(path: Path, error: sqlite3.Error | str) -> DatabaseError:
     """A damaged file: say so, and how to keep and rebuild what can still be read."""
     return DatabaseError(
         f"The database {path} is damaged ({error})",
-        f"Do not write to it any more. Copy what can still be read with `outreach --db {path} db backup "
-        f"copy.db` (or copy the file aside), then rebuild it with SQLite's recover command: "
-        f"`sqlite3 {path} .recover | sqlite3 recovered.db`, look at it with `outreach --db recovered.db report`"
-        f" and use recovered.db in its place.", exit_code=ExitCode.CONFIG)
+        f"Do not write to it any more. Keep it as it is (cp {path} damaged-copy.db, with its -wal file if there "
+        f"is one: `outreach db backup` cannot copy a damaged file), then rebuild what is readable with SQLite's "
+        f"recover command: `sqlite3 {path} .recover | sqlite3 recovered.db`; look at the result with "
+        f"`outreach --db recovered.db report` and use recovered.db in its place.", exit_code=ExitCode.CONFIG)
 
 
 def full(path: Path) -> DatabaseError:

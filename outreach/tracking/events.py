@@ -214,7 +214,7 @@ def _known_contact(db: Database, address: str | None) -> Contact | None:
 def _for_review(result: InboundResult, contact: Contact, what: str, missing: str) -> None:
     result.outcome, result.email = Outcome.REVIEW, contact.email
     result.reason = (f"{what} for the contact {contact.email}, but {missing}: not applied (anyone can write "
-                     "such a mail); check it and change the contact by hand if it is genuine")
+                     "such a mail); read it, see docs/tracking.md")
 
 
 def process_message(db: Database, clock: Clock, settings: Settings, data: bytes, *, source: str,
