@@ -211,15 +211,17 @@ def test_disk_full_before_the_queue_is_written_sends_nothing(runner, env, smtpd,
     assert Counter(r for m in smtpd.messages for r in m.rcpt_tos) == Counter(emails)
 
 
+@pytest.mark.parametrize("room", [1, 3], ids=["full-while-recording-a-reply", "full-while-handing-over"])
 def test_disk_full_in_the_middle_of_a_send_mails_no_one_twice(runner, env, smtpd, db_path: Path, clock,
-                                                                full_disk) -> None:
+                                                                full_disk, room: int) -> None:
     emails = people(db_path, clock, 150)
     first = runner("send", CAMPAIGN, "--yes", "--limit", "1", env={**env, **smtpd.env()})  # queues all 150
     assert first.exit_code == 0, first.output
-    full_disk[0] = 3  # then the disk fills up: recording the replies needs pages there is no room for
+    full_disk[0] = room  # then the disk fills up: recording the replies needs pages there is no room for
     result = runner("send", CAMPAIGN, "--yes", env={**env, **smtpd.env()})
     assert result.exit_code == 3, result.output
-    assert "is full" in result.output and "Traceback" not in result.output
+    assert "full" in result.output and "everything saved before it is intact" in result.output
+    assert "Traceback" not in result.output
     sent_before = Counter(r for m in smtpd.messages for r in m.rcpt_tos)
     assert 1 < len(sent_before) < 150, "the disk must fill up in the middle of the run"
     assert count(db_path, "SELECT count(*) FROM deliveries") == 150  # the queue is intact

@@ -63,6 +63,14 @@ def explain(error: sqlite3.Error, path: Path) -> DatabaseError | None:
             f"Reading or writing the database {path} failed ({error}); the change in progress was not saved",
             "Check the disk (space, errors in the system log, a network share that went away), then run the same "
             "command again.", exit_code=ExitCode.CONFIG)
+    if "no transaction is active" in str(error):
+        # SQLite itself rolled back the transaction after an error (SQLITE_FULL or SQLITE_IOERR do that), and a
+        # caller that went on to COMMIT got this instead of the cause.
+        return DatabaseError(
+            f"The database {path} could not save the change in progress (SQLite undid it after a write error, most "
+            "often a full disk); everything saved before it is intact",
+            "Check the free space and the disk, then run the same command again: it continues where it stopped.",
+            exit_code=ExitCode.CONFIG)
     if code.startswith("SQLITE_CANTOPEN"):
         reason = read_only_reason(path.resolve())
         return DatabaseError(f"The database {path} cannot be opened ({reason or error})",
