@@ -239,10 +239,11 @@ def test_disk_full_in_the_middle_of_a_send_mails_no_one_twice(runner, env, smtpd
 # --- a read-only file -----------------------------------------------------------------------------------------
 
 
-def run_read_only(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_read_only(folder: Path, *args: str, settings: dict[str, str] | None = None
+                  ) -> subprocess.CompletedProcess[str]:
     """Run outreach with `folder` mounted read-only: a bind mount in a private namespace as root, else chmod."""
     command = [sys.executable, "-m", "outreach", *args]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTREACH_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTREACH_")} | (settings or {})
     if os.geteuid() != 0:
         folder.chmod(0o555)
         try:
@@ -281,6 +282,15 @@ def test_write_commands_say_the_database_is_read_only(read_only_db: Path) -> Non
     assert "read-only" in added.stderr and "nothing was changed" in added.stderr
     assert "Traceback" not in added.stderr and "is not an outreach database" not in added.stderr
     assert count(read_only_db, "SELECT count(*) FROM contacts") == 3
+
+
+def test_a_send_on_a_read_only_database_mails_no_one(read_only_db: Path, env, smtpd) -> None:
+    result = run_read_only(read_only_db.parent, "--db", str(read_only_db), "send", CAMPAIGN, "--yes",
+                           settings={**env, **smtpd.env()})
+    assert result.returncode == 3, result.stderr
+    assert f"The database {read_only_db} is read-only" in result.stderr and "Traceback" not in result.stderr
+    assert smtpd.messages == []
+    assert count(read_only_db, "SELECT count(*) FROM deliveries") == 0
 
 
 def test_a_new_database_in_a_read_only_folder_is_refused_clearly(tmp_path: Path) -> None:
