@@ -33,7 +33,7 @@ def test_bounces_import_reports_matched_ignored_and_problems(runner, db_path: Pa
     result = runner("bounces", "import", str(box), "--json")
     assert result.exit_code == 4  # one message could not be read: reported, the rest processed
     document = json.loads(result.stdout)
-    assert document["counts"] == {"matched": 7, "ignored": 2, "unmatched": 0, "problem": 1}
+    assert document["counts"] == {"matched": 7, "ignored": 2, "unmatched": 0, "review": 0, "problem": 1}
     problem = next(m for m in document["messages"] if m["outcome"] == "problem")
     assert problem["source"].endswith("bounces.mbox #5") and "damaged" in problem["reason"]
     again = runner("bounces", "import", str(box))
@@ -58,11 +58,20 @@ def test_bounces_fetch_without_settings_names_them(runner) -> None:
 
 
 def test_unsubscribes_import(runner, db_path: Path, tmp_path: Path) -> None:
+    from conftest import SECRET
+
+    from outreach.mail.tokens import Purpose, contact_token
+
     seeded(db_path)
+    db = open_database(db_path)
+    maria = db.execute("SELECT id, email FROM contacts WHERE email = 'maria.pop@primaria.example.org'").fetchone()
+    db.close()
+    token = contact_token(SECRET, Purpose.UNSUBSCRIBE, maria[0], maria[1], "bsi-awareness")
     mail = tmp_path / "unsubscribe.eml"
     mail.write_bytes(b"From: Maria Pop <maria.pop@primaria.example.org>\r\nTo: unsubscribe@bsi.example.org\r\n"
-                     b"Subject: unsubscribe\r\nMessage-ID: <u-1@primaria.example.org>\r\n\r\nunsubscribe\r\n")
-    result = runner("unsubscribes", "import", str(mail))
+                     b"Subject: unsubscribe " + token.encode() + b"\r\nMessage-ID: <u-1@primaria.example.org>\r\n"
+                     b"\r\nunsubscribe\r\n")
+    result = runner("unsubscribes", "import", str(mail), env={"OUTREACH_SECRET_KEY": SECRET})
     assert result.exit_code == 0, result.output
     assert "1 matched" in result.stderr
     db = open_database(db_path)

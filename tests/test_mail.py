@@ -111,7 +111,8 @@ def test_message_structure_and_list_headers(attachments) -> None:
     assert [f.get_filename() for f in files] == [a.filename for a in attachments]
     assert files[0].get_content() == attachments[0].path.read_bytes()
     assert message["List-Unsubscribe"] == ("<https://news.example.org/unsubscribe/eyJjIjo0MiwiZSI6ImFiYyJ9.Z4x1bQ."
-                                           "sig_-nature>, <mailto:news@bsi.example.org?subject=unsubscribe>")
+                                           "sig_-nature>, <mailto:news@bsi.example.org?subject=unsubscribe%20"
+                                           "eyJjIjo0MiwiZSI6ImFiYyJ9.Z4x1bQ.sig_-nature>")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["List-Id"] == "Buying for Social Impact <news.bsi.example.org>"
     assert message["Message-ID"].endswith("@bsi.example.org>") and message["Reply-To"] == "team@bsi.example.org"

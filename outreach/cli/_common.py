@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import sqlite3
 import sys
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, runtime_che
 
 import typer
 
-from outreach.errors import ExitCode, OutreachError
+from outreach.errors import DatabaseError, ExitCode, OutreachError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -65,6 +66,14 @@ class AppState:
 
             self._db = open_database(self.settings.db_path)
         return self._db
+
+    def database_trouble(self, error: sqlite3.DatabaseError) -> DatabaseError | None:
+        """A damaged, full or read-only database file met during the command, as a message (None: not that)."""
+        if self._settings is None:
+            return None
+        from outreach.db.trouble import explain
+
+        return explain(error, self._settings.db_path)
 
     @property
     def stderr(self) -> Console:
@@ -170,6 +179,12 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         except OutreachError as error:
             report_error(error, app_state.secrets())
             raise typer.Exit(int(error.exit_code)) from None
+        except sqlite3.DatabaseError as error:
+            explained = app_state.database_trouble(error)
+            if explained is None:
+                raise  # not the file's fault: a bug, shown as one
+            report_error(explained, app_state.secrets())
+            raise typer.Exit(int(explained.exit_code)) from None
         except KeyboardInterrupt:
             err().print("Interrupted.")
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None

@@ -93,9 +93,10 @@ def _show_inbound(result: InboundReport, json_output: bool) -> None:
         console = err()
         counts = result.counts()
         console.print(f"{len(result.results)} messages: {counts['matched']} matched, {counts['ignored']} ignored, "
-                      f"{counts['unmatched']} not matched, {counts['problem']} with problems.")
-        titles = {Outcome.MATCHED: "Matched", Outcome.IGNORED: "Ignored", Outcome.UNMATCHED: "Not matched",
-                  Outcome.PROBLEM: "Problems"}
+                      f"{counts['unmatched']} not matched, {counts['review']} for review (not applied), "
+                      f"{counts['problem']} with problems.")
+        titles = {Outcome.MATCHED: "Matched", Outcome.REVIEW: "For review: not applied, no proof it answers our mail",
+                  Outcome.IGNORED: "Ignored", Outcome.UNMATCHED: "Not matched", Outcome.PROBLEM: "Problems"}
         for outcome, title in titles.items():
             rows = result.of(outcome)
             if not rows:

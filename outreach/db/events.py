@@ -83,10 +83,3 @@ def delivery_by_message_id(db: Database, message_id: str) -> DeliveryMatch | Non
     row = db.execute("SELECT id, contact_id, campaign FROM deliveries WHERE message_id = ? ORDER BY id DESC LIMIT 1",
                      [message_id]).fetchone()
     return DeliveryMatch(*row) if row else None
-
-
-def latest_delivery_to(db: Database, email: str) -> DeliveryMatch | None:
-    """The most recent delivery to an address (by when it was sent, or queued when it was not)."""
-    row = db.execute("SELECT id, contact_id, campaign FROM deliveries WHERE email = ? "
-                     "ORDER BY coalesce(sent_at, queued_at) DESC, id DESC LIMIT 1", [email]).fetchone()
-    return DeliveryMatch(*row) if row else None

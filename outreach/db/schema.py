@@ -12,11 +12,13 @@ from __future__ import annotations
 import hmac
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from outreach.errors import DatabaseError
+from outreach.db.trouble import explain, read_only, read_only_reason
+from outreach.errors import DatabaseError, ExitCode
 from outreach.models import BounceType, ContactStatus, DeliveryStatus, EventType, Kind, sql_in
 
 __all__ = ["Database", "connect", "open_database", "schema_version", "suppression_hash"]
@@ -156,25 +158,65 @@ def m003_report_indexes(db: Database) -> None:
 
 
 def connect(path: Path | str) -> Database:
-    """Open a SQLite file with outreach's pragmas, without touching the schema."""
+    """Open a SQLite file with outreach's pragmas, without touching the schema.
+
+    A file that cannot be written (read-only mount, file or folder) is opened read-only, so that reading
+    commands work; a write then fails with SQLite's "readonly" error, which `trouble.explain` words.
+    """
     path = Path(path)
     if path.is_dir():
         raise DatabaseError(f"{path} is a folder, not a database file", "Give --db a file path.")
+    reason = read_only_reason(path.resolve())
+    if reason and not path.exists():
+        raise DatabaseError(f"Cannot create the database {path}: {reason}",
+                            "Point --db or OUTREACH_DB at a file in a folder you can write to.",
+                            exit_code=ExitCode.CONFIG)
     try:
-        db = Database(path)
+        db = _open_read_only(path) if reason else _open_read_write(path)
+        # Erased people must not stay readable in the file's free pages, whatever SQLite's compiled default.
+        db.conn.execute("PRAGMA secure_delete = ON")
         db.conn.execute("PRAGMA busy_timeout = 10000")
-        db.conn.execute("PRAGMA journal_mode = WAL")
-        # WAL + NORMAL survives any process crash (SIGKILL included); only a power cut can lose the last commit.
-        db.conn.execute("PRAGMA synchronous = NORMAL")
         db.conn.execute("PRAGMA foreign_keys = ON")
         # SQLite's lower() folds ASCII only; searches for "Żółkiewska" or "ΔΉΜΟΣ" need Unicode case folding.
         db.conn.create_function("casefold", 1, _casefold, deterministic=True)
     except sqlite3.DatabaseError as error:
-        raise DatabaseError(
-            f"{path} is not an outreach database ({error})",
-            "Point --db or OUTREACH_DB at a contacts.db made by outreach, or at a new file name.",
-        ) from None
+        raise _not_usable(path, error) from None
     return db
+
+
+def _open_read_write(path: Path) -> Database:
+    db = Database(path)
+    db.conn.execute("PRAGMA journal_mode = WAL")
+    # WAL + NORMAL survives any process crash (SIGKILL included); only a power cut can lose the last commit.
+    db.conn.execute("PRAGMA synchronous = NORMAL")
+    return db
+
+
+def _open_read_only(path: Path) -> Database:
+    """`mode=ro`, or `immutable=1` when SQLite cannot make the WAL index (a read-only mount) and no WAL is left."""
+    uri = "file:" + quote(str(path.resolve())) + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        wal = Path(str(path) + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise DatabaseError(
+                f"The database {path} is read-only and its last changes are still in {wal.name}, which SQLite "
+                "cannot read without writing next to it",
+                "Copy the database and its -wal and -shm files to a writable folder and point --db at the copy.",
+                exit_code=ExitCode.CONFIG) from None
+        conn = sqlite3.connect(uri + "&immutable=1", uri=True, check_same_thread=False)
+    return Database(conn)
+
+
+def _not_usable(path: Path, error: sqlite3.DatabaseError) -> DatabaseError:
+    explained = explain(error, path)
+    if explained is not None:
+        return explained
+    return DatabaseError(
+        f"{path} is not an outreach database ({error})",
+        "Point --db or OUTREACH_DB at a contacts.db made by outreach, or at a new file name.")
 
 
 def _casefold(value: str | None) -> str | None:
@@ -183,24 +225,28 @@ def _casefold(value: str | None) -> str | None:
 
 def open_database(path: Path | str) -> Database:
     """Open (creating on first use) and migrate the database, refusing one newer than this code."""
+    path = Path(path)
     db = connect(path)
     try:
         known = {m.name for m in migrations._migrations}
         applied = {m.name for m in migrations.applied(db)}
         unknown = sorted(applied - known)
         if unknown:
-            db.close()
             raise DatabaseError(
                 f"{path} was written by a newer outreach (schema steps {', '.join(unknown)})",
                 "Upgrade outreach (pip install -U outreach) before using this database.",
             )
         if migrations.pending(db):
+            reason = read_only_reason(path.resolve())
+            if reason:
+                raise read_only(path, f"{reason}; this version of outreach must first add to its tables")
             migrations.apply(db)
     except sqlite3.DatabaseError as error:
-        raise DatabaseError(
-            f"{path} cannot be used as an outreach database ({error})",
-            "Point --db or OUTREACH_DB at a contacts.db made by outreach, or at a new file name.",
-        ) from None
+        db.close()
+        raise _not_usable(path, error) from None
+    except DatabaseError:
+        db.close()
+        raise
     return db
 
 

@@ -166,11 +166,16 @@ def mime_param(name: str, value: str) -> str:
 
 
 def list_unsubscribe_value(url: str, mailto: str | None) -> str:
-    """`<https://…>, <mailto:…?subject=unsubscribe>` (RFC 2369, with the RFC 8058 one-click URL first)."""
+    """`<https://…/TOKEN>, <mailto:…?subject=unsubscribe%20TOKEN>` (RFC 2369, the RFC 8058 one-click URL first).
+
+    The mailto subject carries the URL's per-recipient token: a mailed request is applied only with it, since a
+    From: address proves nothing (outreach.tracking.events).
+    """
     url = clean_header_value(url)
     if any(char in url for char in "<> ,"):
         raise InputError(f"The unsubscribe URL {url!r} is not a plain URL", "Check OUTREACH_PUBLIC_URL.")
     value = f"<{url}>"
     if mailto:
-        value += f", <mailto:{header_address(mailto)}?subject=unsubscribe>"
+        token = re.sub(r"[^A-Za-z0-9._-]", "", url.rstrip("/").rpartition("/")[2])
+        value += f", <mailto:{header_address(mailto)}?subject=unsubscribe%20{token}>"
     return value

@@ -22,6 +22,7 @@ class InboundOutcome(StrEnum):
     MATCHED = "matched"  # applied to a contact
     IGNORED = "ignored"  # auto-reply, not a bounce, already processed
     UNMATCHED = "unmatched"  # a bounce or request for no known contact/delivery
+    REVIEW = "review"  # names a contact, but without the proof that it answers our mail: listed, not applied
     PROBLEM = "problem"  # unreadable, truncated or malformed
 
 

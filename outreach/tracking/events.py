@@ -159,7 +159,7 @@ def inbound_key(data: bytes, message_id: str | None) -> str:
 
 @dataclass(frozen=True)
 class Match:
-    """The contact an inbound message is about, the delivery and campaign when known, and how it was found."""
+    """The contact an inbound message is about, the delivery and campaign, and how it was found."""
 
     contact: Contact
     delivery_id: int | None
@@ -167,26 +167,22 @@ class Match:
     how: str
 
 
-def match(db: Database, settings: Settings, *, original_message_id: str | None, recipient: str | None,
+def match(db: Database, settings: Settings, *, original_message_id: str | None,
           envelope: tuple[str, ...] = ()) -> Match | None:
-    """Find the contact (and delivery) a bounce or complaint is about.
+    """The delivery a bounce or complaint is about, found only by what proves it answers a message we sent.
 
-    A VERP envelope address names the delivery exactly (it is signed); then the original Message-ID; then the
-    most recent delivery to the failed address; then the contact with that address (no campaign known).
+    A VERP envelope address names the delivery exactly (it carries our signature); the original Message-ID holds
+    48 random bits and is known only to the message's recipient and their servers. An address alone proves
+    nothing: anyone can write a DSN naming any address, so such mail is listed for review (see `process_message`).
     """
-    address = _lookup_address(recipient)
-    for delivery, how in _candidates(db, settings, original_message_id, address, envelope):
+    for delivery, how in _candidates(db, settings, original_message_id, envelope):
         contact = get_contact_by_id(db, delivery.contact_id) if delivery.contact_id is not None else None
         if contact is not None:
             return Match(contact, delivery.id, delivery.campaign, how)
-    if address:
-        contact = get_contact(db, address)
-        if contact is not None:
-            return Match(contact, None, None, "contact address")
     return None
 
 
-def _candidates(db: Database, settings: Settings, original_message_id: str | None, address: str | None,
+def _candidates(db: Database, settings: Settings, original_message_id: str | None,
                 envelope: tuple[str, ...]) -> Iterator[tuple[DeliveryMatch, str]]:
     """The deliveries a message may be about, the most certain first, each with how it was found."""
     if settings.secret_key:
@@ -199,21 +195,26 @@ def _candidates(db: Database, settings: Settings, original_message_id: str | Non
         found = store.delivery_by_message_id(db, original_message_id)
         if found is not None:
             yield found, "original Message-ID"
-    if address:
-        found = store.latest_delivery_to(db, address)
-        if found is not None:
-            yield found, "recipient address"
 
 
-def _lookup_address(address: str | None) -> str | None:
-    """The stored form of an address a bounce names: `normalize_email`'s, or, for an address it refuses (a
-    bounce may quote anything), the address lower-cased — which then only matches an identical stored one."""
+def _known_contact(db: Database, address: str | None) -> Contact | None:
+    """The contact with the address an unproven message names (for the review list), or None.
+
+    The stored form is `normalize_email`'s; an address it refuses (a bounce may quote anything) is looked up
+    lower-cased, which then only finds an identical stored one.
+    """
     if not address:
         return None
     try:
-        return normalize_email(address)
+        return get_contact(db, normalize_email(address))
     except InputError:
-        return address.strip().lower()
+        return get_contact(db, address.strip().lower())
+
+
+def _for_review(result: InboundResult, contact: Contact, what: str, missing: str) -> None:
+    result.outcome, result.email = Outcome.REVIEW, contact.email
+    result.reason = (f"{what} for the contact {contact.email}, but {missing}: not applied (anyone can write "
+                     "such a mail); read it, see docs/tracking.md")
 
 
 def process_message(db: Database, clock: Clock, settings: Settings, data: bytes, *, source: str,
@@ -236,15 +237,7 @@ def process_message(db: Database, clock: Clock, settings: Settings, data: bytes,
         elif analysis.verdict == Verdict.BOUNCE:
             _apply_bounce(db, clock, settings, analysis, result)
         elif analysis.verdict == Verdict.COMPLAINT:
-            found = match(db, settings, original_message_id=analysis.original_message_id,
-                          recipient=analysis.complainant, envelope=analysis.envelope_addresses)
-            if found is None:
-                result.outcome, result.reason = Outcome.UNMATCHED, "complaint for no known delivery or contact"
-                result.email = analysis.complainant
-            else:
-                complain(db, clock, found.contact, campaign=found.campaign, delivery_id=found.delivery_id,
-                         source="arf", source_id=key, detail=analysis.reason)
-                _matched(result, found, "complaint")
+            _apply_complaint(db, clock, settings, analysis, result)
         if result.outcome in (Outcome.MATCHED, Outcome.IGNORED):
             store.add_inbound_message(db, InboundMessage(key, mailbox, result.outcome.value,
                                                          f"{result.action} {result.reason}".strip()[:500],
@@ -252,15 +245,33 @@ def process_message(db: Database, clock: Clock, settings: Settings, data: bytes,
     return result
 
 
+def _apply_complaint(db: Database, clock: Clock, settings: Settings, analysis: Analysis,
+                     result: InboundResult) -> None:
+    found = match(db, settings, original_message_id=analysis.original_message_id,
+                  envelope=analysis.envelope_addresses)
+    if found is not None:
+        complain(db, clock, found.contact, campaign=found.campaign, delivery_id=found.delivery_id, source="arf",
+                 source_id=result.key, detail=analysis.reason)
+        _matched(result, found, "complaint")
+        return
+    contact = _known_contact(db, analysis.complainant)
+    if contact is not None:
+        _for_review(result, contact, "a spam complaint", "it quotes no message outreach sent (Message-ID or VERP)")
+        return
+    result.outcome, result.reason = Outcome.UNMATCHED, "complaint for no message sent from this database"
+    result.email = analysis.complainant
+
+
 def _apply_bounce(db: Database, clock: Clock, settings: Settings, analysis: Analysis,
                   result: InboundResult) -> None:
-    unmatched: list[str] = []
+    found = match(db, settings, original_message_id=analysis.original_message_id,
+                  envelope=analysis.envelope_addresses)
+    if found is None:
+        _unproven_bounce(db, analysis, result)
+        return
     for failure in analysis.failures:
-        found = match(db, settings, original_message_id=analysis.original_message_id, recipient=failure.recipient,
-                      envelope=analysis.envelope_addresses)
-        if found is None:
-            unmatched.append(failure.recipient)
-            continue
+        # The failed address may differ from the delivery's (a forward, an alias): the delivery is what counts,
+        # and it is the contact we mailed.
         detail = " ".join(part for part in (failure.status, failure.diagnostic) if part)[:500]
         if failure.bounce_type == BounceType.HARD:
             hard_bounce(db, clock, found.contact, campaign=found.campaign, delivery_id=found.delivery_id,
@@ -270,29 +281,37 @@ def _apply_bounce(db: Database, clock: Clock, settings: Settings, analysis: Anal
                         campaigns=settings.soft_bounce_campaigns, campaign=found.campaign,
                         delivery_id=found.delivery_id, source="bounce", source_id=result.key, detail=detail)
         _matched(result, found, f"{failure.bounce_type.value} bounce {failure.status}".strip())
-    if result.outcome != Outcome.MATCHED:
-        result.outcome = Outcome.UNMATCHED
-        result.email = ", ".join(unmatched) or None
-        result.reason = f"bounce for an address with no contact or delivery here ({result.email})"
+
+
+def _unproven_bounce(db: Database, analysis: Analysis, result: InboundResult) -> None:
+    """A bounce quoting no message we sent: for review when it names a contact, else not matched."""
+    addresses = [failure.recipient for failure in analysis.failures]
+    contact = next((c for c in (_known_contact(db, a) for a in addresses) if c is not None), None)
+    if contact is not None:
+        _for_review(result, contact, "a bounce", "it quotes no message outreach sent (Message-ID or VERP)")
+        return
+    result.outcome = Outcome.UNMATCHED
+    result.email = ", ".join(addresses) or None
+    result.reason = f"bounce for no message sent from this database ({result.email})"
 
 
 def _apply_unsubscribe(db: Database, clock: Clock, settings: Settings, data: bytes, analysis: Analysis,
                        result: InboundResult) -> None:
     found = _contact_from_token(db, settings, data)
-    how = "token"
-    if found is None and analysis.sender:
-        contact = get_contact(db, analysis.sender)
-        found, how = ((contact, None) if contact else None), "sender address"
     if found is None:
+        contact = _known_contact(db, analysis.sender)
+        if contact is not None:
+            _for_review(result, contact, "an unsubscribe request",
+                        "it does not carry the recipient's token from the List-Unsubscribe address of our mail")
+            return
         result.outcome, result.email = Outcome.UNMATCHED, analysis.sender
-        result.reason = f"unsubscribe request from an address with no contact here ({analysis.sender})"
+        result.reason = f"unsubscribe request without a token, from an address with no contact ({analysis.sender})"
         return
     contact, campaign = found
-    unsubscribe(db, clock, contact, campaign=campaign, source="mail", source_id=result.key,
-                detail=f"by mail ({how})")
+    unsubscribe(db, clock, contact, campaign=campaign, source="mail", source_id=result.key, detail="by mail (token)")
     result.outcome, result.action, result.email, result.campaign = Outcome.MATCHED, "unsubscribe", contact.email, \
         campaign
-    result.reason = f"unsubscribed ({how})"
+    result.reason = "unsubscribed (token)"
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{8,}")

@@ -25,7 +25,7 @@ from outreach.contacts.model import EDITABLE_FIELDS, erase, suppress
 from outreach.db import merge as store
 from outreach.db.merge import ColumnRow, OtherDatabase, open_other
 from outreach.db.schema import Database
-from outreach.errors import DatabaseError, InputError
+from outreach.errors import DatabaseError, ExitCode, InputError
 from outreach.models import ContactStatus, DeliveryStatus
 from outreach.models.tracking import SQLValue
 
@@ -334,6 +334,11 @@ def backup_database(db: Database, target: Path) -> int:
         os.replace(partial, target)
     except (OSError, sqlite3.Error) as error:
         partial.unlink(missing_ok=True)
+        if isinstance(error, sqlite3.Error) and "malformed" in str(error):
+            raise DatabaseError(f"The backup {target} cannot be made: the database being copied is damaged ({error})",
+                                "The backup copies pages SQLite can read; copy the file as it is instead (cp), then "
+                                "rebuild what is readable with `sqlite3 FILE .recover | sqlite3 recovered.db`.",
+                                exit_code=ExitCode.CONFIG) from None
         raise DatabaseError(f"Cannot write the backup {target} ({error})",
                             "Check the disk space and the folder's permissions.") from None
     return target.stat().st_size
