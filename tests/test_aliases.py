@@ -289,3 +289,15 @@ def test_header_plan_uses_the_aliases(tmp_path: Path) -> None:
     path.write_text('[headers]\n"Kontakt" = "email"\n', encoding="utf-8")
     plan = plan_columns(Path("x.csv"), ["Kontakt", "Naziv organizacije"], {}, load_aliases(path))
     assert plan.fields == {"email": 0, "organisation": 1}
+
+
+def test_init_writes_a_commented_aliases_file(runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "expert"
+    assert runner("init", str(target)).exit_code == 0
+    text = (target / "aliases.toml").read_text(encoding="utf-8")
+    assert "[headers]" in text and "[kinds]" in text
+    data = tomllib.loads(text)
+    assert data == {"headers": {}, "kinds": {}}  # every example is commented out
+    # Uncommented, an example line works as the docs say.
+    (target / "aliases.toml").write_text(text.replace('# "Fundacja"', '"Fundacja"'), encoding="utf-8")
+    assert load_aliases(target / "aliases.toml").kind_for("Fundacja Dobra") == ("supplier", "start")

@@ -92,17 +92,18 @@ class KindColumn:
     seen: dict[str, KindValue] = field(default_factory=dict)
 
     def read(self, text: str, default: str | None) -> str | None:
-        """The Kind value for a cell (the default when the value is unknown), or None when neither exists."""
+        """The Kind value for a cell (the default when the value is unknown), or None when neither exists.
+
+        A value read to a kind counts one more row: call this last, once the rest of the row is known usable.
+        """
         known = self.seen.get(text)
         if known is None:
             found = self.aliases.kind_for(text)
             known = KindValue(text, *found) if found else KindValue(text, default, "default")
             self.seen[text] = known
+        if known.kind is not None:
+            known.rows += 1
         return known.kind
-
-    def count(self, text: str) -> None:
-        """One more imported row holds this value (called once the row is known to be usable)."""
-        self.seen[text].rows += 1
 
     def values(self) -> list[KindValue]:
         """The distinct values of the imported rows, most frequent first."""

@@ -197,7 +197,6 @@ def _kind(plan: ColumnPlan, text: str, default: str | None) -> str:
         column = _header(plan, "kind")
         raise RowError(f"unknown kind {text!r} in column {column!r}: use authority, supplier, subscriber or other, "
                        "give --kind for such rows, or add the word to the aliases file", column)
-    plan.kinds.count(text)
     return kind
 
 
