@@ -53,6 +53,8 @@ class Settings:
         "OUTREACH_SECRET_KEY", secret=True, doc="signs the links in emails; at least 32 characters"))
     campaigns_dir: Path = field(default=Path("campaigns"), metadata=_env("OUTREACH_CAMPAIGNS"))
     templates_dir: Path = field(default=Path("templates/emails"), metadata=_env("OUTREACH_TEMPLATES"))
+    aliases_path: Path = field(default=Path("aliases.toml"), metadata=_env(
+        "OUTREACH_ALIASES", doc="your own header and kind words for imports (read when the file exists)"))
     outbox_dir: Path = field(default=Path("outbox"), metadata=_env(
         "OUTREACH_OUTBOX", doc="Maildir used when no SMTP host is set"))
     rate: str | None = field(default=None, metadata=_env(
@@ -120,6 +122,13 @@ class Settings:
     @property
     def effective_smtp_port(self) -> int:
         return self.smtp_port or DEFAULT_PORTS[self.smtp_security]
+
+    @property
+    def aliases_file(self) -> Path | None:
+        """The user's aliases file to read: the default one only when it exists, a chosen one always."""
+        if self.aliases_path == Path("aliases.toml") and not self.aliases_path.is_file():
+            return None
+        return self.aliases_path
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some fields changed (e.g. the global --db option)."""

@@ -158,7 +158,7 @@ def test_unknown_country_or_language(runner, tmp_path: Path, db_path: Path, seed
     good.write_text(GOOD, encoding="utf-8")
     check_clean_failure(runner("contacts", "import", str(good), "--country", "Atlantis"), "--country", "Atlantis")
     check_clean_failure(runner("contacts", "import", str(good), "--language", "klingon"), "--language", "klingon")
-    check_clean_failure(runner("contacts", "import", str(good), "--kind", "vendor"), "--kind", "vendor")
+    check_clean_failure(runner("contacts", "import", str(good), "--kind", "unicorn"), "--kind", "unicorn")
     check_clean_failure(runner("contacts", "import", str(good), "--on-duplicate", "merge"), "--on-duplicate")
     check_clean_failure(runner("contacts", "import", str(good), "--map", "Email"), "--map", "COLUMN=field")
     check_clean_failure(runner("contacts", "import", str(good), "--map", "Email=mail"), "'mail'", "not a contact")

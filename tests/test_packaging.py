@@ -37,6 +37,7 @@ def test_wheel_bundles_campaigns_layouts_examples_catalogs_and_pages(tmp_path: P
         "outreach/locale/pl/LC_MESSAGES/emails.po",
         "outreach/locale/el/LC_MESSAGES/web.po",
         "outreach/tracking/templates/report.html.j2",
+        "outreach/contacts/importing/aliases.toml",
     ]
     assert [name for name in expected if name not in names] == []
     assert any(n.startswith("outreach/web/templates/") for n in names)

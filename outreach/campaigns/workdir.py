@@ -72,6 +72,7 @@ def init_workdir(target: Path) -> InitReport:
         env_path.write_text(text, encoding="utf-8")
         env_path.chmod(0o600)
         report.created.append(env_path)
+    _write_new(target / "aliases.toml", ALIASES_EXAMPLE, report)
     campaigns = bundled("campaigns")
     if campaigns.is_dir():
         _copy_tree(campaigns, target / "campaigns", report)
@@ -79,6 +80,29 @@ def init_workdir(target: Path) -> InitReport:
     if layouts.is_dir():
         _copy_tree(layouts, target / "templates" / "emails", report)
     return report
+
+
+# The workspace's own words for spreadsheets (OUTREACH_ALIASES); docs/contacts.md describes it.
+ALIASES_EXAMPLE = '''# Your own words for reading spreadsheets, over the built-in ones of the 15 languages.
+# Remove the "#" in front of a line to use it; "outreach contacts import" reports how each column and kind was read.
+
+[headers]
+# "Tvrtka / ustanova" = "organisation"   # a column header → email, name, organisation, role, kind, country, …
+# "Napomena" = "-"                       # "-" ignores the column; "attribute:NAME" keeps it under another name
+
+[kinds]
+# "Dom za starije osobe" = "authority"   # a kind value (or its first or last words) → authority, supplier, …
+# "Fundacja" = "supplier"
+'''
+
+
+def _write_new(path: Path, text: str, report: InitReport) -> None:
+    """Write a file the user edits, unless it is already there."""
+    if path.exists():
+        report.kept.append(path)
+        return
+    path.write_text(text, encoding="utf-8")
+    report.created.append(path)
 
 
 SCAFFOLD_TOML = '''name = "{name}"

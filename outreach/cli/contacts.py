@@ -14,6 +14,7 @@ import typer
 
 from outreach.cli._common import App, err, print_json, state, wide
 from outreach.cli.contacts_import import import_command
+from outreach.cli.contacts_set import set_command
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 app = App(help="Contact lists: add, import, list, show, edit, tag, export, erase.")
 app.command("import")(import_command)
+app.command("set")(set_command)
 
 Countries = Annotated[list[str] | None, typer.Option("--country", "-c", help="Only these countries (code or name; "
                                                      "repeat or comma-separate).", show_default=False)]

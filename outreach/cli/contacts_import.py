@@ -7,6 +7,7 @@ Exit codes: 0 when every row was usable; 4 (partial) when some rows were invalid
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
     from rich.progress import Progress, TaskID
 
-    from outreach.contacts.importing.importer import ImportReport
+    from outreach.contacts.importing.importer import FileSummary, ImportReport
 
 _SHOWN_INVALID = 20
 _PROGRESS_FROM_BYTES = 2_000_000  # smaller files import in well under a second: no bar
@@ -65,6 +66,7 @@ def import_command(
         country=country, kind=kind, language=language, tags=tuple(tag or ()), consent_basis=consent_basis,
         source=source, encoding=encoding, sheet=sheet, mapping=check_mapping(mapping or []),
         on_duplicate=on_duplicate.lower(), check_dns=check_dns, dry_run=dry_run, strict=strict)
+    options = replace(options, aliases_file=state().settings.aliases_file)
     db = state().db
     with _progress(files) as progress:
         try:
@@ -131,10 +133,14 @@ def _print_report(report: ImportReport, rejects: Path | None) -> None:
         if summary.guessed_words:
             console.print("  the encoding was guessed; check that these read right: "
                           + escape(", ".join(summary.guessed_words)) + " (if not, give --encoding)", style="dim")
+        _print_kinds(summary, report)
     verb = "Would add" if report.dry_run else "Added"
     console.print(f"{verb} {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
                   f"suppressed {report.suppressed}, invalid {len(report.invalid)}"
-                  + (f", {len(report.duplicates)} duplicate row(s) merged" if report.duplicates else "") + ".")
+                  + (f", {len(report.duplicates)} duplicate row(s) merged" if report.duplicates else "")
+                  + (f", {report.kind_defaulted} row(s) of unknown kind given --kind {report.default_kind}"
+                     if report.kind_defaulted else "") + ".")
+    _print_other(report)
     if report.suppressed:
         rows = ", ".join(f"{Path(file).name}:{row}" for file, row in report.suppressed_rows[:10])
         console.print(f"Suppressed (erased, unsubscribed or bounced; not re-activated): {escape(rows)}"
@@ -146,6 +152,43 @@ def _print_report(report: ImportReport, rejects: Path | None) -> None:
         console.print("Write every invalid row to a file with --rejects rejects.csv.")
     if report.dry_run:
         console.print("Dry run: nothing was written.")
+
+
+_SHOWN_KINDS = 12
+_HOW = {"word": "", "start": " (first words)", "end": " (last words)"}
+
+
+def _print_kinds(summary: FileSummary, report: ImportReport) -> None:
+    """How the file's kind values were read, and a warning for those outreach did not know."""
+    from rich.markup import escape
+
+    console = err()
+    known = [value for value in summary.kinds if value.how != "default"]
+    if known:
+        shown = ", ".join(f"{value.value!r} → {value.kind}{_HOW[value.how]}" for value in known[:_SHOWN_KINDS])
+        more = f" and {len(known) - _SHOWN_KINDS} more" if len(known) > _SHOWN_KINDS else ""
+        console.print("  kinds: " + escape(shown + more), style="dim")
+    unknown = summary.defaulted
+    if unknown:
+        shown = ", ".join(f"{value.value!r} ({value.rows} row(s))" for value in unknown[:_SHOWN_KINDS])
+        more = f" and {len(unknown) - _SHOWN_KINDS} more" if len(unknown) > _SHOWN_KINDS else ""
+        console.print(f"  [yellow]warning[/] unknown kind values, given --kind {report.default_kind}: "
+                      f"{escape(shown + more)}. To read them as another kind, add them under \\[kinds] in "
+                      f"{escape(report.aliases_file or 'aliases.toml')}.")
+
+
+def _print_other(report: ImportReport) -> None:
+    """Rows that end up of kind other: no example audience includes it, so they would never be mailed."""
+    from rich.markup import escape
+
+    if not report.other_rows:
+        return
+    rows = ", ".join(f"{Path(file).name}:{row}" for file, row in report.other_rows[:10])
+    more = " …" if len(report.other_rows) > 10 else ""
+    verb = "would be" if report.dry_run else "are"
+    err().print(f"[yellow]{len(report.other_rows)} contact(s) {verb} of kind other[/] ({escape(rows + more)}): "
+                "no example audience includes other, so they would not be mailed. Give --kind (or a kind column) "
+                "and import again, or set it: outreach contacts set --kind supplier --where-kind other …")
 
 
 def _print_invalid(report: ImportReport) -> None:

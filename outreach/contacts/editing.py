@@ -1,6 +1,6 @@
 """Changing contacts one request at a time — add one, edit one, tag many — each check and write in one transaction.
 
-These are what `outreach contacts add|edit|tag|untag` call: the command parses its options into plain values, calls
+These are what `outreach contacts add|edit|tag|untag|set` call: the command parses its options into plain values, calls
 one function here and prints the result. The rules themselves (cleaning, suppression, field stamps) stay in
 `outreach.contacts.model`, which the importer and the web pages share.
 """
@@ -8,9 +8,10 @@ one function here and prints the result. The rules themselves (cleaning, suppres
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from outreach.clock import Clock
+from outreach.clock import Clock, utcnow_iso
 from outreach.contacts.model import (
     Contact,
     ContactFilter,
@@ -22,6 +23,7 @@ from outreach.contacts.model import (
     require_contact,
     update_contact,
 )
+from outreach.db import contacts as store
 from outreach.db.schema import Database
 from outreach.errors import InputError
 
@@ -77,3 +79,33 @@ def tag_contacts(db: Database, clock: Clock, tags: Sequence[str], emails: Sequen
                 update_contact(db, clock, contact, {"tags": new})
                 changed += 1
     return changed
+
+
+@dataclass(frozen=True)
+class BulkChange:
+    """What `contacts set` did (or, in a dry run, would do)."""
+
+    matching: int
+    changed: int
+    dry_run: bool = False
+
+
+def set_fields(db: Database, clock: Clock, values: Mapping[str, str | None], contact_filter: ContactFilter, *,
+               everyone: bool = False, dry_run: bool = False) -> BulkChange:
+    """Set kind, organisation, country or language on every contact the filter matches, in one transaction.
+
+    The values are cleaned as `contacts edit` cleans them (a kind among authority, supplier…, a country or
+    language by code or name). An empty filter needs `everyone`, so that a forgotten --where-… changes no one.
+    """
+    given = {key: value for key, value in values.items() if value is not None}
+    if not given:
+        raise InputError("Nothing to set", "Give one or more of --kind, --organisation, --country, --language.")
+    if contact_filter == ContactFilter() and not everyone:
+        raise InputError("Say which contacts: give a filter (--where-tag, --where-kind, --where-country, …) or --all",
+                         "See which contacts a filter selects with: outreach contacts list --tag … --kind …")
+    cleaned = {key: (str(value) if value else None) for key, value in clean_fields(given).items()}
+    if "organisation" in cleaned:
+        cleaned["organisation"] = cleaned["organisation"] or ""
+    with db.atomic():
+        matching, changed = store.set_matching(db, contact_filter, cleaned, utcnow_iso(clock), write=not dry_run)
+    return BulkChange(matching, changed, dry_run)

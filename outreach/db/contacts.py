@@ -249,3 +249,39 @@ def _chunks(items: Sequence[str]) -> Iterator[list[str]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, _CHUNK)):
         yield chunk
+
+
+# --- bulk edits ------------------------------------------------------------------------------------------------
+
+# Columns `set_matching` may set on many contacts at once.
+BULK_SETTABLE = ("kind", "organisation", "country", "language")
+
+
+def set_matching(db: Database, contact_filter: ContactFilter | None, values: Mapping[str, str | None],
+                 updated_at: str, *, write: bool = True) -> tuple[int, int]:
+    """Set columns (of BULK_SETTABLE) on every contact matching the filter; (matching, changed) counts.
+
+    A contact already holding every value is left alone; a changed one gets its changed fields stamped. With
+    `write=False` nothing is written (a dry run). The caller holds the transaction.
+    """
+    unknown = set(values) - set(BULK_SETTABLE)
+    if unknown or not values:
+        raise ValueError(f"set one or more of {', '.join(BULK_SETTABLE)}, not {sorted(values)!r}")
+    where, params = filter_sql(contact_filter)
+    columns = list(values)
+    rows = db.execute(f"SELECT id, field_updated_at, {', '.join(columns)} FROM contacts WHERE {where}",
+                      params).fetchall()
+    groups: dict[tuple[str, ...], list[list[object]]] = {}
+    for row in rows:
+        changed = tuple(column for i, column in enumerate(columns) if row[2 + i] != values[column])
+        if not changed:
+            continue
+        stamps = dict(json.loads(row[1] or "{}"), **dict.fromkeys(changed, updated_at))
+        groups.setdefault(changed, []).append([*(values[c] for c in changed), updated_at, _JSON.encode(stamps),
+                                               row[0]])
+    if write:
+        for changed, batch in groups.items():
+            assignments = "".join(f"{column} = ?, " for column in changed)
+            db.conn.executemany(f"UPDATE contacts SET {assignments}updated_at = ?, field_updated_at = ? WHERE id = ?",
+                                batch)
+    return len(rows), sum(len(batch) for batch in groups.values())

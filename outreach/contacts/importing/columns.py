@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 
+from outreach.contacts.importing.aliases import Aliases, KindColumn, builtin_aliases, fold
 from outreach.errors import InputError
+
+__all__ = ["ATTRIBUTE_PREFIX", "FIELDS", "IGNORE", "IGNORED_HEADERS", "ColumnPlan", "check_mapping", "column_letter",
+           "consent_basis_value", "fold", "guess_field", "kind_value", "plan_columns"]
 
 # The fields a column can fill. first_name/last_name are joined into name; status may only restrict (an
 # exported unsubscribed contact stays unsubscribed when re-imported).
@@ -23,67 +27,6 @@ ATTRIBUTE_PREFIX = "attribute:"
 # Columns an export or a rejects file adds that carry nothing to import.
 IGNORED_HEADERS = ("created_at", "updated_at", "import_file", "import_row", "import_error")
 
-_ALIASES: dict[str, str] = {
-    "email": "email|e-mail|mail|email address|e-mail address|emailaddress|e-mail adresa|e-mailová adresa|"
-             "emailová adresa|adresa elektronické pošty|adres e-mail|adres email|poczta e-mail|"
-             "e-mailadres|emailadres|e-mailadresse|e-mail-adresse|emailadresse|e-postadress|e-post|epost|"
-             "e-mail cím|email cím|e-mail-cím|elektronikus levélcím|e-pasts|e-pasta adrese|e-pasta|"
-             "adresă de e-mail|adresa de e-mail|adresă e-mail|adresa email|indirizzo email|indirizzo e-mail|"
-             "posta elettronica|courriel|adresse e-mail|adresse électronique|adresse mail|"
-             "ηλεκτρονικό ταχυδρομείο|ηλ. ταχυδρομείο|διεύθυνση email|διεύθυνση e-mail|email διεύθυνση|"
-             "e-pošta|adresa e-pošte|elektronička pošta|e-mailová adresa|mailadresse|mailadres|correo",
-    "name": "name|full name|contact|contact name|contact person|person|imię i nazwisko|osoba kontaktowa|"
-            "jméno a příjmení|celé jméno|kontaktní osoba|meno a priezvisko|celé meno|kontaktná osoba|"
-            "teljes név|kapcsolattartó|vārds uzvārds|vārds, uzvārds|kontaktpersona|nume și prenume|"
-            "nume si prenume|nume complet|persoană de contact|nome e cognome|nominativo|referente|"
-            "nom complet|nom et prénom|prénom et nom|contact principal|ονοματεπώνυμο|υπεύθυνος επικοινωνίας|"
-            "fulde navn|fuldt navn|kontaktperson|vollständiger name|ansprechpartner|ansprechperson|"
-            "fullständigt namn|volledige naam|contactpersoon|ime i prezime|puno ime|kontakt osoba|név",
-    "first_name": "first name|firstname|given name|forename|imię|křestní jméno|krstné meno|keresztnév|utónév|"
-                  "prenume|prénom|μικρό όνομα|fornavn|vorname|förnamn|voornaam|roepnaam",
-    "last_name": "last name|lastname|surname|family name|nazwisko|příjmení|priezvisko|vezetéknév|családi név|"
-                 "családnév|uzvārds|nume de familie|cognome|nom de famille|επώνυμο|efternavn|nachname|"
-                 "familienname|efternamn|achternaam|prezime",
-    "organisation": "organisation|organization|org|organisation name|organization name|company|institution|"
-                    "authority|employer|organisation/behörde|organizacja|instytucja|nazwa organizacji|firma|"
-                    "organizace|instituce|společnost|organizácia|inštitúcia|spoločnosť|szervezet|intézmény|"
-                    "cég|organizācija|iestāde|uzņēmums|organizație|organizatie|instituție|instituţie|"
-                    "organizzazione|ente|azienda|organisme|structure|entreprise|οργανισμός|φορέας|εταιρεία|"
-                    "virksomhed|myndighed|behörde|einrichtung|unternehmen|organisationsnamn|"
-                    "företag|myndighet|organisatie|bedrijf|instelling|organizacija|ustanova|tvrtka|poduzeće|"
-                    "nazwa|nazwa instytucji|nazwa firmy|název|název organizace|názov|názov organizácie|cégnév|"
-                    "intézmény neve|nosaukums|denumire|denumirea instituției|ragione sociale|denominazione|"
-                    "raison sociale|dénomination|επωνυμία|firmanavn|firmenname|företagsnamn|bedrijfsnaam|naziv|"
-                    "naziv institucije",
-    "role": "role|position|job title|title|function|job|stanowisko|funkcja|funkce|pozice|pracovní pozice|"
-            "pozícia|funkcia|beosztás|pozíció|munkakör|amats|ieņemamais amats|funcție|funcţie|poziție|"
-            "ruolo|funzione|qualifica|fonction|poste|θέση|ρόλος|ιδιότητα|stilling|rolle|funktion|position|"
-            "befattning|roll|titel|functie|rol|funkcija|uloga|radno mjesto",
-    "kind": "kind|type|category|audience|contact type|rodzaj|typ|kategoria|druh|kategorie|kategória|típus|"
-            "veids|kategorija|tip|categorie|tipo|categoria|catégorie|τύπος|κατηγορία|kategori|art|soort|vrsta",
-    "country": "country|country code|nation|kraj|państwo|země|stát|krajina|štát|ország|valsts|țară|ţară|tara|"
-               "paese|nazione|stato|pays|χώρα|land|landekode|staat|država|zemlja",
-    "language": "language|lang|locale|preferred language|język|jazyk|nyelv|valoda|limbă|limba|lingua|langue|"
-                "γλώσσα|sprog|sprache|språk|taal|jezik",
-    "tags": "tags|tag|labels|label|groups|group|segments|segment|lists|tagi|etykiety|grupa|štítky|značky|"
-            "skupina|címkék|címke|csoport|birkas|grupa|etichete|grupuri|etichette|gruppo|étiquettes|groupe|"
-            "ετικέτες|ομάδα|mærker|gruppe|schlagwörter|stichwörter|gruppen|taggar|grupp|etiketten|groep|"
-            "oznake|grupe",
-    "topics": "topics|interests|themes|tematy|témata|témy|témák|tēmas|subiecte|temi|thèmes|θέματα|emner|"
-              "themen|ämnen|onderwerpen|teme",
-    "status": "status|state|stav|állapot|statuss|stare|stato|statut|κατάσταση|tilstand|zustand|tillstånd",
-    "consent_basis": "consent basis|legal basis|lawful basis|gdpr basis|consent|basis|podstawa prawna|zgoda|"
-                     "právní základ|souhlas|právny základ|súhlas|jogalap|hozzájárulás|tiesiskais pamats|"
-                     "piekrišana|temei legal|consimțământ|base giuridica|consenso|base légale|consentement|"
-                     "νομική βάση|συγκατάθεση|retsgrundlag|samtykke|rechtsgrundlage|einwilligung|"
-                     "rättslig grund|samtycke|rechtsgrond|toestemming|pravna osnova|privola",
-    "consent_source": "consent source|source|data source|origin|źródło|pochodzenie|zdroj|forrás|avots|sursă|"
-                      "sursa|fonte|provenienza|provenance|πηγή|kilde|quelle|herkunft|källa|bron|herkomst|izvor",
-    "consent_at": "consent date|consent at|consented at|date of consent|data zgody|datum souhlasu|"
-                  "dátum súhlasu|hozzájárulás dátuma|piekrišanas datums|data consimțământului|data consenso|"
-                  "date du consentement|ημερομηνία συγκατάθεσης|samtykkedato|einwilligungsdatum|"
-                  "datum för samtycke|datum toestemming|datum privole",
-}
 # Headers that mean "name" alone but "first name" (or "last name") when the file also splits the name.
 _SPLIT_MEANING = {"jméno": "first_name", "meno": "first_name", "vārds": "first_name", "nome": "first_name",
                   "όνομα": "first_name", "ime": "first_name", "nom": "last_name",
@@ -93,28 +36,9 @@ _FOLDED_SPLIT = {"".join(c for c in unicodedata.normalize("NFKD", k) if not unic
                  for k, v in _SPLIT_MEANING.items()}
 
 
-def fold(text: str) -> str:
-    """A header folded for comparison: no case, accents, spaces or punctuation."""
-    decomposed = unicodedata.normalize("NFKD", text.strip())
-    return "".join(ch for ch in decomposed.casefold() if ch.isalnum() and not unicodedata.combining(ch))
-
-
-@cache
-def _alias_table() -> dict[str, str]:
-    table: dict[str, str] = {}
-    for field_name, aliases in _ALIASES.items():
-        for alias in aliases.split("|"):
-            table.setdefault(fold(alias), field_name)
-    for header in _SPLIT_MEANING:
-        table.setdefault(fold(header), "name")
-    for field_name in FIELDS:
-        table[fold(field_name)] = field_name
-    return table
-
-
-def guess_field(header: str) -> str | None:
-    """The contact field a header names, or None (→ a custom attribute)."""
-    return _alias_table().get(fold(header))
+def guess_field(header: str, aliases: Aliases | None = None) -> str | None:
+    """The contact field a header names (built-in words, or `aliases`), or None (→ a custom attribute)."""
+    return (aliases or builtin_aliases()).field_for(header)
 
 
 @dataclass
@@ -125,6 +49,7 @@ class ColumnPlan:
     fields: dict[str, int] = field(default_factory=dict)
     attributes: dict[str, int] = field(default_factory=dict)
     ignored: list[int] = field(default_factory=list)
+    kinds: KindColumn = field(default_factory=lambda: KindColumn(builtin_aliases()))  # reads the kind column
 
     def describe(self) -> list[tuple[str, str]]:
         """(column header, what it fills) for the import report."""
@@ -134,10 +59,15 @@ class ColumnPlan:
         return [(self.header[i] or column_letter(i), meaning[i]) for i in sorted(meaning)]
 
 
-def plan_columns(path: Path, header: list[str], mapping: dict[str, str]) -> ColumnPlan:
-    """Decide what each column of `path` holds; InputError naming the file and column for anything unclear."""
+def plan_columns(path: Path, header: list[str], mapping: dict[str, str],
+                 aliases: Aliases | None = None) -> ColumnPlan:
+    """Decide what each column of `path` holds; InputError naming the file and column for anything unclear.
+
+    `aliases` are the words headers and kind values are read with (default: the built-in ones).
+    """
     header = [cell.strip().lstrip("\ufeff") for cell in header]
-    plan = ColumnPlan(header=header)
+    aliases = aliases or builtin_aliases()
+    plan = ColumnPlan(header=header, kinds=KindColumn(aliases))
     chosen: dict[int, str] = {}
     for column, target in mapping.items():
         index = _find_column(header, column)
@@ -153,7 +83,7 @@ def plan_columns(path: Path, header: list[str], mapping: dict[str, str]) -> Colu
         elif text.lower().startswith(ATTRIBUTE_PREFIX):
             chosen[index] = text
         else:
-            chosen[index] = guess_field(text) or f"{ATTRIBUTE_PREFIX}{text or column_letter(index)}"
+            chosen[index] = aliases.field_for(text) or f"{ATTRIBUTE_PREFIX}{text or column_letter(index)}"
     _resolve_split_names(header, chosen, set(mapping.values()))
     seen: dict[str, int] = {}
     for index, target in sorted(chosen.items()):
@@ -234,24 +164,6 @@ def column_letter(index: int) -> str:
 
 # --- values -----------------------------------------------------------------------------------------------------
 
-_KIND_VALUES = {
-    "authority": "authority|contracting authority|public authority|public buyer|buyer|municipality|ministry|"
-                 "agency|hospital|instytucja zamawiająca|zamawiający|veřejný zadavatel|zadavatel|"
-                 "verejný obstarávateľ|obstarávateľ|ajánlatkérő|līgumslēdzēja iestāde|autoritate contractantă|"
-                 "amministrazione aggiudicatrice|stazione appaltante|pouvoir adjudicateur|acheteur public|"
-                 "αναθέτουσα αρχή|ordregivende myndighed|öffentlicher auftraggeber|auftraggeber|"
-                 "upphandlande myndighet|aanbestedende dienst|javni naručitelj|naručitelj",
-    "supplier": "supplier|social enterprise|social economy|social economy enterprise|cooperative|wise|"
-                "przedsiębiorstwo społeczne|spółdzielnia socjalna|wykonawca|sociální podnik|dodavatel|"
-                "sociálny podnik|dodávateľ|társadalmi vállalkozás|szociális szövetkezet|ajánlattevő|"
-                "sociālais uzņēmums|piegādātājs|întreprindere socială|furnizor|impresa sociale|"
-                "cooperativa sociale|fornitore|entreprise sociale|entreprise d'insertion|fournisseur|"
-                "κοινωνική επιχείρηση|προμηθευτής|socialøkonomisk virksomhed|leverandør|sozialunternehmen|"
-                "lieferant|socialt företag|leverantör|sociale onderneming|leverancier|društveno poduzeće|dobavljač",
-    "subscriber": "subscriber|newsletter|abonent|odběratel|odberateľ|feliratkozó|abonents|abonat|iscritto|"
-                  "abonné|συνδρομητής|abonnent|prenumerant|abonnee|pretplatnik",
-    "other": "other|inne|jiné|iné|egyéb|cits|altele|altro|autre|άλλο|andet|sonstige|annat|overig|ostalo",
-}
 _BASIS_VALUES = {
     "consent": "consent|zgoda|souhlas|súhlas|hozzájárulás|piekrišana|consimțământ|consenso|consentement|"
                "συγκατάθεση|samtykke|einwilligung|samtycke|toestemming|privola",
@@ -263,18 +175,17 @@ _BASIS_VALUES = {
 
 
 @cache
-def _value_table(name: str) -> dict[str, str]:
-    source = _KIND_VALUES if name == "kind" else _BASIS_VALUES
-    return {fold(alias): value for value, aliases in source.items() for alias in aliases.split("|")}
+def _basis_table() -> dict[str, str]:
+    return {fold(alias): value for value, aliases in _BASIS_VALUES.items() for alias in aliases.split("|")}
 
 
-@lru_cache(maxsize=4096)
 def kind_value(text: str) -> str | None:
-    """The Kind for a cell ("authority", "Contracting authority", "Spółdzielnia socjalna"…), or None."""
-    return _value_table("kind").get(fold(text))
+    """The Kind for a value ("authority", "Contracting authority", "Općina Sveta Nedelja"…), or None."""
+    found = builtin_aliases().kind_for(text)
+    return found[0] if found else None
 
 
 @lru_cache(maxsize=4096)
 def consent_basis_value(text: str) -> str:
     """A GDPR basis in its canonical spelling when recognised ("Legitimate interest" → legitimate_interest)."""
-    return _value_table("basis").get(fold(text), text)
+    return _basis_table().get(fold(text), text)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from outreach.clock import Clock, utcnow_iso
+from outreach.contacts.importing.aliases import load_aliases
 from outreach.contacts.importing.columns import ColumnPlan, check_mapping, plan_columns
 from outreach.contacts.importing.merge import RowEncoder, changes_for, json_object
 from outreach.contacts.importing.report import (
@@ -33,10 +34,11 @@ from outreach.contacts.importing.rows import Defaults, Record, RowError, make_de
 from outreach.contacts.importing.sheets import Sheet, open_sheet
 from outreach.contacts.model import suppress
 from outreach.db import contacts as store
+from outreach.db.contacts import FieldValue
 from outreach.db.schema import Database
 from outreach.errors import InputError
-from outreach.models import ContactStatus
-from outreach.models.contacts import S_EMAIL, S_ID, S_STAMPS, S_STATUS, ImportRow, StoredForImport
+from outreach.models import ContactStatus, Kind
+from outreach.models.contacts import S_EMAIL, S_ID, S_STAMPS, S_STATUS, STORED_COLUMNS, ImportRow, StoredForImport
 
 # The report types are imported from here by the CLI, as before the module was split.
 __all__ = ["BATCH", "ON_DUPLICATE", "Duplicate", "FileSummary", "ImportOptions", "ImportReport", "InvalidRowsError",
@@ -45,6 +47,8 @@ __all__ = ["BATCH", "ON_DUPLICATE", "Duplicate", "FileSummary", "ImportOptions",
 ON_DUPLICATE = ("fill", "update", "skip")
 BATCH = 2000
 _ACTIVE = ContactStatus.ACTIVE  # a global: the class-attribute lookup is ten times slower, and runs once per row
+_OTHER = Kind.OTHER.value
+_S_KIND = STORED_COLUMNS.index("kind")
 
 Progress = Callable[[Path, int, int], None]  # (file, done, total) in the unit of Sheet.size
 
@@ -66,6 +70,7 @@ class ImportOptions:
     check_dns: bool = False
     dry_run: bool = False
     strict: bool = False  # any invalid row cancels the whole import
+    aliases_file: Path | None = None  # the user's own header and kind words (OUTREACH_ALIASES), over the built-in
 
 
 class _Rollback(Exception):
@@ -80,16 +85,18 @@ def import_files(db: Database, clock: Clock, paths: Iterable[Path], options: Imp
     mapping = check_mapping([f"{column}={target}" for column, target in options.mapping.items()])
     defaults = make_defaults(options.country, options.kind, options.language, options.tags,
                              options.consent_basis, options.source)
+    aliases = load_aliases(options.aliases_file)
     paths = list(paths)
     if not paths:
         raise InputError("No file to import", "Give one or more .csv or .xlsx files.")
-    report = ImportReport(dry_run=options.dry_run)
+    report = ImportReport(dry_run=options.dry_run, default_kind=defaults.kind,
+                          aliases_file=str(options.aliases_file) if options.aliases_file else None)
     run = _Run(db, clock, options, defaults, report)
     try:
         with db.atomic():
             for path in paths:
                 with open_sheet(Path(path), options.encoding, options.sheet) as sheet:
-                    plan = plan_columns(sheet.path, sheet.header, mapping)
+                    plan = plan_columns(sheet.path, sheet.header, mapping, aliases)
                     run.import_sheet(sheet, plan, progress)
             if options.strict and report.invalid:
                 raise InvalidRowsError(report)
@@ -132,6 +139,7 @@ class _Run:
                 if progress:
                     progress(sheet.path, sheet.position(), sheet.size)
         self.flush()
+        summary.kinds = plan.kinds.values()
         if progress:
             progress(sheet.path, sheet.size, sheet.size)
 
@@ -171,10 +179,14 @@ class _Run:
             if stored is None:
                 inserts.append(self.encoder.new_row(record))
                 inserted.append(record)
+                if (record.values.get("kind") or _OTHER) == _OTHER and not record.duplicate:
+                    self.report.other_rows.append((record.file, record.row))
                 continue
             changed = self._update(stored, record)
             if changed:  # a later duplicate in this batch must see the new values
                 existing[record.email] = store.stored_for_import_by_id(self.db, stored[S_ID])
+            if not record.duplicate and changed.get("kind", stored[_S_KIND]) == _OTHER:
+                self.report.other_rows.append((record.file, record.row))
             if not record.duplicate:
                 if changed:
                     self.report.updated += 1
@@ -187,13 +199,13 @@ class _Run:
                 if record.status != _ACTIVE:
                     suppress(self.db, self.clock, record.email, record.status)
 
-    def _update(self, stored: StoredForImport, record: Record) -> bool:
-        """Apply the file's values to a stored contact as --on-duplicate says; True when something changed."""
+    def _update(self, stored: StoredForImport, record: Record) -> dict[str, FieldValue]:
+        """Apply the file's values to a stored contact as --on-duplicate says; the changes (empty: none)."""
         changes = changes_for(stored, record, self.options.on_duplicate)
         if "status" in changes:
             suppress(self.db, self.clock, stored[S_EMAIL], record.status)
         if not changes:
-            return False
+            return changes
         stamps = dict(json_object(stored[S_STAMPS]), **dict.fromkeys(changes, self.now))
         store.update_contact(self.db, stored[S_ID], changes, self.now, stamps)
-        return True
+        return changes

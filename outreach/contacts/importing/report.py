@@ -10,6 +10,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from outreach.contacts.importing.aliases import KindValue
 from outreach.contacts.importing.columns import column_letter
 from outreach.errors import InputError
 
@@ -48,6 +49,12 @@ class FileSummary:
     rows: int = 0
     columns: list[tuple[str, str]] = field(default_factory=list)
     guessed_words: list[str] = field(default_factory=list)  # the encoding was guessed: words to check
+    kinds: list[KindValue] = field(default_factory=list)  # the distinct values of the kind column, as read
+
+    @property
+    def defaulted(self) -> list[KindValue]:
+        """The kind values outreach did not know, whose rows got --kind."""
+        return [value for value in self.kinds if value.how == "default"]
 
 
 @dataclass
@@ -63,6 +70,14 @@ class ImportReport:
     duplicates: list[Duplicate] = field(default_factory=list)
     files: list[FileSummary] = field(default_factory=list)
     dry_run: bool = False
+    other_rows: list[tuple[str, int]] = field(default_factory=list)  # contacts left (or made) of kind other
+    default_kind: str | None = None  # --kind
+    aliases_file: str | None = None  # the user's aliases file, when one was read
+
+    @property
+    def kind_defaulted(self) -> int:
+        """Rows whose kind value was unknown and got --kind instead."""
+        return sum(value.rows for summary in self.files for value in summary.defaulted)
 
     @property
     def rows(self) -> int:
@@ -74,14 +89,17 @@ class ImportReport:
         return {
             "dry_run": self.dry_run, "rows": self.rows, "added": self.added, "updated": self.updated,
             "unchanged": self.unchanged, "suppressed": self.suppressed, "duplicates": len(self.duplicates),
-            "invalid": len(self.invalid),
+            "invalid": len(self.invalid), "kind_defaulted": self.kind_defaulted, "other": len(self.other_rows),
+            "aliases_file": self.aliases_file,
             "invalid_rows": [{"file": r.file, "row": r.row, "column": r.column, "reason": r.reason}
                              for r in self.invalid],
             "suppressed_rows": [{"file": f, "row": n} for f, n in self.suppressed_rows],
             "duplicate_rows": [{"file": d.file, "row": d.row, "first_file": d.first_file,
                                 "first_row": d.first_row} for d in self.duplicates],
+            "other_rows": [{"file": f, "row": n} for f, n in self.other_rows],
             "files": [{"path": s.path, "read_as": s.read_as, "rows": s.rows,
                        "guessed_words": list(s.guessed_words),
+                       "kinds": [{"value": k.value, "kind": k.kind, "how": k.how, "rows": k.rows} for k in s.kinds],
                        "columns": [{"column": c, "field": f} for c, f in s.columns]} for s in self.files],
         }
 

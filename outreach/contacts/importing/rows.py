@@ -152,15 +152,6 @@ def read_record(sheet: Sheet, plan: ColumnPlan, number: int, cells: list[str], d
     if not name and ("first_name" in get or "last_name" in get):
         parts = sorted((plan.fields[key], get[key]) for key in ("first_name", "last_name") if key in get)
         name = " ".join(part for _, part in parts if part)
-    kind_text = get.get("kind")
-    if kind_text:
-        kind = kind_value(kind_text)
-        if kind is None:
-            column = _header(plan, "kind")
-            raise RowError(f"unknown kind {kind_text!r} in column {column!r} (use authority, supplier, "
-                           "subscriber or other)", column)
-    else:
-        kind = defaults.kind
     text = get.get("country")
     country = (_coded(text, "country", plan, _country) if text else None) or defaults.country
     text = get.get("language")
@@ -171,7 +162,7 @@ def read_record(sheet: Sheet, plan: ColumnPlan, number: int, cells: list[str], d
         "name": name or display_name,
         "organisation": get.get("organisation", ""),
         "role": get.get("role", ""),
-        "kind": kind,
+        "kind": defaults.kind,
         "country": country,
         "language": language,
         "consent_basis": (consent_basis_value(text) if text else "") or defaults.consent_basis,
@@ -189,11 +180,24 @@ def read_record(sheet: Sheet, plan: ColumnPlan, number: int, cells: list[str], d
         value = cells[index].strip()
         if value:
             attributes[key] = value
+    kind_text = get.get("kind")
+    if kind_text:  # last of the checks, so that the kind column counts only the rows imported
+        values["kind"] = _kind(plan, kind_text, defaults.kind)
     text = get.get("tags")
     tags = _split(text) | defaults.tags if text else set(defaults.tags)
     text = get.get("topics")
     return Record(str(sheet.path), number, email, values, tags, _split(text) if text else set(), attributes,
                   status)
+
+
+def _kind(plan: ColumnPlan, text: str, default: str | None) -> str:
+    """The kind a cell names (by its words, or `--kind` for an unknown value); RowError when there is neither."""
+    kind = plan.kinds.read(text, default)
+    if kind is None:
+        column = _header(plan, "kind")
+        raise RowError(f"unknown kind {text!r} in column {column!r}: use authority, supplier, subscriber or other, "
+                       "give --kind for such rows, or add the word to the aliases file", column)
+    return kind
 
 
 def _fit_width(sheet: Sheet, cells: list[str], width: int) -> list[str]:
