@@ -7,8 +7,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from clock_support import FakeClock
 
-from outreach.clock import FakeClock
 from outreach.contacts.editing import set_fields
 from outreach.contacts.model import ContactFilter, get_contact, insert_contact
 from outreach.db.schema import Database
