@@ -38,9 +38,9 @@ def test_check_exit_codes_and_json(runner, env) -> None:
     assert any(row["language"] == "de" and row["outdated"] for row in report["languages"])
     strict = runner("campaign", "check", "tiny", "--strict", env=env)
     assert strict.exit_code == 1  # the outdated German translation is a warning
-    assert "outdated" in strict.stderr and f"translated_from = \"{report['revision']}\"" in strict.stderr
+    assert "outdated" in strict.stdout and f"translated_from = \"{report['revision']}\"" in strict.stdout
     bad = runner("campaign", "check", "bad-links", env=env)
-    assert bad.exit_code == 1 and "keep it to 78" in bad.stderr
+    assert bad.exit_code == 1 and "keep it to 78" in bad.stdout
 
 
 @pytest.mark.parametrize(("slug", "words"), [
@@ -59,7 +59,7 @@ def test_bad_input_is_one_clear_message(runner, env, slug: str, words: str) -> N
 
 def test_template_errors_fail_check_with_line(runner, env) -> None:
     result = runner("campaign", "check", "syntax-error", env=env)
-    assert result.exit_code == 1 and "syntax-error/en.md:9" in result.stderr
+    assert result.exit_code == 1 and "syntax-error/en.md:9" in result.stdout
 
 
 def test_preview_command_writes_index(runner, env, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from outreach.cli._common import App, err, print_json, state
+from outreach.cli._common import App, err, out, print_json, print_table, state
 
 if TYPE_CHECKING:
     from outreach.campaigns.checks import CheckReport
@@ -50,15 +50,12 @@ def list_(json_output: Annotated[bool, typer.Option("--json", help="Print JSON."
         print_json([{"slug": c.slug, "name": c.name, "layout": c.layout, "source_language": c.source_language,
                      "languages": list(c.languages), "revision": source_revision(c), "outdated": outdated[c.slug],
                      "path": str(c.path)} for c in campaigns])
+    elif campaigns:
+        print_table(["slug", "name", "layout", "languages", "outdated"],
+                    [[c.slug, c.name, c.layout, f"{len(c.languages)}: {' '.join(c.languages)}",
+                      " ".join(outdated[c.slug]) or "-"] for c in campaigns])
     else:
-        from rich.markup import escape
-        from rich.table import Table
-
-        table = Table("slug", "name", "layout", "languages", "outdated", box=None, pad_edge=False)
-        for c in campaigns:
-            table.add_row(escape(c.slug), escape(c.name), c.layout, f"{len(c.languages)}: {' '.join(c.languages)}",
-                          " ".join(outdated[c.slug]) or "-")
-        err().print(table if campaigns else f"No campaigns in {state().settings.campaigns_dir}.")
+        err().print(f"No campaigns in {state().settings.campaigns_dir}.", markup=False)
     for problem in problems:
         err().print(f"[yellow]Broken campaign:[/] {problem.message}", markup=True, highlight=False)
 
@@ -86,18 +83,19 @@ def check(
 
 def _print_report(report: CheckReport) -> None:
     from rich.markup import escape
-    from rich.table import Table
+    from rich.text import Text
 
-    console = err()
+    console = out()
     console.print(f"Campaign {escape(report.slug)}: source {report.source_language}, revision "
                   f"[bold]{report.revision}[/] (translators write translated_from = \"{report.revision}\")")
-    table = Table("language", "file", "translation", "recipients", "fallback", "skipped", box=None, pad_edge=False)
+    rows: list[list[str | Text]] = []
     for row in report.languages:
         status = ("source" if row.language == report.source_language else
-                  "[yellow]outdated[/]" if row.file and row.outdated else "current" if row.file else "[red]-[/]")
-        table.add_row(row.language, "yes" if row.file else "[red]missing[/]", status, str(row.recipients),
-                      str(row.fallback), str(row.skipped))
-    console.print(table)
+                  Text("outdated", "yellow") if row.file and row.outdated else "current" if row.file else
+                  Text("-", "red"))
+        rows.append([row.language, "yes" if row.file else Text("missing", "red"), status, str(row.recipients),
+                     str(row.fallback), str(row.skipped)])
+    print_table(["language", "file", "translation", "recipients", "fallback", "skipped"], rows)
     for issue in report.issues:
         colour = "red" if issue.level == "error" else "yellow"
         console.print(f"[{colour}]{issue.level}[/] {escape(issue.where)}: {escape(issue.message)}")
@@ -166,7 +164,7 @@ def i18n_check(json_output: Annotated[bool, typer.Option("--json", help="Print J
         print_json([{"domain": s.domain, "language": s.language, "exists": s.exists, "ok": s.ok,
                      "missing": list(s.missing), "fuzzy": list(s.fuzzy)} for s in statuses])
     else:
-        console = err()
+        console = out()
         for status in statuses:
             if status.ok:
                 console.print(f"{status.domain}/{status.language}: complete", markup=False)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from outreach.cli._common import App, err, print_json, state
+from outreach.cli._common import App, err, out, print_json, state
 from outreach.errors import ExitCode, InputError, TransportError
 
 if TYPE_CHECKING:
@@ -284,7 +284,7 @@ def status(
     if json_output:
         print_json(queue.as_dict())
         return
-    console = err()
+    console = out()
     if not queue.total:
         console.print(f"Campaign {slug!r} has no deliveries yet. Send it with: outreach send {slug}")
         return
