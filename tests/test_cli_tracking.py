@@ -6,6 +6,7 @@ import json
 import mailbox
 from pathlib import Path
 
+import pytest
 from _tracking_data import DATA, seed, status_of
 from clock_support import FakeClock
 
@@ -92,12 +93,19 @@ def test_report_bad_options(runner, db_path: Path) -> None:
     seeded(db_path)
     for args, message in [(("--since", "25/11/2026"), "--since '25/11/2026' is not a date"),
                           (("--by", "region"), "--by 'region' is not a breakdown"),
-                          (("--format", "pdf"), "--format 'pdf' is not known"),
                           (("bsi-nothing",), "No campaign 'bsi-nothing'"),
                           (("reach", "--by", "country"), "--by does not apply")]:
         result = runner("report", *args)
         assert result.exit_code == 1, args
         assert message in result.stderr
+
+
+@pytest.mark.parametrize("args", [("report", "--format", "pdf"), ("contacts", "export", "--format", "pdf")])
+def test_a_bad_format_is_a_usage_error(runner, db_path: Path, args: tuple[str, ...]) -> None:
+    seeded(db_path)
+    result = runner(*args)
+    assert result.exit_code == 2, result.output  # the README: 2, the command line itself is wrong
+    assert "Invalid value for '--format': 'pdf' is not one of:" in result.stderr and result.stdout == ""
 
 
 def test_contacts_history(runner, db_path: Path) -> None:

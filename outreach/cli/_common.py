@@ -162,6 +162,13 @@ def print_table(columns: Sequence[str], rows: Sequence[Sequence[str | Text]], *,
     console.print(table)
 
 
+def one_of(value: str, choices: Sequence[str], option: str) -> str:
+    """`value` lower-cased if it is one of `choices`, else a usage error (exit 2) naming the option and choices."""
+    if value.lower() not in choices:
+        raise typer.BadParameter(f"{value!r} is not one of: {', '.join(choices)}.", param_hint=f"'{option}'")
+    return value.lower()
+
+
 def print_json(document: Any) -> None:
     """Exactly one JSON document on stdout, non-ASCII kept as is."""
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")

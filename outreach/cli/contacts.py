@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from outreach.cli._common import App, err, out, print_json, print_table, state
+from outreach.cli._common import App, err, one_of, out, print_json, print_table, state
 from outreach.cli.contacts_import import import_command
 
 if TYPE_CHECKING:
@@ -163,8 +163,8 @@ def readable(value: object) -> str:
 def _print_contact(document: Mapping[str, Any]) -> None:
     from rich.text import Text
 
-    rows: list[list[str | Text]] = [[Text(key, style="bold"), readable(value)] for key, value in document["contact"].items()
-            if value not in (None, "", [], {})]
+    rows: list[list[str | Text]] = [[Text(key, style="bold"), readable(value)]
+                                    for key, value in document["contact"].items() if value not in (None, "", [], {})]
     print_table(["field", "value"], rows, header=False)
     console = out()
     console.print(f"{len(document['deliveries'])} deliveries, {len(document['events'])} events"
@@ -293,7 +293,7 @@ def export(country: Countries = None, kind: Kinds = None, language: Languages = 
     from outreach.contacts.export import export_contacts, format_for
 
     path = None if output == "-" else Path(output)
-    chosen = format_for(path, fmt)
+    chosen = format_for(path, one_of(fmt, ("csv", "json", "xlsx"), "--format") if fmt else None)
     written = export_contacts(state().db, _filter(country, kind, language, status, tag, search), chosen,
                               path or sys.stdout)
     err().print(f"Exported {written} contact(s)" + (f" to {path}." if path else "."))

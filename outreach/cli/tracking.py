@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from outreach.cli._common import App, err, out, print_json, print_table, state
+from outreach.cli._common import App, err, one_of, out, print_json, print_table, state
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -130,9 +130,7 @@ def report(
     from outreach.errors import InputError
     from outreach.tracking.reports import build_reach, build_report, parse_by, parse_day
 
-    formats = ("table", "csv", "json", "html")
-    if output_format not in formats:
-        raise InputError(f"--format {output_format!r} is not known", "Use one of: " + ", ".join(formats) + ".")
+    output_format = one_of(output_format, ("table", "csv", "json", "html"), "--format")  # else exit 2
     first, last = parse_day(since, "--since"), parse_day(until, "--until")
     dimensions = parse_by(by)
     db, clock = state().db, SystemClock()
