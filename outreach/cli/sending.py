@@ -290,8 +290,8 @@ def status(
         return
     counts = queue.counts
     console.print(f"{slug}: {queue.total} deliveries — " + ", ".join(f"{counts[s]} {s}" for s in counts))
-    if queue.record and queue.record.last_sent_at:
-        console.print(f"First sent {queue.record.first_sent_at}, last {queue.record.last_sent_at}.")
+    if queue.last_sent_at:
+        console.print(f"First sent {queue.first_sent_at}, last {queue.last_sent_at}.")
     if queue.retrying.count:
         console.print(f"{queue.retrying.count} waiting to retry after a temporary refusal "
                       f"(next at {queue.retrying.next_attempt_at}).")
@@ -301,7 +301,9 @@ def status(
         console.print(f"  unknown: {item.email or '(erased)'} {item.message_id or ''}")
     if queue.lock:
         lock = queue.lock
-        console.print(f"Being sent now by process {lock.pid} on {lock.host} (since {lock.acquired_at}).")
+        console.print(f"Interrupted (process {lock.pid} on {lock.host} is gone); the next send continues: "
+                      f"outreach send {slug}" if queue.lock_gone else
+                      f"Being sent now by process {lock.pid} on {lock.host} (since {lock.acquired_at}).")
 
 def sink(
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 2525,

@@ -179,6 +179,13 @@ def status_counts(db: Database, campaign: str) -> dict[DeliveryStatus, int]:
         "SELECT status, count(*) FROM deliveries WHERE campaign = ? GROUP BY status", [campaign])}
 
 
+def sent_span(db: Database, campaign: str) -> tuple[str | None, str | None]:
+    """The first and last `sent_at` of the campaign's deliveries (written per message, so true after a crash)."""
+    first, last = db.execute("SELECT min(sent_at), max(sent_at) FROM deliveries WHERE campaign = ?",
+                             [campaign]).fetchone()
+    return first, last
+
+
 def queue_cells(db: Database, campaign: str) -> list[QueueCell]:
     """Deliveries of the campaign per country × language × status, in that order."""
     return [QueueCell(country, language, DeliveryStatus(status), count) for country, language, status, count in

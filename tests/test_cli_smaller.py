@@ -1,0 +1,58 @@
+"""The smaller stumbles of issue 14, each as a user meets it: a killed send's status, a dry run of a finished
+campaign, the send rate, check statuses, import messages."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from _tracking_data import seed
+from clock_support import FakeClock
+
+from outreach.clock import SystemClock, utcnow_iso
+from outreach.db.locks import insert_lock
+from outreach.db.schema import open_database
+from outreach.models.deliveries import LockHolder
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def _lock(db_path: Path, pid: int) -> None:
+    db = open_database(db_path)
+    now = utcnow_iso(SystemClock())  # a fresh heartbeat: only the process's absence says it is gone
+    insert_lock(db, "bsi-awareness", LockHolder("owner-1", socket.gethostname(), pid, now, now))
+    db.close()
+
+
+def test_status_after_kill_says_interrupted_and_the_last_real_send(runner, db_path: Path) -> None:
+    db = open_database(db_path)
+    clock = FakeClock()
+    seed(db, clock)  # the campaign's record says last sent 2026-11-25T09:00:00Z
+    with db.atomic():  # a later message of the run that was killed before it updated the record
+        db.execute("UPDATE deliveries SET sent_at = '2026-11-26T14:30:00Z' WHERE id = (SELECT max(id) "
+                   "FROM deliveries)")
+    db.close()
+    pid = _dead_pid()
+    _lock(db_path, pid)
+    result = runner("status", "bsi-awareness")
+    assert result.exit_code == 0, result.output
+    assert f"Interrupted (process {pid} on {socket.gethostname()} is gone); the next send continues" in result.stdout
+    assert "Being sent now" not in result.stdout
+    assert "last 2026-11-26T14:30:00Z" in result.stdout  # the deliveries' own time, not the stale record
+    assert runner("status", "bsi-awareness", "--json").stdout.count('"gone": true') == 1
+
+
+def test_status_of_a_live_sender_says_being_sent(runner, db_path: Path) -> None:
+    db = open_database(db_path)
+    seed(db, FakeClock())
+    db.close()
+    _lock(db_path, os.getpid())
+    result = runner("status", "bsi-awareness")
+    assert f"Being sent now by process {os.getpid()}" in result.stdout and "Interrupted" not in result.stdout
