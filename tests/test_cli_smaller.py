@@ -56,3 +56,19 @@ def test_status_of_a_live_sender_says_being_sent(runner, db_path: Path) -> None:
     _lock(db_path, os.getpid())
     result = runner("status", "bsi-awareness")
     assert f"Being sent now by process {os.getpid()}" in result.stdout and "Interrupted" not in result.stdout
+
+
+def test_send_rate_is_measured_from_the_first_message_and_never_a_false_zero() -> None:
+    from outreach.cli.sending import RateMeter
+
+    meter = RateMeter()
+    assert meter.text(0, 100.0) == ""  # rendering, connecting: nothing to measure yet (was "0/min")
+    assert meter.text(1, 160.0) == ""  # the first message, after a minute of start-up
+    assert meter.text(2, 162.0) == ""  # too little to measure
+    assert meter.text(31, 220.0) == "30/min"  # 30 messages in the 60 s since the first one
+    slow = RateMeter()
+    slow.text(1, 0.0)
+    assert slow.text(4, 3600.0) == "3/hour"  # 10/hour used to read "0/min"
+    medium = RateMeter()
+    medium.text(1, 0.0)
+    assert medium.text(10, 120.0) == "4.5/min"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -215,16 +216,38 @@ def _run_with_progress(sender: Sender, stop: threading.Event) -> SendReport:
     with Bar(*columns, console=console, transient=False, disable=not console.is_terminal) as bar:
         task = bar.add_task("send", total=None, rate="", note="")
 
+        meter = RateMeter()
+
         def on_progress(progress: Progress) -> None:
-            elapsed = bar.tasks[0].elapsed or 0.0
-            per_min = progress.done / elapsed * 60 if elapsed > 1 else 0.0
             note = f"waiting {progress.waiting:.0f} s" if progress.waiting >= 1 else ""
             if progress.retrying:
                 note = (note + f" {progress.retrying} deferred (4xx)").strip()
-            bar.update(task, total=progress.total or None, completed=progress.done, rate=f"{per_min:.0f}/min",
-                       note=note)
+            bar.update(task, total=progress.total or None, completed=progress.done,
+                       rate=meter.text(progress.done, time.monotonic()), note=note)
 
         return sender.run(on_progress, stop)
+
+
+class RateMeter:
+    """The sending rate for the progress bar, measured from the first finished message (rendering and the
+    connection before it are not sending time), and shown only once there is something to measure."""
+
+    def __init__(self) -> None:
+        self.first: tuple[int, float] | None = None  # (messages done, when) at the first finished message
+
+    def text(self, done: int, now: float) -> str:
+        """`12/min` (or `4.5/min`, `20/hour` for slow rates), or "" while fewer than 3 messages or 2 s are seen."""
+        if done and self.first is None:
+            self.first = (done, now)
+        if self.first is None:
+            return ""
+        messages, seconds = done - self.first[0], now - self.first[1]
+        if messages < 2 or seconds < 2.0:
+            return ""
+        per_min = messages / seconds * 60
+        if per_min >= 10:
+            return f"{per_min:.0f}/min"
+        return f"{per_min:.1f}/min" if per_min >= 1 else f"{per_min * 60:.0f}/hour"
 
 
 def _print_plan(plan: Plan, transport: str | None) -> None:
