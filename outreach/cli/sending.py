@@ -112,12 +112,17 @@ def send(
 def _dry_run(settings: Settings, db: Database, clock: Clock, campaign: Campaign, extra: ContactFilter) -> None:
     from outreach.campaigns.folder import iter_audience
     from outreach.delivery.compose import MessageSource, dry_run
-    from outreach.delivery.plan import plan_send
+    from outreach.delivery.plan import pending_recipients, plan_send
 
     source = MessageSource(settings, campaign, _renderer(settings, campaign))
-    count, size = dry_run(source, clock, iter_audience(db, campaign, extra))
+    # Exactly the messages a send would build now: recipients who already have a delivery are not sent again.
+    count, size = dry_run(source, clock, pending_recipients(db, campaign.slug, iter_audience(db, campaign, extra)))
     plan = plan_send(db, campaign.slug, (campaign.audience, extra), iter_audience(db, campaign, extra))
     _print_plan(plan, "dry run — nothing is sent, nothing is recorded")
+    if not count:
+        err().print(f"Dry run: nothing to send now for {campaign.slug!r}, so no message was built. To see the "
+                    f"messages themselves: outreach campaign preview {campaign.slug}")
+        return
     err().print(f"Dry run: {count} messages rendered and built ({size / 1024 / 1024:.1f} MB); "
                 "no transport was used and the queue is unchanged.")
 

@@ -173,6 +173,12 @@ def contact_ids(db: Database, campaign: str) -> set[int]:
     return {row[0] for row in db.execute("SELECT contact_id FROM deliveries WHERE campaign = ?", [campaign])}
 
 
+def queued_contact_ids(db: Database, campaign: str) -> set[int]:
+    """The contacts whose delivery of this campaign is still queued (an interrupted run)."""
+    return {row[0] for row in db.execute("SELECT contact_id FROM deliveries WHERE campaign = ? AND status = ?",
+                                         [campaign, DeliveryStatus.QUEUED.value])}
+
+
 def status_counts(db: Database, campaign: str) -> dict[DeliveryStatus, int]:
     """Deliveries of the campaign per status (statuses without any are left out)."""
     return {DeliveryStatus(status): count for status, count in db.execute(

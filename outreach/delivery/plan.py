@@ -6,7 +6,7 @@ Both read only; they stream the audience and aggregate in SQL, so they stay chea
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from outreach.clock import Clock, SystemClock
@@ -70,6 +70,14 @@ def plan_send(db: Database, slug: str, audience: Sequence[ContactFilter],
         plan.cells[(cell.country or "--", cell.language)] += cell.count
         plan.queued += cell.count
     return plan
+
+
+def pending_recipients(db: Database, slug: str, recipients: Iterable[RecipientLike]) -> Iterator[RecipientLike]:
+    """The recipients a send of `slug` would mail now, as `plan_send` counts them: no delivery yet, or queued."""
+    have, queued = rows.contact_ids(db, slug), rows.queued_contact_ids(db, slug)
+    for recipient in recipients:
+        if recipient.contact.id not in have or recipient.contact.id in queued:
+            yield recipient
 
 
 @dataclass(frozen=True)
