@@ -45,15 +45,18 @@ def list_(json_output: Annotated[bool, typer.Option("--json", help="Print JSON."
 
     problems: list[OutreachError] = []
     campaigns = list_campaigns(state().settings, problems)
-    outdated = {c.slug: [s.language for s in translation_status(c) if s.outdated] for c in campaigns}
+    statuses = {c.slug: translation_status(c) for c in campaigns}
+    outdated = {slug: [s.language for s in rows if s.outdated] for slug, rows in statuses.items()}
+    unrecorded = {slug: [s.language for s in rows if s.unrecorded] for slug, rows in statuses.items()}
     if json_output:
         print_json([{"slug": c.slug, "name": c.name, "layout": c.layout, "source_language": c.source_language,
                      "languages": list(c.languages), "revision": source_revision(c), "outdated": outdated[c.slug],
-                     "path": str(c.path)} for c in campaigns])
+                     "no_translated_from": unrecorded[c.slug], "path": str(c.path)} for c in campaigns])
     elif campaigns:
         print_table(["slug", "name", "layout", "languages", "outdated"],
                     [[c.slug, c.name, c.layout, f"{len(c.languages)}: {' '.join(c.languages)}",
-                      " ".join(outdated[c.slug]) or "-"] for c in campaigns])
+                      " ".join([*outdated[c.slug], *(f"{lang}(no translated_from)" for lang in unrecorded[c.slug])])
+                      or "-"] for c in campaigns])
     else:
         err().print(f"No campaigns in {state().settings.campaigns_dir}.", markup=False)
     for problem in problems:
@@ -90,9 +93,9 @@ def _print_report(report: CheckReport) -> None:
                   f"[bold]{report.revision}[/] (translators write translated_from = \"{report.revision}\")")
     rows: list[list[str | Text]] = []
     for row in report.languages:
-        status = ("source" if row.language == report.source_language else
-                  Text("outdated", "yellow") if row.file and row.outdated else "current" if row.file else
-                  Text("-", "red"))
+        status = ("source" if row.language == report.source_language else Text("-", "red") if not row.file else
+                  Text("outdated", "yellow") if row.outdated else
+                  Text("no translated_from", "yellow") if row.translated_from is None else "current")
         rows.append([row.language, "yes" if row.file else Text("missing", "red"), status, str(row.recipients),
                      str(row.fallback), str(row.skipped)])
     print_table(["language", "file", "translation", "recipients", "fallback", "skipped"], rows)
