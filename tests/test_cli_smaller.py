@@ -72,3 +72,19 @@ def test_send_rate_is_measured_from_the_first_message_and_never_a_false_zero() -
     medium = RateMeter()
     medium.text(1, 0.0)
     assert medium.text(10, 120.0) == "4.5/min"
+
+
+def test_import_names_the_merged_duplicates(runner, tmp_path: Path) -> None:
+    rows = ["email,name"] + [f"p{n}@example.org,P{n}" for n in range(14)] + [f"P{n}@Example.org,Again {n}"
+                                                                           for n in range(12)]
+    (tmp_path / "list.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = runner("contacts", "import", str(tmp_path / "list.csv"), "--country", "PL")
+    assert result.exit_code == 0, result.output
+    assert "12 duplicate row(s) merged" in result.stderr
+    assert "Duplicate addresses merged (--on-duplicate): p0@example.org (rows list.csv:2, list.csv:16)" in result.stderr
+    assert "p9@example.org (rows list.csv:11, list.csv:25) and 2 more" in result.stderr
+    assert "p10@example.org" not in result.stderr
+    document = runner("contacts", "import", str(tmp_path / "list.csv"), "--country", "PL", "--json").stdout
+    import json
+
+    assert json.loads(document)["duplicate_rows"][0]["email"] == "p0@example.org"

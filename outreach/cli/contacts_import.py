@@ -135,6 +135,8 @@ def _print_report(report: ImportReport, rejects: Path | None) -> None:
     console.print(f"{verb} {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
                   f"suppressed {report.suppressed}, invalid {len(report.invalid)}"
                   + (f", {len(report.duplicates)} duplicate row(s) merged" if report.duplicates else "") + ".")
+    if report.duplicates:
+        console.print(f"Duplicate addresses merged (--on-duplicate): {escape(_duplicates(report))}")
     if report.suppressed:
         rows = ", ".join(f"{Path(file).name}:{row}" for file, row in report.suppressed_rows[:10])
         console.print(f"Suppressed (erased, unsubscribed or bounced; not re-activated): {escape(rows)}"
@@ -146,6 +148,19 @@ def _print_report(report: ImportReport, rejects: Path | None) -> None:
         console.print("Write every invalid row to a file with --rejects rejects.csv.")
     if report.dry_run:
         console.print("Dry run: nothing was written.")
+
+
+def _duplicates(report: ImportReport, shown: int = 10) -> str:
+    """The addresses that appeared more than once, with their rows: `a@x (rows 2, 9), … and N more`."""
+    rows: dict[str, list[str]] = {}
+    for d in report.duplicates:
+        first = f"{Path(d.first_file).name}:{d.first_row}"
+        here = f"{Path(d.file).name}:{d.row}"
+        rows.setdefault(d.email, [first])
+        rows[d.email].append(here)
+    named = [f"{email} (rows {', '.join(places)})" for email, places in list(rows.items())[:shown]]
+    more = len(rows) - shown
+    return ", ".join(named) + (f" and {more} more" if more > 0 else "")
 
 
 def _print_invalid(report: ImportReport) -> None:
