@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from _tracking_data import seed
 from clock_support import FakeClock
 
@@ -88,3 +89,35 @@ def test_import_names_the_merged_duplicates(runner, tmp_path: Path) -> None:
     import json
 
     assert json.loads(document)["duplicate_rows"][0]["email"] == "p0@example.org"
+
+
+def _docx(path: Path) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<document/>")
+    return path
+
+
+@pytest.mark.parametrize(("name", "content", "looks"), [
+    ("contacts.csv", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n", "is a PDF document"),
+    ("contacts.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "is a PNG image"),
+    ("contacts.xlsx", b"{\\rtf1\\ansi email,name\\par}", "is an RTF document"),
+    ("contacts.csv", b"\x00\x01\x02\x03\x04\x05\x06" * 20, "is not a text (CSV) file: it holds binary data"),
+])
+def test_a_file_that_is_no_spreadsheet_says_what_it_looks_like(runner, tmp_path: Path, name: str, content: bytes,
+                                                              looks: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = runner("contacts", "import", str(path), "--country", "PL")
+    assert result.exit_code == 1
+    assert f"{path} {looks}" in result.stderr.replace("\n", " ") or looks in result.stderr
+    assert "no email column" not in result.stderr and "Traceback" not in result.output
+    assert "save it as .xlsx" in result.stderr or "CSV (UTF-8)" in result.stderr
+
+
+def test_a_word_document_renamed_csv_is_named(runner, tmp_path: Path) -> None:
+    path = _docx(tmp_path / "contacts.csv")
+    result = runner("contacts", "import", str(path))
+    assert result.exit_code == 1 and "is a Word document, not a spreadsheet" in result.stderr
