@@ -38,9 +38,9 @@ def test_check_exit_codes_and_json(runner, env) -> None:
     assert any(row["language"] == "de" and row["outdated"] for row in report["languages"])
     strict = runner("campaign", "check", "tiny", "--strict", env=env)
     assert strict.exit_code == 1  # the outdated German translation is a warning
-    assert "outdated" in strict.stderr and f"translated_from = \"{report['revision']}\"" in strict.stderr
+    assert "outdated" in strict.stdout and f"translated_from = \"{report['revision']}\"" in strict.stdout
     bad = runner("campaign", "check", "bad-links", env=env)
-    assert bad.exit_code == 1 and "keep it to 78" in bad.stderr
+    assert bad.exit_code == 1 and "keep it to 78" in bad.stdout
 
 
 @pytest.mark.parametrize(("slug", "words"), [
@@ -59,7 +59,7 @@ def test_bad_input_is_one_clear_message(runner, env, slug: str, words: str) -> N
 
 def test_template_errors_fail_check_with_line(runner, env) -> None:
     result = runner("campaign", "check", "syntax-error", env=env)
-    assert result.exit_code == 1 and "syntax-error/en.md:9" in result.stderr
+    assert result.exit_code == 1 and "syntax-error/en.md:9" in result.stdout
 
 
 def test_preview_command_writes_index(runner, env, tmp_path: Path) -> None:
@@ -122,3 +122,44 @@ def test_campaign_modules_import_no_heavy_library() -> None:
             "heavy = {'premailer', 'markdown_it', 'babel', 'lxml', 'jinja2'} & set(sys.modules); print(sorted(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def _campaign(root: Path, slug: str, files: dict[str, str]) -> None:
+    import shutil
+
+    shutil.copytree(DATA / "tiny", root / slug)
+    for name in ("de.md", "pl.md"):
+        (root / slug / name).unlink()
+    for name, text in files.items():
+        (root / slug / name).write_text(text, encoding="utf-8")
+
+
+def test_a_translation_without_translated_from_is_not_called_outdated(runner, env, tmp_path: Path) -> None:
+    _campaign(tmp_path, "unrecorded", {"hr.md": "+++\nsubject = \"Mali test\"\npreheader = \"Kratko.\"\n+++\n"
+                                                "Pozdrav od **{{ contact.organisation }}**.\n"})
+    env = {**env, "OUTREACH_CAMPAIGNS": str(tmp_path)}
+    result = runner("campaign", "check", "unrecorded", env=env)
+    assert result.exit_code == 0, result.output  # a warning, not an error
+    row = next(line for line in result.stdout.splitlines() if line.startswith("hr\t"))
+    assert row.split("\t")[2] == "no translated_from" and "outdated" not in result.stdout
+    assert "hr.md:1: no translated_from recorded, so whether it is current cannot be told" in result.stdout
+    document = json.loads(runner("campaign", "check", "unrecorded", "--json", env=env).stdout)
+    hr = next(r for r in document["languages"] if r["language"] == "hr")
+    assert hr["outdated"] is False and hr["translated_from"] is None
+    listed = json.loads(runner("campaign", "list", "--json", env=env).stdout)[0]
+    assert listed["outdated"] == [] and listed["no_translated_from"] == ["hr"]
+
+
+@pytest.mark.parametrize("broken", ["{% if contact.kind == 'authority' %}", "{{ contact.nmae.upper() }}",
+                                    "{{ organisaton }}"])
+def test_a_template_error_does_not_hide_link_and_image_errors(runner, env, tmp_path: Path, broken: str) -> None:
+    body = ("+++\nsubject = \"Broken\"\npreheader = \"Broken.\"\n+++\nA [relative link](/about).\n\n"
+            f"{broken}\n\n![](https://bsi.example.eu/logo.png)\n\n[Archive]({{{{ links.archive_url }}}})\n")
+    _campaign(tmp_path, "broken", {"en.md": body})
+    result = runner("campaign", "check", "broken", env={**env, "OUTREACH_CAMPAIGNS": str(tmp_path)})
+    assert result.exit_code == 1
+    out = result.stdout
+    assert "the link 'relative link' goes to '/about'" in out and "en.md:5" in out
+    assert "the image 'https://bsi.example.eu/logo.png' has no alt text" in out and "en.md:9" in out
+    assert "Archive" not in out  # an address the template makes is not judged from the source
+    assert out.count("relative link") == 1  # once, however many sample recipients fail

@@ -87,6 +87,19 @@ def test_dry_run_touches_no_transport_and_records_nothing(runner, env, smtpd, pe
     assert db.execute("SELECT count(*) FROM deliveries").fetchone()[0] == 0
 
 
+def test_dry_run_renders_what_the_send_would_send(runner, env, smtpd, people) -> None:
+    first = runner("send", CAMPAIGN, "--yes", "--limit", "2", env={**env, **smtpd.env()})
+    assert first.exit_code == 0 and "remaining 3" in first.output
+    partly = runner("send", CAMPAIGN, "--dry-run", env={**env, **smtpd.env()})
+    assert "Recipients now: 3 (0 new, 3 already queued)" in partly.output
+    assert "Dry run: 3 messages rendered and built" in partly.output
+    runner("send", CAMPAIGN, "--yes", env={**env, **smtpd.env()})
+    finished = runner("send", CAMPAIGN, "--dry-run", env={**env, **smtpd.env()})
+    assert finished.exit_code == 0 and "Recipients now: 0" in finished.output
+    assert "nothing to send now for 'bsi-awareness', so no message was built" in finished.output
+    assert "messages rendered" not in finished.output and len(smtpd.messages) == 5
+
+
 def test_filters_limit_and_partial_failure_exit_code(runner, env, smtpd, people) -> None:
     smtpd.handler.rcpt_replies["jan@obec.example.org"] = "550 5.7.1 Rejected by policy"
     result = runner("send", CAMPAIGN, "--yes", "--country", "PL,CZ", env={**env, **smtpd.env()})

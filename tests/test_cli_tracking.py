@@ -6,6 +6,7 @@ import json
 import mailbox
 from pathlib import Path
 
+import pytest
 from _tracking_data import DATA, seed, status_of
 from clock_support import FakeClock
 
@@ -37,8 +38,8 @@ def test_bounces_import_reports_matched_ignored_and_problems(runner, db_path: Pa
     problem = next(m for m in document["messages"] if m["outcome"] == "problem")
     assert problem["source"].endswith("bounces.mbox #5") and "damaged" in problem["reason"]
     again = runner("bounces", "import", str(box))
-    assert "0 matched, 9 ignored" in again.stderr
-    assert "already processed" in again.stderr
+    assert "0 matched, 9 ignored" in again.stdout
+    assert "already processed" in again.stdout
     db = open_database(db_path)
     assert status_of(db, "jan.kowalski@gmina.example.org") == "bounced"
     db.close()
@@ -73,7 +74,7 @@ def test_unsubscribes_import(runner, db_path: Path, tmp_path: Path) -> None:
                      b"\r\nunsubscribe\r\n")
     result = runner("unsubscribes", "import", str(mail), env={"OUTREACH_SECRET_KEY": SECRET})
     assert result.exit_code == 0, result.output
-    assert "1 matched" in result.stderr
+    assert "1 matched" in result.stdout
     db = open_database(db_path)
     assert status_of(db, "maria.pop@primaria.example.org") == "unsubscribed"
     db.close()
@@ -83,7 +84,7 @@ def test_report_formats(runner, db_path: Path, tmp_path: Path) -> None:
     seeded(db_path)
     runner("bounces", "import", str(DATA / "postfix_hard.eml"))
     table = runner("report", "--by", "country")
-    assert table.exit_code == 0 and "bsi-awareness" in table.stderr
+    assert table.exit_code == 0 and "bsi-awareness" in table.stdout
     as_json = json.loads(runner("report", "bsi-awareness", "--format", "json").stdout)
     total = next(r for r in as_json["rows"] if r["campaign"] is None)
     assert (total["targeted"], total["sent"], total["bounced"]) == (9, 9, 1)
@@ -101,12 +102,19 @@ def test_report_bad_options(runner, db_path: Path) -> None:
     seeded(db_path)
     for args, message in [(("--since", "25/11/2026"), "--since '25/11/2026' is not a date"),
                           (("--by", "region"), "--by 'region' is not a breakdown"),
-                          (("--format", "pdf"), "--format 'pdf' is not known"),
                           (("bsi-nothing",), "No campaign 'bsi-nothing'"),
                           (("reach", "--by", "country"), "--by does not apply")]:
         result = runner("report", *args)
         assert result.exit_code == 1, args
         assert message in result.stderr
+
+
+@pytest.mark.parametrize("args", [("report", "--format", "pdf"), ("contacts", "export", "--format", "pdf")])
+def test_a_bad_format_is_a_usage_error(runner, db_path: Path, args: tuple[str, ...]) -> None:
+    seeded(db_path)
+    result = runner(*args)
+    assert result.exit_code == 2, result.output  # the README: 2, the command line itself is wrong
+    assert "Invalid value for '--format': 'pdf' is not one of:" in result.stderr and result.stdout == ""
 
 
 def test_contacts_history(runner, db_path: Path) -> None:
@@ -118,7 +126,7 @@ def test_contacts_history(runner, db_path: Path) -> None:
     assert document["deliveries"][0]["outcome"] == "bounced"
     assert "5.1.1" in document["events"][0]["detail"]
     prose = runner("contacts", "history", "giulia.rossi@cooperativa.example.com")
-    assert "bsi-awareness" in prose.stderr and "bounced (hard)" in prose.stderr
+    assert "bsi-awareness" in prose.stdout and "bounced (hard)" in prose.stdout
     missing = runner("contacts", "history", "nobody@example.org")
     assert missing.exit_code == 1 and "No contact" in missing.stderr
 
@@ -135,9 +143,9 @@ def test_db_backup_and_merge(runner, db_path: Path, tmp_path: Path) -> None:
     db.close()
     dry = json.loads(runner("db", "merge", str(other), "--dry-run", "--json").stdout)
     assert dry["dry_run"] and dry["deliveries_added"] == 9 and dry["campaigns_added"] == 1
-    assert "would bring" in runner("db", "merge", str(other), "--dry-run").stderr
+    assert "would bring" in runner("db", "merge", str(other), "--dry-run").stdout
     assert json.loads(runner("db", "merge", str(other), "--json").stdout)["deliveries_added"] == 9
-    assert "Nothing to change" in runner("db", "merge", str(other)).stderr
+    assert "Nothing to change" in runner("db", "merge", str(other)).stdout
     notes = tmp_path / "notes.txt"
     notes.write_text("hello\n" * 500, encoding="utf-8")
     refused = runner("db", "merge", str(notes))

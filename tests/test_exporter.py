@@ -104,7 +104,7 @@ def test_export_errors(tmp_path: Path, db: Database, runner) -> None:
     with pytest.raises(InputError, match="XLSX export needs a file"):
         export_contacts(db, None, "xlsx", io.StringIO())
     result = runner("contacts", "export", "--format", "pdf", "-o", str(tmp_path / "x.pdf"))
-    assert result.exit_code == 1 and "pdf" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 2 and "pdf" in result.output and "Traceback" not in result.output
     result = runner("contacts", "export", "-o", str(tmp_path / "missing" / "x.csv"))
     assert result.exit_code == 1 and "Cannot write" in result.output
     assert not (tmp_path / "missing").exists()

@@ -220,4 +220,4 @@ def test_cli_fetch(imap: Imap, runner, db_path, monkeypatch) -> None:
            "OUTREACH_IMAP_PASSWORD": PASSWORD}
     result = runner("bounces", "fetch", env=env)
     assert result.exit_code == 0, result.output
-    assert "1 matched" in result.stderr and PASSWORD not in result.output
+    assert "1 matched" in result.stdout and PASSWORD not in result.output

@@ -21,9 +21,11 @@ def test_wheel_bundles_campaigns_layouts_examples_catalogs_and_pages(tmp_path: P
         ".git", ".venv", "node_modules", "build", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis",
         ".work", "*.db*", "outbox", "outreach-demo"))
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(source)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", str(tmp_path / "dist"), str(source)],
         capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+    # The SPDX string form of project.license (setuptools >= 77): no deprecation warning about a license table.
+    assert "project.license" not in result.stdout + result.stderr
     wheel = next((tmp_path / "dist").glob("outreach-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = [
@@ -42,3 +44,5 @@ def test_wheel_bundles_campaigns_layouts_examples_catalogs_and_pages(tmp_path: P
     assert [name for name in expected if name not in names] == []
     assert any(n.startswith("outreach/web/templates/") for n in names)
     assert any(n.startswith("outreach/web/static/") for n in names)
+    metadata = zipfile.ZipFile(wheel).read("outreach-0.1.0.dist-info/METADATA").decode()
+    assert "License-Expression: EUPL-1.2" in metadata

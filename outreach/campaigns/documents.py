@@ -123,7 +123,12 @@ class TranslationStatus:
     language: str
     is_source: bool
     translated_from: str | None
-    outdated: bool  # records another revision than the current source (or none at all)
+    outdated: bool  # records another revision than the current source
+
+    @property
+    def unrecorded(self) -> bool:
+        """A translation that records no `translated_from`: whether it is current cannot be known."""
+        return not self.is_source and self.translated_from is None
 
 
 def translation_status(campaign: Campaign) -> list[TranslationStatus]:
@@ -133,6 +138,6 @@ def translation_status(campaign: Campaign) -> list[TranslationStatus]:
     for language in campaign.languages:
         doc = campaign.documents[language]
         is_source = language == campaign.source_language
-        outdated = not is_source and doc.translated_from != current
+        outdated = not is_source and doc.translated_from is not None and doc.translated_from != current
         result.append(TranslationStatus(language, is_source, doc.translated_from, outdated))
     return result

@@ -1,7 +1,10 @@
 """What every command module shares: the typed context object, output helpers and the error wrapper.
 
-The CLI is the only edge that prints. Prose, progress and errors go to stderr; `--json` prints exactly one JSON
-document to stdout.
+The CLI is the only edge that prints. What a command was asked to show (tables, settings, a contact, a status, check
+results, reports, counts) goes to stdout through `out()` and `print_table()`; progress, prompts, confirmations of
+what was done, warnings and errors go to stderr through `err()`. `--json` prints exactly one JSON document to
+stdout. When stdout is not a terminal, `print_table` writes tab-separated lines with a header line and nothing else
+(as `gh` does), so that `grep`, `cut` and `sort` work.
 
 The state of one invocation (global options, the open database, the stderr console) is an `AppState` that the root
 callback keeps in `ctx.obj`; Click hands it down to every sub-context. Typer gives the running context only to a
@@ -16,7 +19,7 @@ import inspect
 import json
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +31,7 @@ from outreach.errors import DatabaseError, ExitCode, OutreachError
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
     from outreach.config import Settings
     from outreach.db.schema import Database
@@ -122,11 +126,56 @@ def err() -> Console:
     return state().stderr
 
 
-def wide() -> Console:
-    """A stderr console wide enough that figures are never cut to "…" (the terminal wraps long lines instead)."""
+def out(width: int | None = None) -> Console:
+    """The console for what the command was asked to show (stdout), never wrapping a line it was not given."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, width=max(err().width, 240))
+    return Console(highlight=False, soft_wrap=True, width=width)
+
+
+def stdout_is_terminal() -> bool:
+    """Whether stdout is a terminal (a person reading) rather than a pipe or a file (a program reading)."""
+    isatty = getattr(sys.stdout, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _plain(cell: str | Text) -> str:
+    text = cell if isinstance(cell, str) else cell.plain
+    return " ".join(text.replace("\t", " ").splitlines())
+
+
+def print_table(columns: Sequence[str], rows: Sequence[Sequence[str | Text]], *, title: str | None = None,
+                header: bool = True, styles: Sequence[str | None] | None = None, wide: bool = False) -> None:
+    """Print one table of what was asked for on stdout: a rich table on a terminal, tab-separated lines otherwise.
+
+    Cells are plain text (no markup) or rich `Text`. On a terminal `wide` keeps figures whole on 240 columns (the
+    terminal wraps long lines instead); piped, each row is one line, preceded by the column names when `header`.
+    """
+    if not stdout_is_terminal():
+        lines = ["\t".join(columns)] if header else []
+        lines += ["\t".join(_plain(cell) for cell in row) for row in rows]
+        if lines:
+            sys.stdout.write("\n".join(lines) + "\n")
+            sys.stdout.flush()
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(*columns, title=title, title_justify="left", show_header=header, box=None, pad_edge=False)
+    for index, row in enumerate(rows):
+        table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in row),
+                      style=styles[index] if styles else None)
+    console = out()
+    if wide:
+        console = out(width=max(console.width, 240))
+    console.print(table)
+
+
+def one_of(value: str, choices: Sequence[str], option: str) -> str:
+    """`value` lower-cased if it is one of `choices`, else a usage error (exit 2) naming the option and choices."""
+    if value.lower() not in choices:
+        raise typer.BadParameter(f"{value!r} is not one of: {', '.join(choices)}.", param_hint=f"'{option}'")
+    return value.lower()
 
 
 def print_json(document: Any) -> None:

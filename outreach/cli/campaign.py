@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from outreach.cli._common import App, err, print_json, state
+from outreach.cli._common import App, err, out, print_json, print_table, state
 
 if TYPE_CHECKING:
     from outreach.render.checks import CheckReport
@@ -45,20 +45,20 @@ def list_(json_output: Annotated[bool, typer.Option("--json", help="Print JSON."
 
     problems: list[OutreachError] = []
     campaigns = list_campaigns(state().settings, problems)
-    outdated = {c.slug: [s.language for s in translation_status(c) if s.outdated] for c in campaigns}
+    statuses = {c.slug: translation_status(c) for c in campaigns}
+    outdated = {slug: [s.language for s in rows if s.outdated] for slug, rows in statuses.items()}
+    unrecorded = {slug: [s.language for s in rows if s.unrecorded] for slug, rows in statuses.items()}
     if json_output:
         print_json([{"slug": c.slug, "name": c.name, "layout": c.layout, "source_language": c.source_language,
                      "languages": list(c.languages), "revision": source_revision(c), "outdated": outdated[c.slug],
-                     "path": str(c.path)} for c in campaigns])
+                     "no_translated_from": unrecorded[c.slug], "path": str(c.path)} for c in campaigns])
+    elif campaigns:
+        print_table(["slug", "name", "layout", "languages", "outdated"],
+                    [[c.slug, c.name, c.layout, f"{len(c.languages)}: {' '.join(c.languages)}",
+                      " ".join([*outdated[c.slug], *(f"{lang}(no translated_from)" for lang in unrecorded[c.slug])])
+                      or "-"] for c in campaigns])
     else:
-        from rich.markup import escape
-        from rich.table import Table
-
-        table = Table("slug", "name", "layout", "languages", "outdated", box=None, pad_edge=False)
-        for c in campaigns:
-            table.add_row(escape(c.slug), escape(c.name), c.layout, f"{len(c.languages)}: {' '.join(c.languages)}",
-                          " ".join(outdated[c.slug]) or "-")
-        err().print(table if campaigns else f"No campaigns in {state().settings.campaigns_dir}.")
+        err().print(f"No campaigns in {state().settings.campaigns_dir}.", markup=False)
     for problem in problems:
         err().print(f"[yellow]Broken campaign:[/] {problem.message}", markup=True, highlight=False)
 
@@ -86,18 +86,19 @@ def check(
 
 def _print_report(report: CheckReport) -> None:
     from rich.markup import escape
-    from rich.table import Table
+    from rich.text import Text
 
-    console = err()
+    console = out()
     console.print(f"Campaign {escape(report.slug)}: source {report.source_language}, revision "
                   f"[bold]{report.revision}[/] (translators write translated_from = \"{report.revision}\")")
-    table = Table("language", "file", "translation", "recipients", "fallback", "skipped", box=None, pad_edge=False)
+    rows: list[list[str | Text]] = []
     for row in report.languages:
-        status = ("source" if row.language == report.source_language else
-                  "[yellow]outdated[/]" if row.file and row.outdated else "current" if row.file else "[red]-[/]")
-        table.add_row(row.language, "yes" if row.file else "[red]missing[/]", status, str(row.recipients),
-                      str(row.fallback), str(row.skipped))
-    console.print(table)
+        status = ("source" if row.language == report.source_language else Text("-", "red") if not row.file else
+                  Text("outdated", "yellow") if row.outdated else
+                  Text("no translated_from", "yellow") if row.translated_from is None else "current")
+        rows.append([row.language, "yes" if row.file else Text("missing", "red"), status, str(row.recipients),
+                     str(row.fallback), str(row.skipped)])
+    print_table(["language", "file", "translation", "recipients", "fallback", "skipped"], rows)
     for issue in report.issues:
         colour = "red" if issue.level == "error" else "yellow"
         console.print(f"[{colour}]{issue.level}[/] {escape(issue.where)}: {escape(issue.message)}")
@@ -166,7 +167,7 @@ def i18n_check(json_output: Annotated[bool, typer.Option("--json", help="Print J
         print_json([{"domain": s.domain, "language": s.language, "exists": s.exists, "ok": s.ok,
                      "missing": list(s.missing), "fuzzy": list(s.fuzzy)} for s in statuses])
     else:
-        console = err()
+        console = out()
         for status in statuses:
             if status.ok:
                 console.print(f"{status.domain}/{status.language}: complete", markup=False)

@@ -1,8 +1,8 @@
 """`outreach contacts …`: add, import, list, show, edit, tag, untag, remove, count, export, erase, history.
 
 Thin: parse, call one core function (outreach.contacts.editing / model / importer / exporter, and
-outreach.tracking.reports for `show` and `history`), print. Tables and prose go to stderr, `--json` prints
-one document to stdout.
+outreach.tracking.reports for `show` and `history`), print. What was asked for (lists, a contact, counts) goes to
+stdout, tab-separated when piped; confirmations go to stderr; `--json` prints one document to stdout.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from outreach.cli._common import App, err, print_json, state, wide
+from outreach.cli._common import App, err, one_of, out, print_json, print_table, state
 from outreach.cli.contacts_import import import_command
 from outreach.cli.contacts_set import set_command
 
@@ -113,18 +113,11 @@ def list_contacts(country: Countries = None, kind: Kinds = None, language: Langu
     if json_output:
         print_json([contact.public_dict() for contact in contacts])
         return
-    from rich.table import Table
-
-    table = Table("email", "name", "organisation", "kind", "country", "lang", "tags", "status", box=None,
-                  pad_edge=False)
-    rows = 0
-    for contact in contacts:
-        rows += 1
-        table.add_row(contact.email, contact.name, contact.organisation, contact.kind, contact.country or "",
-                      contact.language or "", ",".join(contact.tags), contact.status)
-    err().print(table)
+    rows = [[contact.email, contact.name, contact.organisation, contact.kind, contact.country or "",
+             contact.language or "", ",".join(contact.tags), contact.status] for contact in contacts]
+    print_table(["email", "name", "organisation", "kind", "country", "lang", "tags", "status"], rows)
     total = count_contacts(db, contact_filter)
-    more = f" (showing {rows}; --limit 0 shows all)" if rows < total else ""
+    more = f" (showing {len(rows)}; --limit 0 shows all)" if len(rows) < total else ""
     err().print(f"{total} contact(s){more}.")
 
 
@@ -160,24 +153,29 @@ def _find_contact(db: Database, email: str) -> Contact:
     raise NotFoundError(f"No contact with the address {email!r}", hint)
 
 
-def _print_contact(document: Mapping[str, Any]) -> None:
-    from rich.markup import escape
-    from rich.table import Table
+def readable(value: object) -> str:
+    """A field's value as a person reads it: lists comma-separated, mappings as `key: value` pairs."""
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {readable(item)}" for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(readable(item) for item in value)
+    return str(value)
 
-    table = Table(box=None, show_header=False, pad_edge=False)
-    for key, value in document["contact"].items():
-        if value in (None, "", [], {}):
-            continue
-        table.add_row(f"[bold]{key}[/]", escape(str(value)))
-    console = err()
-    console.print(table)
+
+def _print_contact(document: Mapping[str, Any]) -> None:
+    from rich.text import Text
+
+    rows: list[list[str | Text]] = [[Text(key, style="bold"), readable(value)]
+                                    for key, value in document["contact"].items() if value not in (None, "", [], {})]
+    print_table(["field", "value"], rows, header=False)
+    console = out()
     console.print(f"{len(document['deliveries'])} deliveries, {len(document['events'])} events"
-                  + (", on the suppression list" if document["suppressed"] else "") + ".")
+                  + (", on the suppression list" if document["suppressed"] else "") + ".", markup=False)
     for delivery in document["deliveries"]:
         console.print(f"  {delivery['campaign']} ({delivery['language']}): {delivery['status']}"
-                      f" {delivery.get('sent_at') or ''}")
+                      f" {delivery.get('sent_at') or ''}", markup=False)
     for event in document["events"]:
-        console.print(f"  {event['created_at']} {event['type']} {event.get('campaign') or ''}")
+        console.print(f"  {event['created_at']} {event['type']} {event.get('campaign') or ''}", markup=False)
 
 
 @app.command("edit")
@@ -278,13 +276,11 @@ def count(country: Countries = None, kind: Kinds = None, language: Languages = N
                    else {"total": counts.total})
         return
     if counts.by:
-        from rich.table import Table
-
-        table = Table(*counts.by, "count", box=None, pad_edge=False)
-        for row in rows:
-            table.add_row(*(str(value if value is not None else "-") for value in row.values()))
-        err().print(table)
-    err().print(f"{counts.total} contact(s).")
+        print_table([*counts.by, "count"], [[str(value if value is not None else "-") for value in row.values()]
+                                            for row in rows])
+        err().print(f"{counts.total} contact(s).")  # beside the table: piped, the rows stay one kind of line
+    else:
+        out().print(f"{counts.total} contact(s).")
 
 
 @app.command("export")
@@ -299,7 +295,7 @@ def export(country: Countries = None, kind: Kinds = None, language: Languages = 
     from outreach.contacts.export import export_contacts, format_for
 
     path = None if output == "-" else Path(output)
-    chosen = format_for(path, fmt)
+    chosen = format_for(path, one_of(fmt, ("csv", "json", "xlsx"), "--format") if fmt else None)
     written = export_contacts(state().db, _filter(country, kind, language, status, tag, search), chosen,
                               path or sys.stdout)
     err().print(f"Exported {written} contact(s)" + (f" to {path}." if path else "."))
@@ -342,7 +338,6 @@ def history(email: Annotated[str, typer.Argument(help="The person's email addres
             json_output: JsonDocument = False) -> None:
     """Every campaign sent to one person, with dates, language, outcome and events (also for GDPR requests)."""
     from rich.markup import escape
-    from rich.table import Table
 
     from outreach.tracking.reports import person_history
 
@@ -350,19 +345,20 @@ def history(email: Annotated[str, typer.Argument(help="The person's email addres
     if json_output:
         print_json(document)
         return
-    console, contact = err(), document["contact"]
+    console, contact = out(), document["contact"]
     console.print(f"[bold]{escape(contact['email'])}[/] {escape(contact['name'])} — {escape(contact['organisation'])}"
                   f" ({contact['kind']}, {contact['country'] or '?'}, {contact['language'] or '?'}), "
                   f"status [bold]{contact['status']}[/]")
-    table = Table("campaign", "language", "queued", "sent", "status", "outcome", "events", title="Campaigns",
-                  title_justify="left", box=None, pad_edge=False)
-    for d in document["deliveries"]:
-        table.add_row(escape(d["campaign"]), d["language"], d["queued_at"] or "", d["sent_at"] or "", d["status"],
-                      escape(d["outcome"]), escape(", ".join(d["events"])))
-    wide().print(table if document["deliveries"] else "No campaign was sent to this person.")
-    events = Table("when", "event", "campaign", "detail", title="Events", title_justify="left", box=None,
-                   pad_edge=False)
-    for e in document["events"]:
-        events.add_row(e["created_at"], e["type"] + (f" ({e['bounce_type']})" if e["bounce_type"] else ""),
-                       escape(e["campaign"] or ""), escape(e["detail"]))
-    wide().print(events if document["events"] else "No events.")
+    if document["deliveries"]:
+        print_table(["campaign", "language", "queued", "sent", "status", "outcome", "events"],
+                    [[d["campaign"], d["language"], d["queued_at"] or "", d["sent_at"] or "", d["status"],
+                      d["outcome"], ", ".join(d["events"])] for d in document["deliveries"]],
+                    title="Campaigns", wide=True)
+    else:
+        console.print("No campaign was sent to this person.")
+    if document["events"]:
+        print_table(["when", "event", "campaign", "detail"],
+                    [[e["created_at"], e["type"] + (f" ({e['bounce_type']})" if e["bounce_type"] else ""),
+                      e["campaign"] or "", e["detail"]] for e in document["events"]], title="Events", wide=True)
+    else:
+        console.print("No events.")

@@ -140,6 +140,8 @@ def _print_report(report: ImportReport, rejects: Path | None) -> None:
                   + (f", {len(report.duplicates)} duplicate row(s) merged" if report.duplicates else "")
                   + (f", {report.kind_defaulted} row(s) of unknown kind given --kind {report.default_kind}"
                      if report.kind_defaulted else "") + ".")
+    if report.duplicates:
+        console.print(f"Duplicate addresses merged (--on-duplicate): {escape(_duplicates(report))}")
     _print_other(report)
     if report.suppressed:
         rows = ", ".join(f"{Path(file).name}:{row}" for file, row in report.suppressed_rows[:10])
@@ -189,6 +191,19 @@ def _print_other(report: ImportReport) -> None:
     err().print(f"[yellow]{len(report.other_rows)} contact(s) {verb} of kind other[/] ({escape(rows + more)}): "
                 "no example audience includes other, so they would not be mailed. Give --kind (or a kind column) "
                 "and import again, or set it: outreach contacts set --kind supplier --where-kind other …")
+
+
+def _duplicates(report: ImportReport, shown: int = 10) -> str:
+    """The addresses that appeared more than once, with their rows: `a@x (rows 2, 9), … and N more`."""
+    rows: dict[str, list[str]] = {}
+    for d in report.duplicates:
+        first = f"{Path(d.first_file).name}:{d.first_row}"
+        here = f"{Path(d.file).name}:{d.row}"
+        rows.setdefault(d.email, [first])
+        rows[d.email].append(here)
+    named = [f"{email} (rows {', '.join(places)})" for email, places in list(rows.items())[:shown]]
+    more = len(rows) - shown
+    return ", ".join(named) + (f" and {more} more" if more > 0 else "")
 
 
 def _print_invalid(report: ImportReport) -> None:

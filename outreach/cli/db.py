@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from outreach.cli._common import App, err, print_json, state, wide
+from outreach.cli._common import App, err, out, print_json, print_table, state
 
 db_app = App(help="The database file: merge another expert's database, make a backup.")
 
@@ -31,7 +31,6 @@ def db_merge(
     The most recently updated value wins per field; unsubscribes and suppressions always win. Safe to repeat.
     """
     from rich.markup import escape
-    from rich.table import Table
 
     from outreach.clock import SystemClock
     from outreach.tracking.merge import merge_database
@@ -42,7 +41,7 @@ def db_merge(
     if json_output:
         print_json(summary.as_dict())
         return
-    console = err()
+    console = out()
     counts = {k: v for k, v in summary.as_dict().items() if isinstance(v, int) and not isinstance(v, bool)}
     verb = "would bring" if dry_run else "brought"
     console.print(f"Merging {escape(str(other))} {verb} in: " + ", ".join(
@@ -50,13 +49,11 @@ def db_merge(
     if not summary.changed:
         console.print("Nothing to change: this database already holds everything in it.")
     if summary.conflicts:
-        table = Table("email", "field", "here", "there", "kept", title=f"{len(summary.conflicts)} conflicts",
-                      title_justify="left", box=None, pad_edge=False)
-        for c in summary.conflicts[:200]:
-            table.add_row(escape(c.email), c.field, escape(str(c.here)), escape(str(c.there)), escape(c.kept))
-        wide().print(table)
+        print_table(["email", "field", "here", "there", "kept"],
+                    [[c.email, c.field, str(c.here), str(c.there), c.kept] for c in summary.conflicts[:200]],
+                    title=f"{len(summary.conflicts)} conflicts", wide=True)
         if len(summary.conflicts) > 200:
-            console.print(f"… and {len(summary.conflicts) - 200} more (use --json for all).")
+            err().print(f"… and {len(summary.conflicts) - 200} more (use --json for all).")
     if dry_run:
         console.print("Dry run: nothing was changed.")
 

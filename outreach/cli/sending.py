@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from outreach.cli._common import App, err, print_json, state
+from outreach.cli._common import App, err, out, print_json, state
 from outreach.errors import ExitCode, InputError, TransportError
 
 if TYPE_CHECKING:
@@ -111,12 +112,17 @@ def send(
 def _dry_run(settings: Settings, db: Database, clock: Clock, campaign: Campaign, extra: ContactFilter) -> None:
     from outreach.campaigns.folder import iter_audience
     from outreach.delivery.compose import MessageSource, dry_run
-    from outreach.delivery.plan import plan_send
+    from outreach.delivery.plan import pending_recipients, plan_send
 
     source = MessageSource(settings, campaign, _renderer(settings, campaign))
-    count, size = dry_run(source, clock, iter_audience(db, campaign, extra))
+    # Exactly the messages a send would build now: recipients who already have a delivery are not sent again.
+    count, size = dry_run(source, clock, pending_recipients(db, campaign.slug, iter_audience(db, campaign, extra)))
     plan = plan_send(db, campaign.slug, (campaign.audience, extra), iter_audience(db, campaign, extra))
     _print_plan(plan, "dry run — nothing is sent, nothing is recorded")
+    if not count:
+        err().print(f"Dry run: nothing to send now for {campaign.slug!r}, so no message was built. To see the "
+                    f"messages themselves: outreach campaign preview {campaign.slug}")
+        return
     err().print(f"Dry run: {count} messages rendered and built ({size / 1024 / 1024:.1f} MB); "
                 "no transport was used and the queue is unchanged.")
 
@@ -215,16 +221,38 @@ def _run_with_progress(sender: Sender, stop: threading.Event) -> SendReport:
     with Bar(*columns, console=console, transient=False, disable=not console.is_terminal) as bar:
         task = bar.add_task("send", total=None, rate="", note="")
 
+        meter = RateMeter()
+
         def on_progress(progress: Progress) -> None:
-            elapsed = bar.tasks[0].elapsed or 0.0
-            per_min = progress.done / elapsed * 60 if elapsed > 1 else 0.0
             note = f"waiting {progress.waiting:.0f} s" if progress.waiting >= 1 else ""
             if progress.retrying:
                 note = (note + f" {progress.retrying} deferred (4xx)").strip()
-            bar.update(task, total=progress.total or None, completed=progress.done, rate=f"{per_min:.0f}/min",
-                       note=note)
+            bar.update(task, total=progress.total or None, completed=progress.done,
+                       rate=meter.text(progress.done, time.monotonic()), note=note)
 
         return sender.run(on_progress, stop)
+
+
+class RateMeter:
+    """The sending rate for the progress bar, measured from the first finished message (rendering and the
+    connection before it are not sending time), and shown only once there is something to measure."""
+
+    def __init__(self) -> None:
+        self.first: tuple[int, float] | None = None  # (messages done, when) at the first finished message
+
+    def text(self, done: int, now: float) -> str:
+        """`12/min` (or `4.5/min`, `20/hour` for slow rates), or "" while fewer than 3 messages or 2 s are seen."""
+        if done and self.first is None:
+            self.first = (done, now)
+        if self.first is None:
+            return ""
+        messages, seconds = done - self.first[0], now - self.first[1]
+        if messages < 2 or seconds < 2.0:
+            return ""
+        per_min = messages / seconds * 60
+        if per_min >= 10:
+            return f"{per_min:.0f}/min"
+        return f"{per_min:.1f}/min" if per_min >= 1 else f"{per_min * 60:.0f}/hour"
 
 
 def _print_plan(plan: Plan, transport: str | None) -> None:
@@ -284,14 +312,14 @@ def status(
     if json_output:
         print_json(queue.as_dict())
         return
-    console = err()
+    console = out()
     if not queue.total:
         console.print(f"Campaign {slug!r} has no deliveries yet. Send it with: outreach send {slug}")
         return
     counts = queue.counts
     console.print(f"{slug}: {queue.total} deliveries — " + ", ".join(f"{counts[s]} {s}" for s in counts))
-    if queue.record and queue.record.last_sent_at:
-        console.print(f"First sent {queue.record.first_sent_at}, last {queue.record.last_sent_at}.")
+    if queue.last_sent_at:
+        console.print(f"First sent {queue.first_sent_at}, last {queue.last_sent_at}.")
     if queue.retrying.count:
         console.print(f"{queue.retrying.count} waiting to retry after a temporary refusal "
                       f"(next at {queue.retrying.next_attempt_at}).")
@@ -301,7 +329,9 @@ def status(
         console.print(f"  unknown: {item.email or '(erased)'} {item.message_id or ''}")
     if queue.lock:
         lock = queue.lock
-        console.print(f"Being sent now by process {lock.pid} on {lock.host} (since {lock.acquired_at}).")
+        console.print(f"Interrupted (process {lock.pid} on {lock.host} is gone); the next send continues: "
+                      f"outreach send {slug}" if queue.lock_gone else
+                      f"Being sent now by process {lock.pid} on {lock.host} (since {lock.acquired_at}).")
 
 def sink(
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 2525,

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from outreach.cli._common import App, err, print_json, state
+from outreach.cli._common import App, print_json, print_table, state
 
 
 def register(app: App) -> None:
@@ -21,12 +21,7 @@ def config(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.
     if json_output:
         print_json({name: value for name, value, _ in rows})
         return
-    from rich.table import Table
-
-    table = Table("setting", "value", "meaning", box=None, pad_edge=False)
-    for name, value, doc in rows:
-        table.add_row(name, value or "[dim]-[/]", doc)
-    err().print(table)
+    print_table(["setting", "value", "meaning"], [[name, value or "-", doc] for name, value, doc in rows])
 
 
 def countries(
@@ -53,10 +48,6 @@ def countries(
     if json_output:
         print_json(document)
         return
-    from rich.table import Table
-
-    table = Table("code", "country", "languages", *[k.value for k in Kind], box=None, pad_edge=False)
-    for entry in document:
-        table.add_row(entry["code"], f"{entry['name']} ({entry['native_name']})", " ".join(entry["languages"]),
-                      *[str(entry["contacts"][k.value]) for k in Kind])
-    err().print(table)
+    print_table(["code", "country", "languages", *[k.value for k in Kind]],
+                [[entry["code"], f"{entry['name']} ({entry['native_name']})", " ".join(entry["languages"]),
+                  *[str(entry["contacts"][k.value]) for k in Kind]] for entry in document])

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from outreach.cli._common import App, err, print_json, state, wide
+from outreach.cli._common import App, err, one_of, out, print_json, print_table, state
 
 if TYPE_CHECKING:
-    from rich.table import Table
+    from rich.text import Text
 
     from outreach.tracking.events import InboundReport
     from outreach.tracking.reports import Reach, Report
@@ -82,7 +82,6 @@ def unsubscribes_import(paths: PathsArgument, json_output: JsonOption = False) -
 
 def _show_inbound(result: InboundReport, json_output: bool) -> None:
     from rich.markup import escape
-    from rich.table import Table
 
     from outreach.errors import ExitCode
     from outreach.tracking.events import Outcome
@@ -90,7 +89,7 @@ def _show_inbound(result: InboundReport, json_output: bool) -> None:
     if json_output:
         print_json(result.as_dict())
     else:
-        console = err()
+        console = out()
         counts = result.counts()
         console.print(f"{len(result.results)} messages: {counts['matched']} matched, {counts['ignored']} ignored, "
                       f"{counts['unmatched']} not matched, {counts['review']} for review (not applied), "
@@ -101,16 +100,13 @@ def _show_inbound(result: InboundReport, json_output: bool) -> None:
             rows = result.of(outcome)
             if not rows:
                 continue
-            table = Table("message", "address", "what", "campaign", "why", title=title, title_justify="left",
-                          box=None, pad_edge=False)
-            for r in rows:
-                why = r.reason + (f" — warning: {r.warning}" if r.warning else "")
-                table.add_row(escape(r.source), escape(r.email or ""), escape(r.action), escape(r.campaign or ""),
-                              escape(why))
-            wide().print(table)
+            print_table(["message", "address", "what", "campaign", "why"],
+                        [[r.source, r.email or "", r.action, r.campaign or "",
+                          r.reason + (f" — warning: {r.warning}" if r.warning else "")] for r in rows],
+                        title=title, wide=True)
         warnings = [r for r in result.results if r.warning and r.outcome != Outcome.PROBLEM]
         for r in warnings:
-            console.print(f"[yellow]Warning:[/] {escape(r.source)}: {escape(r.warning or '')}")
+            err().print(f"[yellow]Warning:[/] {escape(r.source)}: {escape(r.warning or '')}")
     if result.of(Outcome.PROBLEM):
         raise typer.Exit(int(ExitCode.PARTIAL))
 
@@ -135,9 +131,7 @@ def report(
     from outreach.errors import InputError
     from outreach.tracking.reports import build_reach, build_report, parse_by, parse_day
 
-    formats = ("table", "csv", "json", "html")
-    if output_format not in formats:
-        raise InputError(f"--format {output_format!r} is not known", "Use one of: " + ", ".join(formats) + ".")
+    output_format = one_of(output_format, ("table", "csv", "json", "html"), "--format")  # else exit 2
     first, last = parse_day(since, "--since"), parse_day(until, "--until")
     dimensions = parse_by(by)
     db, clock = state().db, SystemClock()
@@ -204,44 +198,48 @@ def _emit_json(document: Any, output: Path | None) -> None:
         _emit(json.dumps(document, ensure_ascii=False, indent=2) + "\n", output)
 
 
+Table = tuple[str, list[str], list[list["str | Text"]], list["str | None"]]  # title, columns, rows, row styles
+
+
 def _emit_table(table: Table, output: Path | None) -> None:
+    title, columns, rows, styles = table
     if output is None:
-        wide().print(table)
+        print_table(columns, rows, title=title, styles=styles, wide=True)
         return
     import io
 
     from rich.console import Console
+    from rich.table import Table as RichTable
 
+    rich_table = RichTable(*columns, title=title, title_justify="left", box=None, pad_edge=False)
+    for row in rows:
+        rich_table.add_row(*row)
     buffer = io.StringIO()
-    Console(file=buffer, width=240, no_color=True).print(table)
+    Console(file=buffer, width=240, no_color=True).print(rich_table)
     _emit(buffer.getvalue(), output)
 
 
 def _report_table(result: Report) -> Table:
-    from rich.table import Table
-
     from outreach.tracking.reports import METRICS, TOTAL
 
     period = f"{result.since or 'start'} … {result.until or 'today'}"
-    table = Table("campaign", *result.by, *METRICS, "delivered", "bounce", "complaint", "unsub.",
-                  title=f"Deliveries, {period}", title_justify="left", box=None, pad_edge=False)
+    rows: list[list[str | Text]] = []
     for row in result.rows:
         rates = row.counts.rates()
-        style = "bold" if row.is_total else None
-        table.add_row(row.campaign or TOTAL, *[row.group[d] or TOTAL for d in result.by],
-                      *[str(getattr(row.counts, m)) for m in METRICS],
-                      *["–" if rates[r] is None else f"{rates[r]:.1%}" for r in
-                        ("delivery_rate", "bounce_rate", "complaint_rate", "unsubscribe_rate")], style=style)
-    return table
+        rows.append([row.campaign or TOTAL, *[row.group[d] or TOTAL for d in result.by],
+                     *[str(getattr(row.counts, m)) for m in METRICS],
+                     *["–" if rates[r] is None else f"{rates[r]:.1%}" for r in
+                       ("delivery_rate", "bounce_rate", "complaint_rate", "unsubscribe_rate")]])
+    return (f"Deliveries, {period}", ["campaign", *result.by, *METRICS, "delivered", "bounce", "complaint", "unsub."],
+            rows, ["bold" if row.is_total else None for row in result.rows])
 
 
 def _reach_table(reach: Reach) -> Table:
-    from rich.table import Table
-
     period = f"{reach.since or 'start'} … {reach.until or 'today'}"
-    table = Table("country", "authorities", "suppliers", "others", "total", "campaigns",
-                  title=f"Distinct contacts reached, {period}", title_justify="left", box=None, pad_edge=False)
-    for code, values in [*reach.countries.items(), ("(all)", reach.totals)]:
-        table.add_row(code, *[str(values[k]) for k in ("authority", "supplier", "others", "total", "campaigns")],
-                      style="bold" if code == "(all)" else None)
-    return table
+    entries = [*reach.countries.items(), ("(all)", reach.totals)]
+    rows: list[list[str | Text]] = [
+        [code, *[str(values[k]) for k in ("authority", "supplier", "others", "total", "campaigns")]]
+        for code, values in entries]
+    return (f"Distinct contacts reached, {period}",
+            ["country", "authorities", "suppliers", "others", "total", "campaigns"], rows,
+            ["bold" if code == "(all)" else None for code, _ in entries])

@@ -173,10 +173,23 @@ def contact_ids(db: Database, campaign: str) -> set[int]:
     return {row[0] for row in db.execute("SELECT contact_id FROM deliveries WHERE campaign = ?", [campaign])}
 
 
+def queued_contact_ids(db: Database, campaign: str) -> set[int]:
+    """The contacts whose delivery of this campaign is still queued (an interrupted run)."""
+    return {row[0] for row in db.execute("SELECT contact_id FROM deliveries WHERE campaign = ? AND status = ?",
+                                         [campaign, DeliveryStatus.QUEUED.value])}
+
+
 def status_counts(db: Database, campaign: str) -> dict[DeliveryStatus, int]:
     """Deliveries of the campaign per status (statuses without any are left out)."""
     return {DeliveryStatus(status): count for status, count in db.execute(
         "SELECT status, count(*) FROM deliveries WHERE campaign = ? GROUP BY status", [campaign])}
+
+
+def sent_span(db: Database, campaign: str) -> tuple[str | None, str | None]:
+    """The first and last `sent_at` of the campaign's deliveries (written per message, so true after a crash)."""
+    first, last = db.execute("SELECT min(sent_at), max(sent_at) FROM deliveries WHERE campaign = ?",
+                             [campaign]).fetchone()
+    return first, last
 
 
 def queue_cells(db: Database, campaign: str) -> list[QueueCell]:

@@ -6,13 +6,15 @@ Both read only; they stream the audience and aggregate in SQL, so they stay chea
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from outreach.clock import Clock, SystemClock
 from outreach.db import deliveries as rows
 from outreach.db.campaigns import get_campaign
 from outreach.db.locks import get_lock
 from outreach.db.schema import Database
+from outreach.delivery.locks import is_stale
 from outreach.delivery.seams import RecipientLike
 from outreach.models import ContactStatus, DeliveryStatus
 from outreach.models.campaigns import CampaignRecord
@@ -70,6 +72,14 @@ def plan_send(db: Database, slug: str, audience: Sequence[ContactFilter],
     return plan
 
 
+def pending_recipients(db: Database, slug: str, recipients: Iterable[RecipientLike]) -> Iterator[RecipientLike]:
+    """The recipients a send of `slug` would mail now, as `plan_send` counts them: no delivery yet, or queued."""
+    have, queued = rows.contact_ids(db, slug), rows.queued_contact_ids(db, slug)
+    for recipient in recipients:
+        if recipient.contact.id not in have or recipient.contact.id in queued:
+            yield recipient
+
+
 @dataclass(frozen=True)
 class QueueStatus:
     """Where a campaign's queue stands: `outreach status`."""
@@ -81,7 +91,9 @@ class QueueStatus:
     failures: list[FailureGroup]
     unknown: list[UnknownDelivery]
     cells: list[QueueCell]
-    lock: LockHolder | None  # the process sending it now
+    lock: LockHolder | None  # the process sending it now, or the one that was when it died
+    lock_gone: bool = False  # that process is certainly gone (killed, crashed): the next send takes over
+    sent_span: tuple[str | None, str | None] = (None, None)  # first and last sent_at of its deliveries
 
     @property
     def total(self) -> int:
@@ -94,8 +106,8 @@ class QueueStatus:
         return {
             "campaign": self.campaign,
             "name": record.name if record else None,
-            "first_sent_at": record.first_sent_at if record else None,
-            "last_sent_at": record.last_sent_at if record else None,
+            "first_sent_at": self.first_sent_at,
+            "last_sent_at": self.last_sent_at,
             "total": self.total,
             "counts": {status.value: count for status, count in self.counts.items()},
             "retrying": {"count": self.retrying.count, "next_attempt_at": self.retrying.next_attempt_at},
@@ -105,13 +117,27 @@ class QueueStatus:
             "by_country_language": [{"country": c.country or "--", "language": c.language, "status": c.status.value,
                                      "count": c.count} for c in self.cells],
             "lock": None if lock is None else {"host": lock.host, "pid": lock.pid, "since": lock.acquired_at,
-                                               "heartbeat_at": lock.heartbeat_at},
+                                               "heartbeat_at": lock.heartbeat_at, "gone": self.lock_gone},
         }
 
+    @property
+    def first_sent_at(self) -> str | None:
+        """When the first message went out (the deliveries' own times, the campaign's record as fallback)."""
+        return self.sent_span[0] or (self.record.first_sent_at if self.record else None)
 
-def queue_status(db: Database, slug: str) -> QueueStatus:
-    """The queue of a campaign: counts per status, per country × language, failures grouped, unknown listed."""
+    @property
+    def last_sent_at(self) -> str | None:
+        """When the last message went out: written per message, so right also after a killed run."""
+        return self.sent_span[1] or (self.record.last_sent_at if self.record else None)
+
+
+def queue_status(db: Database, slug: str, clock: Clock | None = None) -> QueueStatus:
+    """The queue of a campaign: counts per status, per country × language, failures grouped, unknown listed,
+    and whether the process holding its lock is still alive."""
     counts = dict.fromkeys(DeliveryStatus, 0)
     counts.update(rows.status_counts(db, slug))
+    lock = get_lock(db, slug)
+    gone = lock is not None and is_stale(clock or SystemClock(), lock)
     return QueueStatus(slug, get_campaign(db, slug), counts, rows.retries(db, slug), rows.failure_groups(db, slug),
-                       rows.unknown_deliveries(db, slug), rows.queue_cells(db, slug), get_lock(db, slug))
+                       rows.unknown_deliveries(db, slug), rows.queue_cells(db, slug), lock, gone,
+                       rows.sent_span(db, slug))

@@ -104,8 +104,9 @@ def _matrix(campaign: Campaign, db: Database | None, report: CheckReport) -> Non
             continue
         where = f"{doc.path}:{_line_in(doc.raw, 'translated_from')}"
         if status.translated_from is None:
-            report.issues.append(Issue("warning", where, f'no translated_from; if the translation is current, '
-                                                         f'add translated_from = "{report.revision}"'))
+            report.issues.append(Issue("warning", where, f'no translated_from recorded, so whether it is current '
+                                                         f'cannot be told; if it is, add translated_from = '
+                                                         f'"{report.revision}"'))
         elif status.outdated:
             report.issues.append(Issue("warning", where, f"outdated: translated from {status.translated_from}, the "
                                                          f"{campaign.source_language}.md revision is now "
@@ -200,10 +201,12 @@ def _language_checks(settings: Settings, campaign: Campaign, language: str, repo
         check_body_syntax(campaign, language)
     except OutreachError as error:
         report.issues.append(Issue("error", str(doc.path), error.message))
+        report.issues.extend(source_link_issues(doc))  # a template error must not hide the other problems
         return
     split = _split_inline_blocks(doc)
     if split:
         report.issues.append(split)
+        report.issues.extend(source_link_issues(doc))
         return
     env = jinja_environment((), language, True, "body")
     unknown = sorted(meta.find_undeclared_variables(env.parse(doc.body)) - KNOWN_VARIABLES)
@@ -211,6 +214,7 @@ def _language_checks(settings: Settings, campaign: Campaign, language: str, repo
         report.issues.append(Issue("error", f"{doc.path}:{_line_of_name(doc.body, name) + doc.body_line - 1}",
                                    f"unknown variable {name!r}; use contact.…, event.… or links.…"))
     if unknown:
+        report.issues.extend(source_link_issues(doc))
         return
     _sample_checks(settings, campaign, language, env.from_string(doc.body), report)
 
@@ -234,6 +238,8 @@ def _sample_checks(settings: Settings, campaign: Campaign, language: str, body: 
             body.render(context)
         except Exception as error:
             _add_once(report, seen, Issue("error", where, template_error(error, str(doc.path), doc.body_line).message))
+            for issue in source_link_issues(doc):  # what this recipient's message cannot show, read from the source
+                _add_once(report, seen, issue)
             continue
         try:
             rendered = renderer.variant(language, contact.kind).render(contact, links)
@@ -292,6 +298,44 @@ def _body_link_lines(doc: Document) -> dict[str, int]:
     return lines
 
 
+def _link_problems(href: str, label: str) -> list[str]:
+    if not href:
+        return [f"the link {label!r} has no address"]
+    if not re.match(r"(?i)(https?://[^/\s]+|mailto:[^\s]+@)", href):
+        return [f"the link {label!r} goes to {href!r}: use an absolute https:// address (or mailto:)"]
+    return []
+
+
+def _image_problems(src: str, alt: str | None) -> list[str]:
+    problems = [] if (alt or "").strip() else [f"the image {src!r} has no alt text"]
+    if not re.match(r"(?i)https?://", src) and not src.startswith("cid:"):
+        problems.append(f"the image {src!r} is not an absolute https:// address")
+    return problems
+
+
+def source_link_issues(doc: Document) -> list[Issue]:
+    """The links and images of a body that cannot be rendered (a template error), checked in its Markdown with the
+    rules `html_issues` applies to a rendered message; an address made by the template itself is not judged."""
+    from outreach.render.renderer import markdown_parser
+    from outreach.render.slots import NONCE, Slots
+
+    slots = Slots()
+    issues: list[Issue] = []
+    for token in markdown_parser().parse(slots.protect(doc.body)):
+        where = f"{doc.path}:{token.map[0] + doc.body_line}" if token.map else str(doc.path)
+        children = token.children or []
+        for index, child in enumerate(children):
+            url = str(child.attrs.get("href", child.attrs.get("src", "")) or "").strip()
+            if f"Xq{NONCE}q" in url:
+                continue
+            if child.type == "link_open":
+                label = children[index + 1].content if index + 1 < len(children) else ""
+                issues += [Issue("error", where, message) for message in _link_problems(url, label.strip()[:40])]
+            elif child.type == "image":
+                issues += [Issue("error", where, message) for message in _image_problems(url, child.content)]
+    return issues
+
+
 def html_issues(html: str, text: str, links: Links, doc: Document) -> list[Issue]:
     """Problems in one rendered message: size, links, images, the unsubscribe link."""
     import lxml.html
@@ -308,18 +352,11 @@ def html_issues(html: str, text: str, links: Links, doc: Document) -> list[Issue
 
     for anchor in tree.iter("a"):
         href = (anchor.get("href") or "").strip()
-        label = (anchor.text_content() or "").strip()[:40]
-        if not href:
-            issues.append(Issue("error", where(href), f"the link {label!r} has no address"))
-        elif not re.match(r"(?i)(https?://[^/\s]+|mailto:[^\s]+@)", href):
-            issues.append(Issue("error", where(href), f"the link {label!r} goes to {href!r}: use an absolute "
-                                                      "https:// address (or mailto:)"))
+        issues += [Issue("error", where(href), message)
+                   for message in _link_problems(href, (anchor.text_content() or "").strip()[:40])]
     for image in tree.iter("img"):
         src = (image.get("src") or "").strip()
-        if not (image.get("alt") or "").strip():
-            issues.append(Issue("error", where(src), f"the image {src!r} has no alt text"))
-        if not re.match(r"(?i)https?://", src) and not src.startswith("cid:"):
-            issues.append(Issue("error", where(src), f"the image {src!r} is not an absolute https:// address"))
+        issues += [Issue("error", where(src), message) for message in _image_problems(src, image.get("alt"))]
     hrefs = {a.get("href") for a in tree.iter("a")}
     if links.unsubscribe_url not in hrefs:
         issues.append(Issue("error", "", "no unsubscribe link in the HTML part: the layout must link to "

@@ -149,7 +149,7 @@ class _Run:
             self.seen[record.email] = (record.file, record.row)
             self.batch[record.email] = record
             return
-        self.report.duplicates.append(Duplicate(record.file, record.row, *first))
+        self.report.duplicates.append(Duplicate(record.file, record.row, *first, email=record.email))
         record.duplicate = True
         pending = self.batch.get(record.email)
         if pending is not None:

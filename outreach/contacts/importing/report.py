@@ -38,6 +38,7 @@ class Duplicate:
     row: int
     first_file: str
     first_row: int
+    email: str = ""  # the address the two rows share
 
 
 @dataclass
@@ -95,7 +96,7 @@ class ImportReport:
                              for r in self.invalid],
             "suppressed_rows": [{"file": f, "row": n} for f, n in self.suppressed_rows],
             "duplicate_rows": [{"file": d.file, "row": d.row, "first_file": d.first_file,
-                                "first_row": d.first_row} for d in self.duplicates],
+                                "first_row": d.first_row, "email": d.email} for d in self.duplicates],
             "other_rows": [{"file": f, "row": n} for f, n in self.other_rows],
             "files": [{"path": s.path, "read_as": s.read_as, "rows": s.rows,
                        "guessed_words": list(s.guessed_words),

@@ -71,13 +71,18 @@ def open_sheet(path: Path, encoding: str | None = None, sheet: str | None = None
     if path.is_dir():
         raise InputError(f"{path} is a folder, not a spreadsheet", "Give the path of a .csv or .xlsx file.")
     with path.open("rb") as raw:
-        head = raw.read(8)
+        head = raw.read(16)
         raw.seek(0)
         if not head.strip():
             raise InputError(f"{path} is empty", "Export the contact list again; the file has no content.")
         if head.startswith(b"\xd0\xcf\x11\xe0"):
             raise InputError(f"{path} is an old Excel 97-2003 (.xls) workbook, which outreach cannot read",
                              "Open it in Excel or LibreOffice and save it as .xlsx or as CSV UTF-8.")
+        kind = _not_a_sheet(path, head)
+        if kind:
+            raise InputError(f"{path} is {kind}, not a spreadsheet (whatever its name says)",
+                             "Give the contact list itself: open it in Excel or LibreOffice and save it as .xlsx "
+                             "or as CSV UTF-8. outreach cannot read contacts out of documents or images.")
         if head.startswith(b"PK\x03\x04"):
             yield _open_xlsx(path, sheet)
             return
@@ -85,6 +90,34 @@ def open_sheet(path: Path, encoding: str | None = None, sheet: str | None = None
             raise InputError(f"{path} is not a readable XLSX workbook (damaged, truncated or not Excel at all)",
                              "Open it in Excel or LibreOffice and save it again as .xlsx or as CSV UTF-8.")
         yield _open_csv(path, raw, encoding)
+
+
+_MAGIC = ((b"%PDF", "a PDF document"), (b"{\\rtf", "an RTF document"), (b"\x89PNG", "a PNG image"),
+          (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"), (b"\x1f\x8b", "a gzip archive"),
+          (b"Rar!", "a RAR archive"), (b"7z\xbc\xaf", "a 7-Zip archive"),
+          (b"SQLite format 3\x00", "an SQLite database"))
+_ZIPPED = (("word/", "a Word document"), ("ppt/", "a PowerPoint presentation"))
+
+
+def _not_a_sheet(path: Path, head: bytes) -> str | None:
+    """What a file that cannot hold a contact list looks like ("a PDF document"), from its first bytes."""
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    if not head.startswith(b"PK\x03\x04"):
+        return None
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return None  # a damaged workbook: the XLSX reader says so
+    for prefix, kind in _ZIPPED:
+        if any(name.startswith(prefix) for name in names):
+            return kind
+    workbook = any(name.startswith("xl/") for name in names) or "mimetype" in names
+    return None if workbook else "a ZIP archive"
 
 
 # --- CSV ------------------------------------------------------------------------------------------------------
