@@ -152,7 +152,7 @@ def test_the_mailto_of_every_message_carries_its_recipients_token(runner, env, s
     db.close()
 
     shown = runner("unsubscribes", "import", str(spoofed), env=env)
-    assert "1 for review (not applied)" in shown.stderr and "lukas.bauer@stadt.example.com" in shown.stderr
+    assert "1 for review (not applied)" in shown.stdout and "lukas.bauer@stadt.example.com" in shown.stdout
 
 
 def dsn_for(received, failed: str, envelope_to: str) -> bytes:
