@@ -1,10 +1,13 @@
 """Transports: how a built message leaves outreach — an SMTP relay, or the local outbox Maildir.
 
-The SMTP transport speaks the protocol step by step (MAIL, RCPT, DATA) instead of calling `sendmail`, so it
-knows exactly when the server may already hold a message: a connection lost before the final dot is retried on a
-new connection; lost after it (before the reply) is `DeliveryUncertain` — the one case the queue records as
-`unknown` rather than guess. Replies become `TemporaryFailure` (4xx) or `PermanentFailure` (5xx) per recipient;
-a connection that cannot be opened, authenticated or secured is a `TransportError`, which stops a run at once.
+The SMTP transport speaks the protocol step by step (MAIL, RCPT, DATA, the body, then the final dot on its own)
+instead of calling `sendmail`, so it knows exactly when the server may already hold a message: a connection lost
+before the final dot left this machine is retried on a new connection (nothing can have been stored); after it,
+only a parsed reply decides — 2xx is sent, 4xx/5xx a refusal — and anything else (a lost connection, a timeout,
+an unparsable line that smtplib reports as -1) is `DeliveryUncertain`, which the queue records as `unknown`
+rather than guess. A connection that cannot be opened, authenticated or secured, and a refusal aimed at the
+sender rather than the recipient (`SenderRefused`: 5xx at MAIL FROM, authentication required, relay denied), is a
+`TransportError`, which stops a run at once. One message gets at most `OUTREACH_SEND_DEADLINE` seconds in all.
 
 This is the only module that imports smtplib. No message here ever contains the password.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import re
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -58,7 +62,45 @@ class PermanentFailure(_Refusal):
 
 
 class DeliveryUncertain(OutreachError):
-    """The connection was lost after the whole message was sent and before the server answered."""
+    """After the final dot, no parsed reply: the connection was lost, timed out, or the reply was unreadable."""
+
+
+class SenderRefused(TransportError):
+    """The relay refused the sender, not a recipient: every other recipient would be refused the same way."""
+
+    def __init__(self, message: str, hint: str, code: int, reply: str) -> None:
+        super().__init__(message, hint)
+        self.code = code
+        self.reply = reply
+
+
+_AUTH = re.compile(r"\b(authentication|authenticate|auth(entication)? required|login)\b|^5\.7\.[08]\b", re.I)
+_RELAY = re.compile(r"relay(ing)? (access )?(denied|not (permitted|allowed))|unable to relay|not permitted to "
+                    r"relay|relay not permitted", re.I)
+
+
+def sender_refusal(code: int, reply: str, stage: str, where: str) -> SenderRefused | None:
+    """A refusal that is about the sender (the login, the relay's policy, OUTREACH_FROM), or None when it may be
+    about the recipient alone: any 5xx at MAIL FROM (it carries nothing but the sender), and at RCPT an
+    authentication demand (530, 535) or a relay denial, which no recipient could cause."""
+    if not 500 <= code < 600:
+        return None
+    auth = code in (530, 535) or bool(_AUTH.search(reply))
+    relay = bool(_RELAY.search(reply))
+    if stage != "mail" and not (code in (530, 535) or relay):
+        return None
+    message = f"The SMTP server {where} refused the sender at {stage.upper()}: {code} {reply}".rstrip()
+    if auth:
+        hint = ("The relay wants a login: set OUTREACH_SMTP_USER and OUTREACH_SMTP_PASSWORD (in .env), with "
+                "OUTREACH_SMTP_SECURITY=starttls or tls.")
+    elif relay:
+        hint = ("The relay does not accept mail from this machine or this sender: check the relay's policy "
+                "(allowed senders, this machine's address, a login with OUTREACH_SMTP_USER) and OUTREACH_FROM.")
+    else:
+        hint = ("Check OUTREACH_FROM (the envelope sender, or OUTREACH_VERP) and the relay's policy for it "
+                "with your mail administrator.")
+    return SenderRefused(message, hint + " Nothing more was sent; the deliveries stay queued for the next run.",
+                         code, reply)
 
 
 def _reply_text(reply: bytes | str) -> str:
@@ -171,45 +213,48 @@ class SmtpTransport:
     # --- sending -----------------------------------------------------------------------------------------
 
     def send(self, message: bytes, envelope_from: str, recipients: list[str]) -> str:
-        """Send over the open connection; when it turns out dropped before any data went out, reconnect once."""
-        for attempt in (1, 2):
-            if self._smtp is None:
-                self._smtp = self._connect()
-            try:
-                return self._transaction(self._smtp, message, envelope_from, recipients)
-            except _Dropped as dropped:
-                self._drop()
-                if attempt == 2:
-                    raise TemporaryFailure(421, f"4.4.2 connection lost twice ({dropped})",
-                                           stage="connect") from None
+        """Send over the open connection; when it turns out dropped before the final dot, reconnect once.
+
+        The whole of it (connecting included) gets `send_deadline` seconds: then the connection is shut, which
+        ends the message as a drop before the dot (queued again) or as uncertain after it."""
+        deadline = _Deadline(self.settings.send_deadline, self._expire)
+        try:
+            for attempt in (1, 2):
+                if self._smtp is None:
+                    self._smtp = self._connect()
+                try:
+                    return self._transaction(self._smtp, message, envelope_from, recipients)
+                except _Dropped as dropped:
+                    self._drop()
+                    if deadline.expired:
+                        raise TemporaryFailure(
+                            421, f"4.4.2 no answer within OUTREACH_SEND_DEADLINE={self.settings.send_deadline:g} s "
+                            f"({dropped})", stage="connect") from None
+                    if attempt == 2:
+                        raise TemporaryFailure(421, f"4.4.2 connection lost twice ({dropped})",
+                                               stage="connect") from None
+        finally:
+            deadline.cancel()
         raise AssertionError("unreachable")
 
-    def _transaction(self, smtp: smtplib.SMTP, message: bytes, envelope_from: str, recipients: list[str]) -> str:
-        import smtplib
+    def _expire(self) -> None:
+        """Called by the deadline's timer thread: shut the socket, so that the blocked read or write returns."""
+        smtp = self._smtp
+        sock = smtp.sock if smtp is not None else None
+        if sock is not None:
+            import socket
 
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _transaction(self, smtp: smtplib.SMTP, message: bytes, envelope_from: str, recipients: list[str]) -> str:
         addresses = [_ascii_domain(a) for a in recipients]
         sender = _ascii_domain(envelope_from)
         options = _mail_options(smtp, sender, addresses)
         try:
-            code, reply = smtp.mail(sender, options)
-            if code == 421:  # "service not available, closing": a new connection may well take it
-                raise _Dropped(f"{code} {_reply_text(reply)}")
-            if code != 250:
-                self._reset(smtp)
-                raise _refusal(code, reply, None, "mail")
-            accepted = []
-            refused: list[_Refusal] = []
-            for address in addresses:
-                code, reply = smtp.rcpt(address)
-                if code == 421:
-                    raise _Dropped(f"{code} {_reply_text(reply)}")
-                if code in (250, 251):
-                    accepted.append(address)
-                else:
-                    refused.append(_refusal(code, reply, address, "rcpt"))
-            if not accepted:
-                self._reset(smtp)
-                raise refused[0]
+            refused = self._envelope(smtp, sender, options, addresses)
             smtp.putcmd("data")
             code, reply = smtp.getreply()
             if code != 354:
@@ -218,25 +263,76 @@ class SmtpTransport:
             payload = re.sub(rb"(?m)^\.", b"..", message)
             if not payload.endswith(b"\r\n"):
                 payload += b"\r\n"
-            smtp.send(payload + b".\r\n")
+            smtp.send(payload)
+            # The last moment nothing can have been stored: a server that hung up (or spoke) during the body
+            # never saw the end of the message. Checked without waiting — a close we cannot see yet is judged
+            # after the dot, conservatively, as uncertain.
+            if _peer_spoke_or_closed(smtp):
+                raise _Dropped("the server closed the connection during DATA, before the final dot")
+            smtp.send(b".\r\n")
         except OSError as error:  # smtplib.SMTPServerDisconnected, resets and timeouts are all OSErrors
             # Nothing was accepted yet: the message can safely go again on a new connection.
             raise _Dropped(str(error) or type(error).__name__) from None
-        try:
-            code, reply = smtp.getreply()
-        except (smtplib.SMTPServerDisconnected, OSError) as error:
-            self._drop()
-            raise DeliveryUncertain(
-                f"The connection to {self.host} was lost after the message was sent, before the server confirmed "
-                f"it ({error or 'timeout'})") from None
-        if code == 421:
-            self._drop()
-        if code != 250:
-            raise _refusal(code, reply, None, "data")
-        text = _reply_text(reply)
+        code, text = self._final_reply(smtp)
         if refused:  # only with several recipients: the others got it
             text += " (refused: " + "; ".join(f"{r.recipient} {r.code} {r.reply}" for r in refused) + ")"
         return f"{code} {text}"
+
+    def _envelope(self, smtp: smtplib.SMTP, sender: str, options: list[str], addresses: list[str]
+                  ) -> list[_Refusal]:
+        """MAIL FROM and one RCPT TO per address; returns the recipients refused (raising when all were)."""
+        code, reply = smtp.mail(sender, options)
+        if code == 421:  # "service not available, closing": a new connection may well take it
+            raise _Dropped(f"{code} {_reply_text(reply)}")
+        if code != 250:
+            self._reset(smtp)
+            raise sender_refusal(code, _reply_text(reply), "mail", self._where()) or _refusal(code, reply, None,
+                                                                                               "mail")
+        refused: list[_Refusal] = []
+        accepted = 0
+        for address in addresses:
+            code, reply = smtp.rcpt(address)
+            if code == 421:
+                raise _Dropped(f"{code} {_reply_text(reply)}")
+            if code in (250, 251):
+                accepted += 1
+                continue
+            about_sender = sender_refusal(code, _reply_text(reply), "rcpt", self._where())
+            if about_sender is not None:
+                self._reset(smtp)
+                raise about_sender
+            refused.append(_refusal(code, reply, address, "rcpt"))
+        if not accepted:
+            self._reset(smtp)
+            raise refused[0]
+        return refused
+
+    def _final_reply(self, smtp: smtplib.SMTP) -> tuple[int, str]:
+        """The reply to the final dot: 2xx is returned, 4xx/5xx raised as a refusal; anything else (no reply,
+        a lost connection, an unparsable line) is DeliveryUncertain — the server may hold the message."""
+        import smtplib
+
+        try:
+            code, reply = smtp.getreply()
+        except (smtplib.SMTPException, OSError) as error:  # includes smtplib's own "500 Line too long."
+            self._drop()
+            if _reset_by_peer(error):
+                # A reset, not an end of stream: the server's socket was closed with our bytes unread (or they
+                # came after it closed) — its program never read the final dot, so nothing was stored.
+                raise _Dropped("the server reset the connection: it closed before reading the final dot") from None
+            raise DeliveryUncertain(
+                f"The connection to {self.host} was lost after the message was sent, before the server confirmed "
+                f"it ({error or 'timeout'})") from None
+        text = _reply_text(reply)
+        if 200 <= code < 300:
+            return code, text
+        if 400 <= code < 600:
+            if code == 421:
+                self._drop()
+            raise _refusal(code, reply, None, "data")
+        self._drop()  # out of step with the server: the next message starts on a new connection
+        raise DeliveryUncertain(f"The server's reply after the message could not be read (code {code}): "
+                                f"{text[:200]!r}")
 
     @staticmethod
     def _reset(smtp: smtplib.SMTP) -> None:
@@ -273,8 +369,66 @@ def _no_delay(smtp: smtplib.SMTP) -> None:
         pass
 
 
+def _reset_by_peer(error: BaseException) -> bool:
+    """Whether the read failed with ECONNRESET (smtplib wraps it in SMTPServerDisconnected)."""
+    return isinstance(error, ConnectionResetError) or isinstance(error.__context__, ConnectionResetError)
+
+
 class _Dropped(Exception):
     """The connection went away before the message was complete (safe to send again)."""
+
+
+def _peer_spoke_or_closed(smtp: smtplib.SMTP) -> bool:
+    """Whether the server has already hung up or sent something (it has no reason to before the final dot).
+
+    A non-blocking look at the socket: with TLS, a readable socket may hold only a protocol record (a session
+    ticket), which `recv` consumes and reports as "want read" — not a close. Reading a byte off the stream is
+    harmless: when there was one, the connection is dropped anyway."""
+    import select
+
+    sock = smtp.sock
+    if sock is None:
+        return True
+    timeout = sock.gettimeout()
+    try:
+        pending = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
+        if not pending and not select.select([sock], [], [], 0)[0]:
+            return False
+        sock.settimeout(0)
+        sock.recv(1)
+        return True  # a byte (the server spoke) or b"" (it hung up)
+    except (ssl.SSLWantReadError, BlockingIOError):
+        return False
+    except (OSError, ValueError):
+        return True
+    finally:
+        try:
+            sock.settimeout(timeout)
+        except OSError:
+            pass
+
+
+class _Deadline:
+    """Calls `expire` (from a timer thread) once `seconds` have passed, unless cancelled first."""
+
+    def __init__(self, seconds: float, expire: Callable[[], None]) -> None:
+        import threading
+
+        self.expired = False
+        self._expire = expire
+        self._timer = threading.Timer(seconds, self._fire) if seconds > 0 else None
+        if self._timer is not None:
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _fire(self) -> None:
+        self.expired = True
+        self._expire()
+
+    def cancel(self) -> None:
+        """The message is done: no shutdown any more."""
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 def _refusal(code: int, reply: bytes | str, recipient: str | None, stage: str) -> _Refusal:
