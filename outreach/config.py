@@ -63,7 +63,7 @@ class Settings:
     max_attempts: int = field(default=5, metadata=_env(
         "OUTREACH_MAX_ATTEMPTS", doc="tries for a temporary (4xx) failure before it is failed"))
     send_deadline: float = field(default=300.0, metadata=_env(
-        "OUTREACH_SEND_DEADLINE", doc="seconds one message may take in all, connecting included"))
+        "OUTREACH_SEND_DEADLINE", doc="seconds one message may take, MAIL FROM to the reply"))
     stall_limit: float = field(default=600.0, metadata=_env(
         "OUTREACH_STALL_LIMIT", doc="seconds without any delivery decided before a send stops (0: never)"))
     refusal_streak: int = field(default=5, metadata=_env(

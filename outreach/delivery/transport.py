@@ -7,7 +7,7 @@ only a parsed reply decides — 2xx is sent, 4xx/5xx a refusal — and anything 
 an unparsable line that smtplib reports as -1) is `DeliveryUncertain`, which the queue records as `unknown`
 rather than guess. A connection that cannot be opened, authenticated or secured, and a refusal aimed at the
 sender rather than the recipient (`SenderRefused`: 5xx at MAIL FROM, authentication required, relay denied), is a
-`TransportError`, which stops a run at once. One message gets at most `OUTREACH_SEND_DEADLINE` seconds in all.
+`TransportError`, which stops a run at once. One message gets at most `OUTREACH_SEND_DEADLINE` seconds.
 
 This is the only module that imports smtplib. No message here ever contains the password.
 """
@@ -215,8 +215,9 @@ class SmtpTransport:
     def send(self, message: bytes, envelope_from: str, recipients: list[str]) -> str:
         """Send over the open connection; when it turns out dropped before the final dot, reconnect once.
 
-        The whole of it (connecting included) gets `send_deadline` seconds: then the connection is shut, which
-        ends the message as a drop before the dot (queued again) or as uncertain after it."""
+        The whole of it gets `send_deadline` seconds (a connection being opened is bounded per step by
+        `smtp_timeout`): then the socket is shut, which ends the message as a drop before the dot (queued
+        again) or as uncertain after it."""
         deadline = _Deadline(self.settings.send_deadline, self._expire)
         try:
             for attempt in (1, 2):
