@@ -17,8 +17,9 @@ from send_support import (
 )
 
 from outreach.contacts.model import get_contact, set_status, suppress
+from outreach.delivery.refusals import SenderRefused
 from outreach.delivery.store import DatabaseStore, reply_matches
-from outreach.delivery.transport import SenderRefused, SmtpTransport, TemporaryFailure
+from outreach.delivery.transport import SmtpTransport, TemporaryFailure
 from outreach.delivery.watch import RefusalStreakError, StallError
 from outreach.models import ContactStatus
 
@@ -192,17 +193,17 @@ def test_a_close_before_the_final_dot_is_seen_without_waiting() -> None:
     import socket
     from types import SimpleNamespace
 
-    from outreach.delivery.transport import _peer_spoke_or_closed
+    from outreach.delivery.sockets import peer_spoke_or_closed
 
     ours, theirs = socket.socketpair()
     ours.settimeout(5.0)
     connection = SimpleNamespace(sock=ours)
-    assert _peer_spoke_or_closed(connection) is False  # type: ignore[arg-type]
+    assert peer_spoke_or_closed(connection) is False  # type: ignore[arg-type]
     assert ours.gettimeout() == 5.0  # the connection's timeout is restored
     theirs.sendall(b"421 4.4.2 timeout\r\n")
-    assert _peer_spoke_or_closed(connection) is True  # type: ignore[arg-type]
+    assert peer_spoke_or_closed(connection) is True  # type: ignore[arg-type]
     ours2, theirs2 = socket.socketpair()
     theirs2.close()
-    assert _peer_spoke_or_closed(SimpleNamespace(sock=ours2)) is True  # type: ignore[arg-type]
+    assert peer_spoke_or_closed(SimpleNamespace(sock=ours2)) is True  # type: ignore[arg-type]
     for sock in (ours, theirs, ours2):
         sock.close()

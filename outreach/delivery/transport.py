@@ -2,11 +2,11 @@
 
 The SMTP transport speaks the protocol step by step (MAIL, RCPT, DATA, the body, then the final dot on its own)
 instead of calling `sendmail`, so it knows exactly when the server may already hold a message: a connection lost
-before the final dot left this machine is retried on a new connection (nothing can have been stored); after it,
-only a parsed reply decides — 2xx is sent, 4xx/5xx a refusal — and anything else (a lost connection, a timeout,
-an unparsable line that smtplib reports as -1) is `DeliveryUncertain`, which the queue records as `unknown`
-rather than guess. A connection that cannot be opened, authenticated or secured, and a refusal aimed at the
-sender rather than the recipient (`SenderRefused`: 5xx at MAIL FROM, authentication required, relay denied), is a
+before the final dot left this machine (or reset with the dot unread) is retried on a new connection — nothing can
+have been stored; after it, only a parsed reply decides — 2xx is sent, 4xx/5xx a refusal — and anything else (an
+end of stream, a timeout, an unparsable line that smtplib reports as -1) is `DeliveryUncertain`, which the queue
+records as `unknown` rather than guess. A connection that cannot be opened, authenticated or secured, and a
+refusal aimed at the sender (`delivery.refusals`: 5xx at MAIL FROM, authentication required, relay denied), is a
 `TransportError`, which stops a run at once. One message gets at most `OUTREACH_SEND_DEADLINE` seconds.
 
 This is the only module that imports smtplib. No message here ever contains the password.
@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import re
 import ssl
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from outreach.config import Settings
+from outreach.delivery.refusals import sender_refusal
+from outreach.delivery.sockets import Deadline, no_delay, peer_spoke_or_closed, reset_by_peer
 from outreach.errors import OutreachError, TransportError
 
 if TYPE_CHECKING:  # imported when first used: `outreach --help` and the web pages need neither
@@ -63,44 +64,6 @@ class PermanentFailure(_Refusal):
 
 class DeliveryUncertain(OutreachError):
     """After the final dot, no parsed reply: the connection was lost, timed out, or the reply was unreadable."""
-
-
-class SenderRefused(TransportError):
-    """The relay refused the sender, not a recipient: every other recipient would be refused the same way."""
-
-    def __init__(self, message: str, hint: str, code: int, reply: str) -> None:
-        super().__init__(message, hint)
-        self.code = code
-        self.reply = reply
-
-
-_AUTH = re.compile(r"\b(authentication|authenticate|auth(entication)? required|login)\b|^5\.7\.[08]\b", re.I)
-_RELAY = re.compile(r"relay(ing)? (access )?(denied|not (permitted|allowed))|unable to relay|not permitted to "
-                    r"relay|relay not permitted", re.I)
-
-
-def sender_refusal(code: int, reply: str, stage: str, where: str) -> SenderRefused | None:
-    """A refusal that is about the sender (the login, the relay's policy, OUTREACH_FROM), or None when it may be
-    about the recipient alone: any 5xx at MAIL FROM (it carries nothing but the sender), and at RCPT an
-    authentication demand (530, 535) or a relay denial, which no recipient could cause."""
-    if not 500 <= code < 600:
-        return None
-    auth = code in (530, 535) or bool(_AUTH.search(reply))
-    relay = bool(_RELAY.search(reply))
-    if stage != "mail" and not (code in (530, 535) or relay):
-        return None
-    message = f"The SMTP server {where} refused the sender at {stage.upper()}: {code} {reply}".rstrip()
-    if auth:
-        hint = ("The relay wants a login: set OUTREACH_SMTP_USER and OUTREACH_SMTP_PASSWORD (in .env), with "
-                "OUTREACH_SMTP_SECURITY=starttls or tls.")
-    elif relay:
-        hint = ("The relay does not accept mail from this machine or this sender: check the relay's policy "
-                "(allowed senders, this machine's address, a login with OUTREACH_SMTP_USER) and OUTREACH_FROM.")
-    else:
-        hint = ("Check OUTREACH_FROM (the envelope sender, or OUTREACH_VERP) and the relay's policy for it "
-                "with your mail administrator.")
-    return SenderRefused(message, hint + " Nothing more was sent; the deliveries stay queued for the next run.",
-                         code, reply)
 
 
 def _reply_text(reply: bytes | str) -> str:
@@ -147,7 +110,7 @@ class SmtpTransport:
                                         context=context)
             else:
                 smtp = smtplib.SMTP(self.host, self.port, local_hostname=helo, timeout=settings.smtp_timeout)
-            _no_delay(smtp)
+            no_delay(smtp)
             smtp.ehlo_or_helo_if_needed()
             if settings.smtp_security == "starttls":
                 if not smtp.has_extn("starttls"):
@@ -218,12 +181,14 @@ class SmtpTransport:
         The whole of it gets `send_deadline` seconds (a connection being opened is bounded per step by
         `smtp_timeout`): then the socket is shut, which ends the message as a drop before the dot (queued
         again) or as uncertain after it."""
-        deadline = _Deadline(self.settings.send_deadline, self._expire)
+        deadline = Deadline(self.settings.send_deadline, self._expire)
         try:
             for attempt in (1, 2):
-                if self._smtp is None:
-                    self._smtp = self._connect()
                 try:
+                    if self._smtp is None:
+                        self._smtp = self._connect()
+                    if deadline.expired:  # it fired while connecting, when there was no socket yet to shut
+                        raise _Dropped("the connection took the whole deadline")
                     return self._transaction(self._smtp, message, envelope_from, recipients)
                 except _Dropped as dropped:
                     self._drop()
@@ -268,7 +233,7 @@ class SmtpTransport:
             # The last moment nothing can have been stored: a server that hung up (or spoke) during the body
             # never saw the end of the message. Checked without waiting — a close we cannot see yet is judged
             # after the dot, conservatively, as uncertain.
-            if _peer_spoke_or_closed(smtp):
+            if peer_spoke_or_closed(smtp):
                 raise _Dropped("the server closed the connection during DATA, before the final dot")
             smtp.send(b".\r\n")
         except OSError as error:  # smtplib.SMTPServerDisconnected, resets and timeouts are all OSErrors
@@ -317,7 +282,7 @@ class SmtpTransport:
             code, reply = smtp.getreply()
         except (smtplib.SMTPException, OSError) as error:  # includes smtplib's own "500 Line too long."
             self._drop()
-            if _reset_by_peer(error):
+            if reset_by_peer(error):
                 # A reset, not an end of stream: the server's socket was closed with our bytes unread (or they
                 # came after it closed) — its program never read the final dot, so nothing was stored.
                 raise _Dropped("the server reset the connection: it closed before reading the final dot") from None
@@ -357,79 +322,8 @@ def _mail_options(smtp: smtplib.SMTP, sender: str, addresses: list[str]) -> list
     return options
 
 
-def _no_delay(smtp: smtplib.SMTP) -> None:
-    # A message is one large write followed by a wait for the reply: with Nagle's algorithm its last partial
-    # segment waits for the peer's delayed ACK (40 ms on Linux), capping a connection near 25 messages/s.
-    import socket
-
-    if smtp.sock is None:
-        return
-    try:
-        smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except OSError:
-        pass
-
-
-def _reset_by_peer(error: BaseException) -> bool:
-    """Whether the read failed with ECONNRESET (smtplib wraps it in SMTPServerDisconnected)."""
-    return isinstance(error, ConnectionResetError) or isinstance(error.__context__, ConnectionResetError)
-
-
 class _Dropped(Exception):
     """The connection went away before the message was complete (safe to send again)."""
-
-
-def _peer_spoke_or_closed(smtp: smtplib.SMTP) -> bool:
-    """Whether the server has already hung up or sent something (it has no reason to before the final dot).
-
-    A non-blocking look at the socket: with TLS, a readable socket may hold only a protocol record (a session
-    ticket), which `recv` consumes and reports as "want read" — not a close. Reading a byte off the stream is
-    harmless: when there was one, the connection is dropped anyway."""
-    import select
-
-    sock = smtp.sock
-    if sock is None:
-        return True
-    timeout = sock.gettimeout()
-    try:
-        pending = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
-        if not pending and not select.select([sock], [], [], 0)[0]:
-            return False
-        sock.settimeout(0)
-        sock.recv(1)
-        return True  # a byte (the server spoke) or b"" (it hung up)
-    except (ssl.SSLWantReadError, BlockingIOError):
-        return False
-    except (OSError, ValueError):
-        return True
-    finally:
-        try:
-            sock.settimeout(timeout)
-        except OSError:
-            pass
-
-
-class _Deadline:
-    """Calls `expire` (from a timer thread) once `seconds` have passed, unless cancelled first."""
-
-    def __init__(self, seconds: float, expire: Callable[[], None]) -> None:
-        import threading
-
-        self.expired = False
-        self._expire = expire
-        self._timer = threading.Timer(seconds, self._fire) if seconds > 0 else None
-        if self._timer is not None:
-            self._timer.daemon = True
-            self._timer.start()
-
-    def _fire(self) -> None:
-        self.expired = True
-        self._expire()
-
-    def cancel(self) -> None:
-        """The message is done: no shutdown any more."""
-        if self._timer is not None:
-            self._timer.cancel()
 
 
 def _refusal(code: int, reply: bytes | str, recipient: str | None, stage: str) -> _Refusal:
