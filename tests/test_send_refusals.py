@@ -207,3 +207,13 @@ def test_a_close_before_the_final_dot_is_seen_without_waiting() -> None:
     assert peer_spoke_or_closed(SimpleNamespace(sock=ours2)) is True  # type: ignore[arg-type]
     for sock in (ours, theirs, ours2):
         sock.close()
+
+
+def test_an_unreadable_reply_before_the_dot_retries_on_a_new_connection_never_unknown(settings) -> None:
+    with FaultySmtpd() as server:
+        server.handler.rcpt_reply = "xyz garbage"
+        transport = SmtpTransport(smtp_settings(settings, server))
+        with pytest.raises(TemporaryFailure, match="connection lost twice") as failure:
+            transport.send(b"Subject: x\r\n\r\nbody\r\n", "a@bsi.example.org", ["b@example.org"])
+        transport.close()
+    assert "-1" in failure.value.reply and server.handler.mails == 2 and server.messages == []

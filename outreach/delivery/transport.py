@@ -223,6 +223,8 @@ class SmtpTransport:
             refused = self._envelope(smtp, sender, options, addresses)
             smtp.putcmd("data")
             code, reply = smtp.getreply()
+            if code == 421 or not 200 <= code < 600:  # no DATA went out: safe on a new connection
+                raise _Dropped(f"{code} {_reply_text(reply)}")
             if code != 354:
                 self._reset(smtp)
                 raise _refusal(code, reply, None, "data")
@@ -248,7 +250,7 @@ class SmtpTransport:
                   ) -> list[_Refusal]:
         """MAIL FROM and one RCPT TO per address; returns the recipients refused (raising when all were)."""
         code, reply = smtp.mail(sender, options)
-        if code == 421:  # "service not available, closing": a new connection may well take it
+        if code == 421 or not 200 <= code < 600:  # closing, or out of step: a new connection may well take it
             raise _Dropped(f"{code} {_reply_text(reply)}")
         if code != 250:
             self._reset(smtp)
@@ -258,7 +260,7 @@ class SmtpTransport:
         accepted = 0
         for address in addresses:
             code, reply = smtp.rcpt(address)
-            if code == 421:
+            if code == 421 or not 200 <= code < 600:
                 raise _Dropped(f"{code} {_reply_text(reply)}")
             if code in (250, 251):
                 accepted += 1
