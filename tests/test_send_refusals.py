@@ -107,7 +107,8 @@ def test_an_unreadable_reply_after_the_final_dot_is_unknown_and_never_sent_again
     with FaultySmtpd() as server:
         server.handler.data_reply = "xyz garbage"  # the message is stored, the reply cannot be parsed (-1)
         report = make_sender(smtp_settings(settings, server), db, clock).run()
-        assert sorted(report.unknown) == emails and report.sent == 0 and report.failed_count == 0
+        assert sorted(report.unknown) == emails and report.uncertain == 3
+        assert report.sent == 0 and report.failed_count == 0
         assert rows(db) == dict.fromkeys(emails, ("unknown", 1))
         reply = next(db.query("SELECT last_reply FROM deliveries"))["last_reply"]
         assert "could not be read" in reply and "garbage" in reply

@@ -115,7 +115,9 @@ def send(
     if report.interrupted:
         console.print(f"Stopped. {report.remaining} still queued; resume with: outreach send {slug}")
         raise typer.Exit(int(ExitCode.INTERRUPTED))
-    if report.failed_count or report.unknown:  # some recipients did not certainly get it: see the summary
+    # Some recipients of this run did not certainly get it (see the summary). Deliveries a crash left `unknown`
+    # are listed, but were the previous run's: they do not make this one partial.
+    if report.failed_count or report.uncertain:
         raise typer.Exit(int(ExitCode.PARTIAL))
 
 

@@ -94,6 +94,7 @@ class SendReport:
     sent: int = 0
     failed: Counter[str] = field(default_factory=Counter)  # reply → count
     unknown: list[str] = field(default_factory=list)  # found `sending` at start, or uncertain in this run
+    uncertain: int = 0  # of those, the ones this run's attempts left `unknown`
     retried_failed: int = 0  # failed deliveries put back in the queue by --retry-failed
     bounced: int = 0  # 5.1.x at RCPT, recorded as hard bounces
     dropped: int = 0  # queued deliveries whose contact was no longer mailable
@@ -331,6 +332,7 @@ class Sender:
             progress.failed += 1
         elif outcome.status == DeliveryStatus.UNKNOWN:
             report.unknown.append(delivery.contact.email)
+            report.uncertain += 1
             if verdict.stop is None:  # a run that stops on it reports it, but no longer counts progress
                 progress.unknown += 1
         elif outcome.retry_at is not None:
