@@ -98,12 +98,15 @@ def reopen_failed(db: Database, delivery_id: int, now: str) -> None:
                "updated_at = ? WHERE id = ? AND status = ?", [QUEUED, now, delivery_id, FAILED])
 
 
-def failed_deliveries(db: Database, campaign: str) -> list[FailedDelivery]:
-    """The campaign's failed deliveries whose contact still exists, with the contact's status and last reply."""
+def failed_deliveries(db: Database, campaign: str, conditions: Sequence[ContactFilter] = ()
+                      ) -> list[FailedDelivery]:
+    """The campaign's failed deliveries whose contact still exists and matches the conditions, with the
+    contact's status and the last reply."""
+    where, params = _conditions(conditions)
     return [FailedDelivery(int(delivery_id), email, reply or "", status) for delivery_id, email, reply, status in
             db.execute("SELECT d.id, c.email, d.last_reply, c.status FROM deliveries d JOIN contacts c "
-                       "ON c.id = d.contact_id WHERE d.campaign = ? AND d.status = ? ORDER BY d.id",
-                       [campaign, FAILED])]
+                       f"ON c.id = d.contact_id WHERE d.campaign = ? AND d.status = ? AND {where} ORDER BY d.id",
+                       [campaign, FAILED, *params])]
 
 
 def requeue_failed(db: Database, now: str, delivery_ids: Sequence[int]) -> int:

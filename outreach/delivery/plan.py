@@ -51,7 +51,7 @@ def plan_send(db: Database, slug: str, audience: Sequence[ContactFilter],
     """
     plan = Plan(slug)
     if retry_failed:
-        plan.retry_failed = len(retryable_failures(db, slug, reply_code))
+        plan.retry_failed = len(retryable_failures(db, slug, reply_code, audience))
     have = rows.contact_ids(db, slug)
     active_seen = 0
     for recipient in recipients:

@@ -32,10 +32,12 @@ def reply_matches(reply: str, pattern: str) -> bool:
     return any(fnmatch.fnmatchcase(code, pattern) for code in codes)
 
 
-def retryable_failures(db: Database, campaign: str, reply_code: str | None) -> list[int]:
-    """The failed deliveries `--retry-failed` puts back in the queue: never a contact that hard-bounced, was
-    unsubscribed or erased (not active) or is on the suppression list; only replies matching `reply_code`."""
-    return [failure.id for failure in rows.failed_deliveries(db, campaign)
+def retryable_failures(db: Database, campaign: str, reply_code: str | None,
+                       audience: Sequence[ContactFilter] = ()) -> list[int]:
+    """The failed deliveries `--retry-failed` puts back in the queue: within the run's audience, never a contact
+    that hard-bounced, was unsubscribed or erased (not active) or is on the suppression list; only replies
+    matching `reply_code`."""
+    return [failure.id for failure in rows.failed_deliveries(db, campaign, audience)
             if failure.contact_status == ContactStatus.ACTIVE and not is_suppressed(db, failure.email)
             and (reply_code is None or reply_matches(failure.reply, reply_code))]
 
@@ -74,8 +76,8 @@ class DatabaseStore:
 
     def requeue_failed(self, campaign: str, reply_code: str | None) -> int:
         """Put the retryable failed deliveries (see `retryable_failures`) back in the queue; returns how many."""
-        return rows.requeue_failed(self.db, utcnow_iso(self.clock), retryable_failures(self.db, campaign,
-                                                                                           reply_code))
+        return rows.requeue_failed(self.db, utcnow_iso(self.clock),
+                                   retryable_failures(self.db, campaign, reply_code, self.audience))
 
     def reopen(self, delivery: QueuedDelivery) -> None:
         """A delivery just recorded `failed` goes back to the queue (its refusal was the sender's)."""
