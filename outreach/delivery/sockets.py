@@ -37,7 +37,7 @@ def peer_spoke_or_closed(smtp: smtplib.SMTP) -> bool:
     A non-blocking look at the socket: with TLS, a readable socket may hold only a protocol record (a session
     ticket), which `recv` consumes and reports as "want read" — not a close. Reading a byte off the stream is
     harmless: when there was one, the connection is dropped anyway."""
-    import select
+    import selectors
 
     sock = smtp.sock
     if sock is None:
@@ -45,8 +45,11 @@ def peer_spoke_or_closed(smtp: smtplib.SMTP) -> bool:
     timeout = sock.gettimeout()
     try:
         pending = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
-        if not pending and not select.select([sock], [], [], 0)[0]:
-            return False
+        if not pending:
+            with selectors.DefaultSelector() as selector:  # poll/epoll: no FD_SETSIZE limit as select() has
+                selector.register(sock, selectors.EVENT_READ)
+                if not selector.select(0):
+                    return False
         sock.settimeout(0)
         sock.recv(1)
         return True  # a byte (the server spoke) or b"" (it hung up)
