@@ -64,6 +64,12 @@ class Settings:
     workers: int = field(default=1, metadata=_env("OUTREACH_WORKERS", doc="parallel SMTP connections"))
     max_attempts: int = field(default=5, metadata=_env(
         "OUTREACH_MAX_ATTEMPTS", doc="tries for a temporary (4xx) failure before it is failed"))
+    send_deadline: float = field(default=300.0, metadata=_env(
+        "OUTREACH_SEND_DEADLINE", doc="seconds one message may take, MAIL FROM to the reply"))
+    stall_limit: float = field(default=600.0, metadata=_env(
+        "OUTREACH_STALL_LIMIT", doc="seconds without any delivery decided before a send stops (0: never)"))
+    refusal_streak: int = field(default=5, metadata=_env(
+        "OUTREACH_REFUSAL_STREAK", doc="the same 5xx for this many domains in a row stops a send (0: never)"))
     unsubscribe_mailto: str | None = field(default=None, metadata=_env(
         "OUTREACH_UNSUBSCRIBE_MAILTO", doc="address for mailto: unsubscribes (default: the sender's)"))
     verp_address: str | None = field(default=None, metadata=_env(

@@ -122,3 +122,98 @@ def write_file(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+# --- relays that misbehave: real aiosmtpd servers with a handler (or a protocol class) of their own ----------
+
+
+class FaultyHandler:
+    """An aiosmtpd handler for the refusal tests: keeps what it receives (like conftest.SinkHandler) and can
+    refuse the sender at MAIL FROM, stall after MAIL FROM, refuse recipients, or garble the reply after DATA
+    (after storing the message, as the reproduction's relay did)."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+        self.mail_reply: str | None = None  # e.g. "530 5.7.0 Authentication required"
+        self.mail_stall: float = 0.0  # seconds to wait before answering MAIL FROM
+        self.rcpt_reply: str | None = None  # the same refusal for every recipient
+        self.data_reply: str | None = None  # sent (verbatim) after the message was stored
+        self.mails = 0  # MAIL FROM commands seen (one per attempt)
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # type: ignore[no-untyped-def]
+        import asyncio
+
+        self.mails += 1
+        if self.mail_stall:
+            await asyncio.sleep(self.mail_stall)
+        if self.mail_reply:
+            return self.mail_reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
+        if self.rcpt_reply:
+            return self.rcpt_reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        import time
+
+        from conftest import Received
+
+        self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
+                                      bytes(envelope.original_content or envelope.content), time.time()))
+        return self.data_reply or "250 OK"
+
+
+def closing_during_data_smtp():  # type: ignore[no-untyped-def]
+    """An aiosmtpd protocol that answers DATA with 354 and hangs up: nothing can have been stored.
+
+    The close comes with asyncio's next turn, racing the message: the body arrives at a closed socket or is left
+    unread, so the client sees a reset (not an end of stream) when it reads the reply to its final dot."""
+    from aiosmtpd.smtp import SMTP, syntax
+
+    class ClosingDuringData(SMTP):  # type: ignore[misc]
+        @syntax("DATA")
+        async def smtp_DATA(self, arg: str) -> None:
+            await self.push("354 End data with <CR><LF>.<CR><LF>")
+            self.transport.close()
+
+    return ClosingDuringData
+
+
+class FaultySmtpd:
+    """A running aiosmtpd on 127.0.0.1 with a FaultyHandler (and optionally another protocol class)."""
+
+    def __init__(self, protocol: Any = None) -> None:
+        from aiosmtpd.controller import Controller
+        from conftest import free_port
+
+        self.handler = FaultyHandler()
+        self.host, self.port = "127.0.0.1", free_port()
+        if protocol is None:
+            self.controller = Controller(self.handler, hostname=self.host, port=self.port)
+        else:
+            class _Controller(Controller):  # type: ignore[misc]
+                def factory(self):  # type: ignore[no-untyped-def]
+                    return protocol(self.handler, **self.SMTP_kwargs)
+
+            self.controller = _Controller(self.handler, hostname=self.host, port=self.port)
+
+    def __enter__(self) -> FaultySmtpd:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()
+
+    @property
+    def messages(self) -> list[Any]:
+        return self.handler.messages
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """OUTREACH_* settings that point outreach at this server."""
+        return {"OUTREACH_SMTP_HOST": self.host, "OUTREACH_SMTP_PORT": str(self.port),
+                "OUTREACH_SMTP_SECURITY": "none", **extra}

@@ -155,3 +155,95 @@ def test_header_injection_through_every_contact_field(runner, env, smtpd, db_pat
 def test_status_of_an_unsent_campaign(runner, env) -> None:
     result = runner("status", CAMPAIGN, env=env)
     assert result.exit_code == 0 and "no deliveries yet" in result.output
+
+
+# --- a relay that refuses the sender, garbles, hangs up or stalls (issue 15) ------------------------------------
+
+
+def _rows(db_path) -> dict[str, str]:
+    db = open_database(db_path)
+    try:
+        return {email: status for email, status in db.execute("SELECT email, status FROM deliveries")}
+    finally:
+        db.close()
+
+
+def test_a_relay_that_wants_a_login_stops_the_send_and_a_second_run_sends_everyone_once(runner, env, people,
+                                                                                        db_path) -> None:
+    from send_support import FaultySmtpd
+
+    with FaultySmtpd() as server:
+        server.handler.mail_reply = "530 5.7.0 Authentication required"
+        result = runner("send", CAMPAIGN, "--yes", env={**env, **server.env()})
+        assert result.exit_code == 3, result.output
+        assert "530 5.7.0 Authentication required" in result.output
+        assert "OUTREACH_SMTP_USER" in result.output and "Traceback" not in result.output
+        assert "failed ×" not in result.output and "remaining 5" in result.output
+        assert _rows(db_path) == dict.fromkeys(people, "queued")
+        assert server.messages == [] and server.handler.mails == 1
+
+        server.handler.mail_reply = None  # the login was configured
+        again = runner("send", CAMPAIGN, "--yes", env={**env, **server.env()})
+        assert again.exit_code == 0, again.output
+        assert "Sent 5, failed 0" in again.output
+    assert Counter(r for m in server.messages for r in m.rcpt_tos) == Counter(people)
+
+
+def test_retry_failed_sends_the_failures_again_and_status_says_how(runner, env, smtpd, people, db_path) -> None:
+    refused = ["jan@obec.example.org", "lea@ville.example.org"]
+    for address in refused:
+        smtpd.handler.rcpt_replies[address] = "550 5.7.1 Recipient rejected by policy"
+    first = runner("send", CAMPAIGN, "--yes", env={**env, **smtpd.env()})
+    assert first.exit_code == 4 and "failed ×2: 550 5.7.1 Recipient rejected by policy" in first.output
+
+    status = runner("status", CAMPAIGN, env=env)
+    assert f"to send these again: outreach send {CAMPAIGN} --retry-failed" in status.output
+    nothing = runner("send", CAMPAIGN, "--yes", env={**env, **smtpd.env()})
+    assert nothing.exit_code == 0 and "Nothing new to send" in nothing.output and "--retry-failed" in nothing.output
+    usage = runner("send", CAMPAIGN, "--yes", "--reply-code", "5.7.*", env={**env, **smtpd.env()})
+    assert usage.exit_code == 2 and "--retry-failed" in usage.output
+    bad = runner("send", CAMPAIGN, "--yes", "--retry-failed", "--reply-code", "x; DROP", env={**env, **smtpd.env()})
+    assert bad.exit_code == 2 and "reply-code pattern" in bad.output
+
+    smtpd.handler.rcpt_replies.clear()
+    none_match = runner("send", CAMPAIGN, "--yes", "--retry-failed", "--reply-code", "4.*",
+                        env={**env, **smtpd.env()})
+    assert none_match.exit_code == 0 and "Nothing new to send" in none_match.output
+    czech = runner("send", CAMPAIGN, "--yes", "--retry-failed", "--country", "CZ", env={**env, **smtpd.env()})
+    assert czech.exit_code == 0, czech.output  # the filter narrows the retry as it narrows a send
+    assert "1 failed to retry" in czech.output and "Sent 1, failed 0" in czech.output
+    retried = runner("send", CAMPAIGN, "--yes", "--retry-failed", "--reply-code", "5.7.*",
+                     env={**env, **smtpd.env()})
+    assert retried.exit_code == 0, retried.output
+    assert "1 failed to retry" in retried.output and "Sent 1, failed 0" in retried.output
+    assert Counter(r for m in smtpd.messages for r in m.rcpt_tos) == Counter(people)  # each exactly once
+    assert _rows(db_path) == dict.fromkeys(people, "sent")
+
+
+def test_an_unreadable_reply_after_the_dot_is_unknown_exit_4_and_never_resent(runner, env, people, db_path) -> None:
+    from send_support import FaultySmtpd
+
+    with FaultySmtpd() as server:
+        server.handler.data_reply = "xyz garbage"
+        result = runner("send", CAMPAIGN, "--yes", env={**env, **server.env()})
+        assert result.exit_code == 4, result.output  # nothing is known to have arrived: not a success
+        assert "Sent 0, failed 0, unknown 5" in result.output and "--retry-unknown" in result.output
+        again = runner("send", CAMPAIGN, "--yes", env={**env, **server.env()})
+        assert again.exit_code == 0 and "Nothing new to send" in again.output
+    assert _rows(db_path) == dict.fromkeys(people, "unknown")
+    assert Counter(r for m in server.messages for r in m.rcpt_tos) == Counter(people)  # one copy each
+
+
+@pytest.mark.parametrize("fault", ["close during DATA", "stall after MAIL FROM"])
+def test_a_relay_that_never_finishes_a_message_stops_the_send_with_the_queue_kept(runner, env, people, db_path,
+                                                                                  fault) -> None:
+    from send_support import FaultySmtpd, closing_during_data_smtp
+
+    settings = {"OUTREACH_STALL_LIMIT": "0.5", "OUTREACH_SMTP_TIMEOUT": "0.2"}
+    with FaultySmtpd(closing_during_data_smtp() if fault == "close during DATA" else None) as server:
+        server.handler.mail_stall = 1.0 if fault == "stall after MAIL FROM" else 0.0
+        result = runner("send", CAMPAIGN, "--yes", env={**env, **server.env(**settings)})
+    assert result.exit_code == 3, result.output
+    assert "decided no delivery" in result.output and "OUTREACH_STALL_LIMIT" in result.output
+    assert set(_rows(db_path).values()) == {"queued"} and "unknown" not in result.output.split("Error")[-1]
+    assert server.messages == []

@@ -83,13 +83,13 @@ def test_temporary_refusals_fail_after_max_attempts(settings, db, clock, smtpd) 
 
 def test_permanent_refusals_fail_at_once_and_no_such_user_is_a_hard_bounce(settings, db, clock, smtpd) -> None:
     emails = add_contacts(db, clock, 4)
-    smtpd.handler.rcpt_replies[emails[0]] = "550 5.7.1 Relaying denied by policy"
+    smtpd.handler.rcpt_replies[emails[0]] = "550 5.7.1 Recipient rejected by policy"
     smtpd.handler.rcpt_replies[emails[1]] = "550 5.1.1 <a0001@gmina.example.org>: No such user"
     report = make_sender(smtp_settings(settings, smtpd), db, clock).run()
     assert report.sent == 2 and report.failed_count == 2 and report.bounced == 1
     rows = {r["email"]: r for r in db.query("SELECT * FROM deliveries")}
     assert rows[emails[0]]["status"] == "failed" and rows[emails[0]]["attempts"] == 1
-    assert "Relaying denied" in rows[emails[0]]["last_reply"]
+    assert "Recipient rejected" in rows[emails[0]]["last_reply"]
     assert rows[emails[1]]["last_reply"].startswith("550 5.1.1")
     assert get_contact(db, emails[0]).status == ContactStatus.ACTIVE
     assert get_contact(db, emails[1]).status == ContactStatus.BOUNCED

@@ -57,6 +57,11 @@ def send(
                        ] = None,
     retry_unknown: Annotated[bool, typer.Option("--retry-unknown", help="Send again the deliveries left "
                                                                         "'unknown' by a crash.")] = False,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Queue the failed deliveries again (never "
+                                               "contacts that bounced, unsubscribed or are suppressed).")] = False,
+    reply_code: Annotated[str | None, typer.Option("--reply-code", metavar="GLOB", help="With --retry-failed: only "
+                                                   "failures whose last reply's code matches, e.g. 5.7.* or 530.")
+                          ] = None,
     test_to: Annotated[str | None, typer.Option("--test-to", metavar="ADDRESS", help="Send one test message per "
                                                 "language and kind to this address (not recorded).")] = None,
 ) -> None:
@@ -76,6 +81,7 @@ def send(
     extra = ContactFilter.parse(countries=country, kinds=kind, languages=language, tags=tag)
     parse_rates(rate, "--rate")  # a typo is a usage error before anything else happens
     parse_rates(domain_rate, "--domain-rate")
+    _check_reply_code(reply_code, retry_failed)
     clock = SystemClock()
     console = err()
     if test_to:
@@ -85,12 +91,16 @@ def send(
     if dry_run:
         _dry_run(settings, db, clock, campaign, extra)
         return
-    plan = plan_send(db, campaign.slug, (campaign.audience, extra), iter_audience(db, campaign, extra))
+    plan = plan_send(db, campaign.slug, (campaign.audience, extra), iter_audience(db, campaign, extra),
+                     retry_failed=retry_failed, reply_code=reply_code)
     unknown = plan.existing.get(DeliveryStatus.UNKNOWN, 0)
+    failed = plan.existing.get(DeliveryStatus.FAILED, 0)
     if plan.to_send == 0 and not (retry_unknown and unknown):
         _print_plan(plan, None)
         console.print(f"Nothing new to send for {slug!r}: every recipient in the audience already has a delivery."
-                      + (f" {unknown} are 'unknown'; add --retry-unknown to send those again." if unknown else ""))
+                      + (f" {unknown} are 'unknown'; add --retry-unknown to send those again." if unknown else "")
+                      + (f" {failed} failed; add --retry-failed to send those again (see: outreach status {slug})."
+                         if failed and not retry_failed else ""))
         return
     _print_plan(plan, describe_transport(settings))
     if not yes:
@@ -100,13 +110,30 @@ def send(
         typer.confirm(f"Send {plan.to_send} messages of {slug!r}?", abort=True, err=True)
 
     options = SendOptions.from_settings(settings, rate=rate, domain_rate=domain_rate, workers=workers, limit=limit,
-                                        retry_unknown=retry_unknown)
+                                        retry_unknown=retry_unknown, retry_failed=retry_failed,
+                                        reply_code=reply_code)
     report = _send(settings, db, clock, campaign, extra, options)
     if report.interrupted:
         console.print(f"Stopped. {report.remaining} still queued; resume with: outreach send {slug}")
         raise typer.Exit(int(ExitCode.INTERRUPTED))
-    if report.failed_count:
+    # Some recipients of this run did not certainly get it (see the summary). Deliveries a crash left `unknown`
+    # are listed, but were the previous run's: they do not make this one partial.
+    if report.failed_count or report.uncertain:
         raise typer.Exit(int(ExitCode.PARTIAL))
+
+
+def _check_reply_code(reply_code: str | None, retry_failed: bool) -> None:
+    """--reply-code only with --retry-failed, and only a code pattern (digits, dots, glob characters)."""
+    import re
+
+    if reply_code is None:
+        return
+    if not retry_failed:
+        raise typer.BadParameter("--reply-code only chooses among the failures of --retry-failed; add "
+                                 "--retry-failed.", param_hint="--reply-code")
+    if not re.fullmatch(r"[0-9.*?\[\]!-]+", reply_code):
+        raise typer.BadParameter(f"{reply_code!r} is not a reply-code pattern; write e.g. 5.7.*, 530 or 4*.",
+                                 param_hint="--reply-code")
 
 
 def _dry_run(settings: Settings, db: Database, clock: Clock, campaign: Campaign, extra: ContactFilter) -> None:
@@ -269,8 +296,9 @@ def _print_plan(plan: Plan, transport: str | None) -> None:
             row = [plan.cells.get((country, lang), 0) for lang in languages]
             table.add_row(country, *[str(n) if n else "·" for n in row], str(sum(row)))
         console.print(table)
-    console.print(f"Recipients now: {plan.to_send} ({plan.new} new, {plan.queued} already queued), "
-                  f"{plan.fallbacks} in the fallback language.")
+    console.print(f"Recipients now: {plan.to_send} ({plan.new} new, {plan.queued} already queued"
+                  + (f", {plan.retry_failed} failed to retry" if plan.retry_failed else "")
+                  + f"), {plan.fallbacks} in the fallback language.")
     if plan.skipped:
         console.print("Skipped: " + "; ".join(f"{n} × {reason}" for reason, n in plan.skipped.most_common()))
     if plan.not_mailable:
@@ -287,14 +315,16 @@ def _print_report(report: SendReport, slug: str) -> None:
     console = err()
     if report.recovered_lock:
         console.print(f"Took over the lock left by {report.recovered_lock}, which is no longer running.")
+    if report.retried_failed:
+        console.print(f"Queued again {report.retried_failed} failed deliveries (--retry-failed).")
     console.print(f"Sent {report.sent}, failed {report.failed_count}, unknown {len(report.unknown)}, "
                   f"remaining {report.remaining}" + (f", hard bounces {report.bounced}" if report.bounced else "")
                   + (f", dropped {report.dropped} no longer mailable" if report.dropped else "") + ".")
     for reply, count in report.failed.most_common(10):
         console.print(f"  failed ×{count}: {reply}")
     if report.unknown:
-        console.print(f"Unknown — a previous run stopped while these were being handed to the server; they may "
-                      f"or may not have arrived ({len(report.unknown)}):")
+        console.print(f"Unknown — the connection ended (a crash, a lost connection, an unreadable reply) after "
+                      f"these were handed to the server; they may or may not have arrived ({len(report.unknown)}):")
         for address in report.unknown[:20]:
             console.print(f"  {address}")
         console.print(f"Send them again only if you accept a possible second copy: outreach send {slug} "
@@ -325,6 +355,9 @@ def status(
                       f"(next at {queue.retrying.next_attempt_at}).")
     for failure in queue.failures[:10]:
         console.print(f"  failed ×{failure.count}: {failure.reply}")
+    if queue.failures:
+        console.print(f"  to send these again: outreach send {slug} --retry-failed  (only some: add --reply-code, "
+                      "e.g. --reply-code '5.7.*')")
     for item in queue.unknown[:50]:
         console.print(f"  unknown: {item.email or '(erased)'} {item.message_id or ''}")
     if queue.lock:

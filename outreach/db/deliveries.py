@@ -14,6 +14,7 @@ from outreach.db.schema import Database
 from outreach.models import DeliveryStatus
 from outreach.models.contacts import Contact, ContactFilter
 from outreach.models.deliveries import (
+    FailedDelivery,
     FailureGroup,
     NewDelivery,
     Outcome,
@@ -88,6 +89,35 @@ def requeue_unknown(db: Database, now: str, campaign: str) -> int:
                         "WHERE campaign = ? AND status = ? AND contact_id IS NOT NULL",
                         [QUEUED, now, campaign, UNKNOWN])
     return cursor.rowcount
+
+
+def reopen_failed(db: Database, delivery_id: int, now: str) -> None:
+    """A delivery just recorded `failed` goes back to `queued`, its attempt not counted (the refusal turned out
+    to be the sender's, not the recipient's); the reply is kept."""
+    db.execute("UPDATE deliveries SET status = ?, attempts = max(0, attempts - 1), next_attempt_at = NULL, "
+               "updated_at = ? WHERE id = ? AND status = ?", [QUEUED, now, delivery_id, FAILED])
+
+
+def failed_deliveries(db: Database, campaign: str, conditions: Sequence[ContactFilter] = ()
+                      ) -> list[FailedDelivery]:
+    """The campaign's failed deliveries whose contact still exists and matches the conditions, with the
+    contact's status and the last reply."""
+    where, params = _conditions(conditions)
+    return [FailedDelivery(int(delivery_id), email, reply or "", status) for delivery_id, email, reply, status in
+            db.execute("SELECT d.id, c.email, d.last_reply, c.status FROM deliveries d JOIN contacts c "
+                       f"ON c.id = d.contact_id WHERE d.campaign = ? AND d.status = ? AND {where} ORDER BY d.id",
+                       [campaign, FAILED, *params])]
+
+
+def requeue_failed(db: Database, now: str, delivery_ids: Sequence[int]) -> int:
+    """These failed deliveries go back to `queued` with their attempts reset (they keep their Message-ID)."""
+    requeued = 0
+    with db.atomic():
+        for delivery_id in delivery_ids:
+            cursor = db.execute("UPDATE deliveries SET status = ?, attempts = 0, next_attempt_at = NULL, "
+                                "updated_at = ? WHERE id = ? AND status = ?", [QUEUED, now, delivery_id, FAILED])
+            requeued += cursor.rowcount
+    return requeued
 
 
 def drop_queued(db: Database, delivery_id: int) -> None:

@@ -1,11 +1,14 @@
 """How an attempt ends: the transport's answer (a reply, or an exception) turned into what the queue records.
 
-    reply (250 …)                → sent
+    reply (a parsed 2xx)         → sent
     TemporaryFailure (4xx)       → queued again after a backoff (60 s, 2 min, 4 min… up to an hour);
-                                   failed once `max_attempts` attempts were made
+                                   failed once `max_attempts` attempts were made (a connection lost before the
+                                   final dot, twice, is one of these: nothing can have been stored)
     PermanentFailure (5xx)       → failed; 5.1.x at RCPT (no such mailbox) is also a hard bounce
-    DeliveryUncertain            → unknown (lost after the final dot: the server may hold the message)
+    DeliveryUncertain            → unknown (after the final dot no parsed reply — lost, timed out, unreadable:
+                                   the server may hold the message)
     TransportError               → queued again, the attempt not counted (nothing left this machine); the run stops
+                                   — also SenderRefused (5xx at MAIL FROM, login required, relay denied)
     anything else                → unknown (it broke while the message was handed over); the run stops
 
 A pure function of the answer, the attempt number and the time, so that every branch is testable alone.

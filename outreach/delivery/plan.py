@@ -16,6 +16,7 @@ from outreach.db.locks import get_lock
 from outreach.db.schema import Database
 from outreach.delivery.locks import is_stale
 from outreach.delivery.seams import RecipientLike
+from outreach.delivery.store import retryable_failures
 from outreach.models import ContactStatus, DeliveryStatus
 from outreach.models.campaigns import CampaignRecord
 from outreach.models.contacts import ContactFilter
@@ -34,20 +35,25 @@ class Plan:
     existing: Counter[DeliveryStatus] = field(default_factory=Counter)  # delivery status → rows already there
     new: int = 0  # recipients to be queued now (first send or follow-up)
     queued: int = 0  # rows already queued (an interrupted run) that this run will send
+    retry_failed: int = 0  # failed deliveries --retry-failed puts back in the queue
 
     @property
     def to_send(self) -> int:
-        """Messages this run would send: the new recipients and those already queued."""
-        return self.new + self.queued
+        """Messages this run would send: the new recipients, those already queued, the failures retried."""
+        return self.new + self.queued + self.retry_failed
 
 
 def plan_send(db: Database, slug: str, audience: Sequence[ContactFilter],
-              recipients: Iterable[RecipientLike]) -> Plan:
+              recipients: Iterable[RecipientLike], *, retry_failed: bool = False,
+              reply_code: str | None = None) -> Plan:
     """Count what a send of campaign `slug` to `recipients` would do now, without writing anything.
 
-    `audience` are the conditions that chose the recipients (the campaign's audience, the command line's filter).
+    `audience` are the conditions that chose the recipients (the campaign's audience, the command line's filter);
+    with `retry_failed`, the failed deliveries that `--retry-failed [--reply-code]` would queue again count too.
     """
     plan = Plan(slug)
+    if retry_failed:
+        plan.retry_failed = len(retryable_failures(db, slug, reply_code, audience))
     have = rows.contact_ids(db, slug)
     active_seen = 0
     for recipient in recipients:

@@ -104,6 +104,13 @@ class DeliveryStore(Protocol):
     def requeue_unknown(self, campaign: str) -> int:
         """`unknown` deliveries go back to the queue (`--retry-unknown`); returns how many."""
 
+    def requeue_failed(self, campaign: str, reply_code: str | None) -> int:
+        """Failed deliveries of still mailable contacts (whose reply matches the glob) go back to the queue
+        (`--retry-failed`); returns how many."""
+
+    def reopen(self, delivery: QueuedDelivery) -> None:
+        """A delivery just recorded `failed` goes back to the queue, its attempt not counted."""
+
     def record_campaign(self, campaign: CampaignLike) -> None:
         """Write or refresh what is kept of the campaign itself (name, source language, content hashes)."""
 

@@ -30,6 +30,7 @@ from outreach.delivery.outcomes import Verdict, judge
 from outreach.delivery.ratelimit import DomainLimiter, Rate, RateLimiter, configured_rates
 from outreach.delivery.seams import DeliveryStore, RecipientLike, SendLock
 from outreach.delivery.transport import Transport
+from outreach.delivery.watch import RefusalStreakError, RunWatch
 from outreach.mail.headers import address_domain
 from outreach.models import ContactStatus, DeliveryStatus
 from outreach.models.deliveries import Outcome, QueuedDelivery
@@ -46,20 +47,26 @@ class SendOptions:
     domain_rates: Sequence[Rate] = ()
     workers: int = 1
     retry_unknown: bool = False
+    retry_failed: bool = False
+    reply_code: str | None = None  # with retry_failed: only the failures whose last reply matches this glob
     lock_wait: float = 5.0
     max_attempts: int = 5  # attempts before a temporary refusal counts as failed
+    stall_limit: float = 600.0  # seconds of trouble without any delivery decided before the run stops
+    refusal_streak: int = 5  # distinct domains refused alike in a row that stop the run
 
     @classmethod
     def from_settings(cls, settings: Settings, *, rate: str | None = None, domain_rate: str | None = None,
                       workers: int | None = None, limit: int | None = None, retry_unknown: bool = False,
+                      retry_failed: bool = False, reply_code: str | None = None,
                       lock_wait: float = 5.0) -> SendOptions:
         """The command line's choices, the settings (OUTREACH_RATE, …) where it made none; a rate that does
         not parse is an InputError naming the option or the setting it came from."""
         return cls(limit=limit, rates=configured_rates(rate, settings.rate, "--rate", "OUTREACH_RATE"),
                    domain_rates=configured_rates(domain_rate, settings.domain_rate, "--domain-rate",
                                                  "OUTREACH_DOMAIN_RATE"),
-                   workers=workers or settings.workers, retry_unknown=retry_unknown, lock_wait=lock_wait,
-                   max_attempts=settings.max_attempts)
+                   workers=workers or settings.workers, retry_unknown=retry_unknown, retry_failed=retry_failed,
+                   reply_code=reply_code, lock_wait=lock_wait, max_attempts=settings.max_attempts,
+                   stall_limit=settings.stall_limit, refusal_streak=settings.refusal_streak)
 
 
 @dataclass
@@ -87,6 +94,8 @@ class SendReport:
     sent: int = 0
     failed: Counter[str] = field(default_factory=Counter)  # reply → count
     unknown: list[str] = field(default_factory=list)  # found `sending` at start, or uncertain in this run
+    uncertain: int = 0  # of those, the ones this run's attempts left `unknown`
+    retried_failed: int = 0  # failed deliveries put back in the queue by --retry-failed
     bounced: int = 0  # 5.1.x at RCPT, recorded as hard bounces
     dropped: int = 0  # queued deliveries whose contact was no longer mailable
     enqueued: int = 0
@@ -133,6 +142,7 @@ class Sender:
         self.report = SendReport(self.campaign.slug)
         self.progress = Progress()
         self._connections = ConnectionPool(self.options.workers, transports)
+        self.watch = RunWatch(clock, self.options.stall_limit, self.options.refusal_streak)
         self._stop = threading.Event()
         self._on_progress: Callable[[Progress], None] = lambda progress: None
 
@@ -150,6 +160,8 @@ class Sender:
             if self.options.retry_unknown:
                 store.requeue_unknown(slug)
                 self.report.unknown = []
+            if self.options.retry_failed:
+                self.report.retried_failed = store.requeue_failed(slug, self.options.reply_code)
             store.record_campaign(self.campaign)
             self.report.enqueued = store.enqueue(slug, self.audience())
             self._seed_limiter()
@@ -210,6 +222,7 @@ class Sender:
             step = min(pause, 1.0)
             self.clock.sleep(step)
             pause -= step
+            self.watch.check_stall()  # a relay that only drops or times out does not keep the run for ever
         if self._stop.is_set():
             return False
         self.progress.waiting = 0.0
@@ -299,6 +312,15 @@ class Sender:
             self.report.bounced += 1
         if verdict.stop is not None:
             raise verdict.stop
+        try:
+            self.watch.observe(delivery, answer, verdict.outcome)
+        except RefusalStreakError as error:
+            for refused, outcome in error.streak:  # not the recipients' fault: queued again, nothing lost
+                self.store.reopen(refused)
+                self.report.failed[outcome.reply or ""] -= 1
+                self.progress.failed -= 1
+            self.report.failed += Counter()  # drops the replies counted down to zero
+            raise
 
     def _count(self, delivery: QueuedDelivery, verdict: Verdict) -> None:
         outcome, report, progress = verdict.outcome, self.report, self.progress
@@ -310,6 +332,7 @@ class Sender:
             progress.failed += 1
         elif outcome.status == DeliveryStatus.UNKNOWN:
             report.unknown.append(delivery.contact.email)
+            report.uncertain += 1
             if verdict.stop is None:  # a run that stops on it reports it, but no longer counts progress
                 progress.unknown += 1
         elif outcome.retry_at is not None:

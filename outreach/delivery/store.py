@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -14,9 +16,30 @@ from outreach.db import deliveries as rows
 from outreach.db.schema import Database
 from outreach.delivery.locks import CampaignLock
 from outreach.delivery.seams import CampaignLike, RecipientLike
-from outreach.models import DeliveryStatus
+from outreach.models import ContactStatus, DeliveryStatus
 from outreach.models.contacts import ContactFilter
 from outreach.models.deliveries import NewDelivery, Outcome, QueuedDelivery
+
+_ENHANCED = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
+
+
+def reply_matches(reply: str, pattern: str) -> bool:
+    """Whether a stored reply's basic code ("530") or enhanced code ("5.7.0") matches the glob `pattern`."""
+    words = reply.split()
+    codes = [words[0]] if words else []
+    if len(words) > 1 and _ENHANCED.fullmatch(words[1]):
+        codes.append(words[1])
+    return any(fnmatch.fnmatchcase(code, pattern) for code in codes)
+
+
+def retryable_failures(db: Database, campaign: str, reply_code: str | None,
+                       audience: Sequence[ContactFilter] = ()) -> list[int]:
+    """The failed deliveries `--retry-failed` puts back in the queue: within the run's audience, never a contact
+    that hard-bounced, was unsubscribed or erased (not active) or is on the suppression list; only replies
+    matching `reply_code`."""
+    return [failure.id for failure in rows.failed_deliveries(db, campaign, audience)
+            if failure.contact_status == ContactStatus.ACTIVE and not is_suppressed(db, failure.email)
+            and (reply_code is None or reply_matches(failure.reply, reply_code))]
 
 
 def content_hashes(campaign: CampaignLike) -> dict[str, str]:
@@ -50,6 +73,15 @@ class DatabaseStore:
     def requeue_unknown(self, campaign: str) -> int:
         """Put `unknown` deliveries back in the queue; they keep their Message-ID."""
         return rows.requeue_unknown(self.db, utcnow_iso(self.clock), campaign)
+
+    def requeue_failed(self, campaign: str, reply_code: str | None) -> int:
+        """Put the retryable failed deliveries (see `retryable_failures`) back in the queue; returns how many."""
+        return rows.requeue_failed(self.db, utcnow_iso(self.clock),
+                                   retryable_failures(self.db, campaign, reply_code, self.audience))
+
+    def reopen(self, delivery: QueuedDelivery) -> None:
+        """A delivery just recorded `failed` goes back to the queue (its refusal was the sender's)."""
+        rows.reopen_failed(self.db, delivery.id, utcnow_iso(self.clock))
 
     def record_campaign(self, campaign: CampaignLike) -> None:
         """Write or refresh the `campaigns` row: name, source language, content hash per language."""

@@ -1,10 +1,13 @@
 """Transports: how a built message leaves outreach — an SMTP relay, or the local outbox Maildir.
 
-The SMTP transport speaks the protocol step by step (MAIL, RCPT, DATA) instead of calling `sendmail`, so it
-knows exactly when the server may already hold a message: a connection lost before the final dot is retried on a
-new connection; lost after it (before the reply) is `DeliveryUncertain` — the one case the queue records as
-`unknown` rather than guess. Replies become `TemporaryFailure` (4xx) or `PermanentFailure` (5xx) per recipient;
-a connection that cannot be opened, authenticated or secured is a `TransportError`, which stops a run at once.
+The SMTP transport speaks the protocol step by step (MAIL, RCPT, DATA, the body, then the final dot on its own)
+instead of calling `sendmail`, so it knows exactly when the server may already hold a message: a connection lost
+before the final dot left this machine (or reset with the dot unread) is retried on a new connection — nothing can
+have been stored; after it, only a parsed reply decides — 2xx is sent, 4xx/5xx a refusal — and anything else (an
+end of stream, a timeout, an unparsable line that smtplib reports as -1) is `DeliveryUncertain`, which the queue
+records as `unknown` rather than guess. A connection that cannot be opened, authenticated or secured, and a
+refusal aimed at the sender (`delivery.refusals`: 5xx at MAIL FROM, authentication required, relay denied), is a
+`TransportError`, which stops a run at once. One message gets at most `OUTREACH_SEND_DEADLINE` seconds.
 
 This is the only module that imports smtplib. No message here ever contains the password.
 """
@@ -17,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from outreach.config import Settings
+from outreach.delivery.refusals import sender_refusal
+from outreach.delivery.sockets import Deadline, no_delay, peer_spoke_or_closed, reset_by_peer
 from outreach.errors import OutreachError, TransportError
 
 if TYPE_CHECKING:  # imported when first used: `outreach --help` and the web pages need neither
@@ -58,7 +63,7 @@ class PermanentFailure(_Refusal):
 
 
 class DeliveryUncertain(OutreachError):
-    """The connection was lost after the whole message was sent and before the server answered."""
+    """After the final dot, no parsed reply: the connection was lost, timed out, or the reply was unreadable."""
 
 
 def _reply_text(reply: bytes | str) -> str:
@@ -105,7 +110,7 @@ class SmtpTransport:
                                         context=context)
             else:
                 smtp = smtplib.SMTP(self.host, self.port, local_hostname=helo, timeout=settings.smtp_timeout)
-            _no_delay(smtp)
+            no_delay(smtp)
             smtp.ehlo_or_helo_if_needed()
             if settings.smtp_security == "starttls":
                 if not smtp.has_extn("starttls"):
@@ -171,72 +176,131 @@ class SmtpTransport:
     # --- sending -----------------------------------------------------------------------------------------
 
     def send(self, message: bytes, envelope_from: str, recipients: list[str]) -> str:
-        """Send over the open connection; when it turns out dropped before any data went out, reconnect once."""
-        for attempt in (1, 2):
-            if self._smtp is None:
-                self._smtp = self._connect()
-            try:
-                return self._transaction(self._smtp, message, envelope_from, recipients)
-            except _Dropped as dropped:
-                self._drop()
-                if attempt == 2:
-                    raise TemporaryFailure(421, f"4.4.2 connection lost twice ({dropped})",
-                                           stage="connect") from None
+        """Send over the open connection; when it turns out dropped before the final dot, reconnect once.
+
+        The whole of it gets `send_deadline` seconds (a connection being opened is bounded per step by
+        `smtp_timeout`): then the socket is shut, which ends the message as a drop before the dot (queued
+        again) or as uncertain after it."""
+        deadline = Deadline(self.settings.send_deadline, self._expire)
+        try:
+            for attempt in (1, 2):
+                try:
+                    if self._smtp is None:
+                        self._smtp = self._connect()
+                    if deadline.expired:  # it fired while connecting, when there was no socket yet to shut
+                        raise _Dropped("the connection took the whole deadline")
+                    return self._transaction(self._smtp, message, envelope_from, recipients)
+                except _Dropped as dropped:
+                    self._drop()
+                    if deadline.expired:
+                        raise TemporaryFailure(
+                            421, f"4.4.2 no answer within OUTREACH_SEND_DEADLINE={self.settings.send_deadline:g} s "
+                            f"({dropped})", stage="connect") from None
+                    if attempt == 2:
+                        raise TemporaryFailure(421, f"4.4.2 connection lost twice ({dropped})",
+                                               stage="connect") from None
+        finally:
+            deadline.cancel()
         raise AssertionError("unreachable")
 
-    def _transaction(self, smtp: smtplib.SMTP, message: bytes, envelope_from: str, recipients: list[str]) -> str:
-        import smtplib
+    def _expire(self) -> None:
+        """Called by the deadline's timer thread: shut the socket, so that the blocked read or write returns."""
+        smtp = self._smtp
+        sock = smtp.sock if smtp is not None else None
+        if sock is not None:
+            import socket
 
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _transaction(self, smtp: smtplib.SMTP, message: bytes, envelope_from: str, recipients: list[str]) -> str:
         addresses = [_ascii_domain(a) for a in recipients]
         sender = _ascii_domain(envelope_from)
         options = _mail_options(smtp, sender, addresses)
         try:
-            code, reply = smtp.mail(sender, options)
-            if code == 421:  # "service not available, closing": a new connection may well take it
-                raise _Dropped(f"{code} {_reply_text(reply)}")
-            if code != 250:
-                self._reset(smtp)
-                raise _refusal(code, reply, None, "mail")
-            accepted = []
-            refused: list[_Refusal] = []
-            for address in addresses:
-                code, reply = smtp.rcpt(address)
-                if code == 421:
-                    raise _Dropped(f"{code} {_reply_text(reply)}")
-                if code in (250, 251):
-                    accepted.append(address)
-                else:
-                    refused.append(_refusal(code, reply, address, "rcpt"))
-            if not accepted:
-                self._reset(smtp)
-                raise refused[0]
+            refused = self._envelope(smtp, sender, options, addresses)
             smtp.putcmd("data")
             code, reply = smtp.getreply()
+            if code == 421 or not 200 <= code < 600:  # no DATA went out: safe on a new connection
+                raise _Dropped(f"{code} {_reply_text(reply)}")
             if code != 354:
                 self._reset(smtp)
                 raise _refusal(code, reply, None, "data")
             payload = re.sub(rb"(?m)^\.", b"..", message)
             if not payload.endswith(b"\r\n"):
                 payload += b"\r\n"
-            smtp.send(payload + b".\r\n")
+            smtp.send(payload)
+            # The last moment nothing can have been stored: a server that hung up (or spoke) during the body
+            # never saw the end of the message. Checked without waiting — a close we cannot see yet is judged
+            # after the dot, conservatively, as uncertain.
+            if peer_spoke_or_closed(smtp):
+                raise _Dropped("the server closed the connection during DATA, before the final dot")
+            smtp.send(b".\r\n")
         except OSError as error:  # smtplib.SMTPServerDisconnected, resets and timeouts are all OSErrors
             # Nothing was accepted yet: the message can safely go again on a new connection.
             raise _Dropped(str(error) or type(error).__name__) from None
-        try:
-            code, reply = smtp.getreply()
-        except (smtplib.SMTPServerDisconnected, OSError) as error:
-            self._drop()
-            raise DeliveryUncertain(
-                f"The connection to {self.host} was lost after the message was sent, before the server confirmed "
-                f"it ({error or 'timeout'})") from None
-        if code == 421:
-            self._drop()
-        if code != 250:
-            raise _refusal(code, reply, None, "data")
-        text = _reply_text(reply)
+        code, text = self._final_reply(smtp)
         if refused:  # only with several recipients: the others got it
             text += " (refused: " + "; ".join(f"{r.recipient} {r.code} {r.reply}" for r in refused) + ")"
         return f"{code} {text}"
+
+    def _envelope(self, smtp: smtplib.SMTP, sender: str, options: list[str], addresses: list[str]
+                  ) -> list[_Refusal]:
+        """MAIL FROM and one RCPT TO per address; returns the recipients refused (raising when all were)."""
+        code, reply = smtp.mail(sender, options)
+        if code == 421 or not 200 <= code < 600:  # closing, or out of step: a new connection may well take it
+            raise _Dropped(f"{code} {_reply_text(reply)}")
+        if code != 250:
+            self._reset(smtp)
+            raise sender_refusal(code, _reply_text(reply), "mail", self._where()) or _refusal(code, reply, None,
+                                                                                               "mail")
+        refused: list[_Refusal] = []
+        accepted = 0
+        for address in addresses:
+            code, reply = smtp.rcpt(address)
+            if code == 421 or not 200 <= code < 600:
+                raise _Dropped(f"{code} {_reply_text(reply)}")
+            if code in (250, 251):
+                accepted += 1
+                continue
+            about_sender = sender_refusal(code, _reply_text(reply), "rcpt", self._where())
+            if about_sender is not None:
+                self._reset(smtp)
+                raise about_sender
+            refused.append(_refusal(code, reply, address, "rcpt"))
+        if not accepted:
+            self._reset(smtp)
+            raise refused[0]
+        return refused
+
+    def _final_reply(self, smtp: smtplib.SMTP) -> tuple[int, str]:
+        """The reply to the final dot: 2xx is returned, 4xx/5xx raised as a refusal; anything else (no reply,
+        a lost connection, an unparsable line) is DeliveryUncertain — the server may hold the message."""
+        import smtplib
+
+        try:
+            code, reply = smtp.getreply()
+        except (smtplib.SMTPException, OSError) as error:  # includes smtplib's own "500 Line too long."
+            self._drop()
+            if reset_by_peer(error):
+                # A reset, not an end of stream: the server's socket was closed with our bytes unread (or they
+                # came after it closed) — its program never read the final dot, so nothing was stored.
+                raise _Dropped("the server reset the connection: it closed before reading the final dot") from None
+            raise DeliveryUncertain(
+                f"The connection to {self.host} was lost after the message was sent, before the server confirmed "
+                f"it ({error or 'timeout'})") from None
+        text = _reply_text(reply)
+        if 200 <= code < 300:
+            return code, text
+        if 400 <= code < 600:
+            if code == 421:
+                self._drop()
+            raise _refusal(code, reply, None, "data")
+        self._drop()  # out of step with the server: the next message starts on a new connection
+        raise DeliveryUncertain(f"The server's reply after the message could not be read (code {code}): "
+                                f"{text[:200]!r}")
 
     @staticmethod
     def _reset(smtp: smtplib.SMTP) -> None:
@@ -258,19 +322,6 @@ def _mail_options(smtp: smtplib.SMTP, sender: str, addresses: list[str]) -> list
     if smtp.has_extn("8bitmime"):  # the UTF-8 To header
         options.append("BODY=8BITMIME")
     return options
-
-
-def _no_delay(smtp: smtplib.SMTP) -> None:
-    # A message is one large write followed by a wait for the reply: with Nagle's algorithm its last partial
-    # segment waits for the peer's delayed ACK (40 ms on Linux), capping a connection near 25 messages/s.
-    import socket
-
-    if smtp.sock is None:
-        return
-    try:
-        smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except OSError:
-        pass
 
 
 class _Dropped(Exception):

@@ -83,6 +83,16 @@ class FailureGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class FailedDelivery:
+    """A failed delivery whose contact still exists: what `--retry-failed` chooses from."""
+
+    id: int
+    email: str
+    reply: str  # the last reply, e.g. "530 5.7.0 Authentication required"
+    contact_status: str
+
+
+@dataclass(frozen=True, slots=True)
 class UnknownDelivery:
     """A delivery whose fate is unknown: the server may or may not have taken it."""
 
