@@ -30,7 +30,7 @@ from outreach.delivery.outcomes import Verdict, judge
 from outreach.delivery.ratelimit import DomainLimiter, Rate, RateLimiter, configured_rates
 from outreach.delivery.seams import DeliveryStore, RecipientLike, SendLock
 from outreach.delivery.transport import Transport
-from outreach.delivery.watch import RefusalStreakError, RunWatch
+from outreach.delivery.watch import RefusalStreakError, RunWatch, StallError
 from outreach.mail.headers import address_domain
 from outreach.models import ContactStatus, DeliveryStatus
 from outreach.models.deliveries import Outcome, QueuedDelivery
@@ -288,10 +288,9 @@ class Sender:
         handed = False
         with self.store.transaction():
             for finished, answer in done:
-                try:
-                    self._apply(finished, answer)
-                except BaseException as raised:  # finish recording the others before stopping
-                    error = error or raised
+                # An answer that stops the run is raised once the others are recorded too. An error of the
+                # store itself (a full disk) is not caught: it leaves the block, and the transaction rolls back.
+                error = self._apply(finished, answer) or error
             if job is not None and error is None:
                 # The commit that makes a crash from here on an `unknown`, never a silent second copy.
                 handed = self.store.mark_sending(job.delivery, job.message_id)
@@ -301,7 +300,8 @@ class Sender:
             raise error
         return handed
 
-    def _apply(self, job: Job, answer: Answer) -> None:
+    def _apply(self, job: Job, answer: Answer) -> BaseException | None:
+        """Record how `job` ended; returns the error that stops the run after this answer, if any."""
         delivery = job.delivery
         verdict = judge(answer, delivery.attempts + 1, self.options.max_attempts, self.clock.now())
         self.store.settle(delivery, verdict.outcome)
@@ -311,7 +311,7 @@ class Sender:
                                            verdict.outcome.reply or ""))
             self.report.bounced += 1
         if verdict.stop is not None:
-            raise verdict.stop
+            return verdict.stop
         try:
             self.watch.observe(delivery, answer, verdict.outcome)
         except RefusalStreakError as error:
@@ -320,7 +320,10 @@ class Sender:
                 self.report.failed[outcome.reply or ""] -= 1
                 self.progress.failed -= 1
             self.report.failed += Counter()  # drops the replies counted down to zero
-            raise
+            return error
+        except StallError as error:
+            return error
+        return None
 
     def _count(self, delivery: QueuedDelivery, verdict: Verdict) -> None:
         outcome, report, progress = verdict.outcome, self.report, self.progress
