@@ -1,8 +1,12 @@
-"""Settings from the environment and `.env`.
+"""Settings from the environment and `.env`, and the workspace they belong to.
 
 `Settings.from_env(mapping)` is pure: it reads a mapping of `OUTREACH_*` names. Only `load_settings` touches the
 process environment and the `.env` file (python-dotenv); the environment wins over `.env`. Secrets are masked by
 `Settings.describe()`, the only way settings are shown.
+
+A workspace is found as git finds a repository: the nearest folder, from the working folder upwards, holding a
+`.env` with OUTREACH_ settings (what `outreach init` writes) or a `contacts.db`. Relative paths in the settings
+resolve against that folder, so every command works the same from any of its subfolders.
 """
 
 from __future__ import annotations
@@ -125,6 +129,12 @@ class Settings:
         """A copy with some fields changed (e.g. the global --db option)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
+    def resolved_against(self, root: Path) -> Settings:
+        """A copy whose relative paths (database, campaigns, layouts, outbox …) are taken inside `root`."""
+        changes: dict[str, Any] = {f.name: root / value for f in fields(self)
+                   if isinstance(value := getattr(self, f.name), Path) and not value.is_absolute()}
+        return replace(self, **changes)
+
     def describe(self) -> list[tuple[str, str, str]]:
         """(variable, effective value with secrets masked, description) for `outreach config`."""
         rows = []
@@ -168,15 +178,54 @@ def _convert(attr: str, name: str, raw: str, default: Any) -> Any:
     return raw
 
 
-def load_settings(env_file: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Settings from `.env` (or `env_file`) overlaid by the process environment. The edge calls this once."""
+@dataclass(frozen=True)
+class Workspace:
+    """The folder whose settings are in force: relative paths resolve inside it."""
+
+    root: Path
+    settings_file: Path | None  # None: a folder holding only a contacts.db (defaults apply)
+
+
+SETTINGS_FILE = ".env"
+DEFAULT_DB = "contacts.db"
+NO_WORKSPACE_HINT = ("Make one with: outreach init my-project && cd my-project (or go to the folder holding your "
+                     ".env); --env-file FILE or --db FILE name the settings or the database directly.")
+
+
+def _has_outreach_settings(path: Path) -> bool:
+    try:
+        text = path.read_text(encoding="utf-8-sig", errors="replace")
+    except OSError:
+        return False
+    return any(line.lstrip().removeprefix("export ").lstrip().startswith("OUTREACH_") for line in text.splitlines())
+
+
+def find_workspace(start: Path) -> Workspace | None:
+    """The nearest folder from `start` upwards holding a `.env` with OUTREACH_ settings or a `contacts.db`."""
+    folder = start.resolve()
+    for candidate in (folder, *folder.parents):
+        settings_file = candidate / SETTINGS_FILE
+        if settings_file.is_file() and _has_outreach_settings(settings_file):
+            return Workspace(candidate, settings_file)
+        if (candidate / DEFAULT_DB).is_file():
+            return Workspace(candidate, None)
+    return None
+
+
+def load_settings(env_file: Path | None = None, environ: Mapping[str, str] | None = None,
+                  root: Path | None = None) -> Settings:
+    """Settings from `.env` (or `env_file`) overlaid by the process environment. The edge calls this once.
+
+    With `root` (the workspace), relative paths resolve inside it and no `.env` is read unless `env_file` names it.
+    """
     from dotenv import dotenv_values
 
-    path = env_file if env_file is not None else Path(".env")
+    path = env_file if env_file is not None else (None if root is not None else Path(SETTINGS_FILE))
     if env_file is not None and not env_file.is_file():
         raise ConfigError(f"The settings file {env_file} does not exist", "Check the --env-file path.")
     merged: dict[str, str] = {}
-    if path.is_file():
+    if path is not None and path.is_file():
         merged.update({k: v for k, v in dotenv_values(path).items() if v is not None})
     merged.update(os.environ if environ is None else environ)
-    return Settings.from_env(merged)
+    settings = Settings.from_env(merged)
+    return settings.resolved_against(root) if root is not None else settings

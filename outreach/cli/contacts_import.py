@@ -65,7 +65,7 @@ def import_command(
         country=country, kind=kind, language=language, tags=tuple(tag or ()), consent_basis=consent_basis,
         source=source, encoding=encoding, sheet=sheet, mapping=check_mapping(mapping or []),
         on_duplicate=on_duplicate.lower(), check_dns=check_dns, dry_run=dry_run, strict=strict)
-    db = state().db
+    db = state().creating_db()
     with _progress(files) as progress:
         try:
             report = import_files(db, SystemClock(), files, options, progress)
