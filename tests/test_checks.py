@@ -70,7 +70,7 @@ def test_skip_policy_is_counted(copy, db, clock) -> None:
 
 @pytest.mark.parametrize(("slug", "expected"), [
     ("syntax-error", "syntax-error/en.md:9: unexpected '}'"),
-    ("undefined-variable", "undefined-variable/en.md:7: 'dict object' has no attribute 'organisaton'"),
+    ("undefined-variable", "undefined-variable/en.md:7: no field 'organisaton' — did you mean 'organisation'?"),
     ("sandbox", "sandbox/en.md:7: access to attribute '__class__' of 'Links' object is unsafe"),
     ("no-unsubscribe", "no unsubscribe link in the HTML part"),
 ])

@@ -80,7 +80,7 @@ class AppState:
 
             workspace = self.workspace
             root = workspace.root if workspace is not None else Path.cwd()
-            settings = load_settings(self.env_file, root=root)
+            settings = load_settings(workspace.settings_file if workspace is not None else None, root=root)
             self._settings = settings.with_overrides(db_path=self.db_option)
         return self._settings
 
@@ -114,6 +114,8 @@ class AppState:
 
             path = self._load_settings().db_path
             created = not path.exists()
+            if created:
+                path.parent.mkdir(parents=True, exist_ok=True)
             self._db = open_database(path)
             if created:
                 self.stderr.print(f"Created a new database {path.resolve()}.")

@@ -13,6 +13,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 
 from outreach.errors import InputError
+from outreach.suggest import did_you_mean
 
 # The fields a column can fill. first_name/last_name are joined into name; status may only restrict (an
 # exported unsubscribed contact stays unsubscribed when re-imported).
@@ -142,7 +143,8 @@ def plan_columns(path: Path, header: list[str], mapping: dict[str, str]) -> Colu
     for column, target in mapping.items():
         index = _find_column(header, column)
         if index is None:
-            raise InputError(f"--map {column}={target}: {path} has no column {column!r}",
+            raise InputError(f"--map {column}={target}: {path} has no column {column!r}"
+                             + did_you_mean(column, [h for h in header if h]),
                              "Its columns are: " + ", ".join(repr(h) for h in header if h) + ".")
         chosen[index] = target
     for index, text in enumerate(header):
