@@ -89,6 +89,15 @@ def test_unknown_variable_named_with_its_line(copy) -> None:
     assert f"error {folder}/en.md:{line}: unknown variable 'organiser'" in " ".join(messages(report))
 
 
+def test_unknown_variable_close_to_a_contact_field_is_suggested(copy) -> None:
+    settings, folder = copy("tiny")
+    doc = folder / "en.md"
+    doc.write_text(doc.read_text() + "\nFor {{ organisaton }} and {{ contacts.name }}.\n")
+    text = " ".join(messages(check_campaign(settings, None, "tiny")))
+    assert "unknown variable 'organisaton'; did you mean contact.organisation?" in text
+    assert "unknown variable 'contacts'; did you mean contact?" in text
+
+
 def test_links_images_and_subject(fixtures: Settings) -> None:
     report = check_campaign(fixtures, None, "bad-links")
     text = "\n".join(messages(report))
