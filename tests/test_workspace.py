@@ -30,8 +30,28 @@ def workspace(tmp_path: Path) -> Path:
     return tmp_path / "ws"
 
 
-def test_init_makes_a_workspace_with_its_database_and_says_where(workspace: Path) -> None:
-    assert (workspace / ".env").is_file() and (workspace / "contacts.db").is_file()
+def test_init_makes_a_workspace_with_its_database_and_says_where(tmp_path: Path) -> None:
+    result = outreach("init", str(tmp_path / "ws"))
+    assert result.exit_code == 0, result.output
+    assert f"Created a new database {tmp_path / 'ws' / 'contacts.db'}" in result.stderr
+    assert (tmp_path / "ws" / ".env").is_file() and (tmp_path / "ws" / "contacts.db").is_file()
+    again = outreach("init", str(tmp_path / "ws"))
+    assert again.exit_code == 0 and "Created a new database" not in again.stderr
+
+
+def test_the_nearest_workspace_wins(tmp_path: Path) -> None:
+    from outreach.config import find_workspace
+
+    outer, inner = tmp_path / "national", tmp_path / "national" / "hr"
+    (inner / "lists").mkdir(parents=True)
+    (outer / ".env").write_text("# outreach\nexport OUTREACH_FROM=News <news@example.org>\n", encoding="utf-8")
+    (inner / "contacts.db").write_bytes(b"")
+    found = find_workspace(inner / "lists")
+    assert found is not None and (found.root, found.settings_file) == (inner, None)
+    (inner / "contacts.db").unlink()
+    found = find_workspace(inner / "lists")
+    assert found is not None and (found.root, found.settings_file) == (outer, outer / ".env")
+    assert find_workspace(tmp_path) is None
 
 
 def test_commands_from_a_subfolder_use_the_workspace(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
