@@ -6,6 +6,7 @@ import mailbox
 import re
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 
@@ -40,6 +41,7 @@ def _invoke(*args: str):
     return CliRunner().invoke(app, list(args), catch_exceptions=False)
 
 
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 def test_demo_folder_survives_a_reinstall_and_serves_its_archive(tmp_path, monkeypatch) -> None:
     """The README's order: demo, then `.ci/run` reinstalls outreach editable; the demo must keep working."""
     from dotenv import dotenv_values
