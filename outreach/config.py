@@ -1,8 +1,12 @@
-"""Settings from the environment and `.env`.
+"""Settings from the environment and `.env`, and the workspace they belong to.
 
 `Settings.from_env(mapping)` is pure: it reads a mapping of `OUTREACH_*` names. Only `load_settings` touches the
 process environment and the `.env` file (python-dotenv); the environment wins over `.env`. Secrets are masked by
 `Settings.describe()`, the only way settings are shown.
+
+A workspace is found as git finds a repository: the nearest folder, from the working folder upwards, holding a
+`.env` with OUTREACH_ settings (what `outreach init` writes) or a `contacts.db`. Relative paths in the settings
+resolve against that folder, so every command works the same from any of its subfolders.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from outreach.errors import ConfigError
 
 SECURITY_CHOICES = ("starttls", "tls", "none")
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+DEFAULT_ALIASES = Path("aliases.toml")  # read from the workspace when it exists (OUTREACH_ALIASES names another)
 
 
 def _env(name: str, *, secret: bool = False, doc: str = "") -> Any:
@@ -53,8 +58,9 @@ class Settings:
         "OUTREACH_SECRET_KEY", secret=True, doc="signs the links in emails; at least 32 characters"))
     campaigns_dir: Path = field(default=Path("campaigns"), metadata=_env("OUTREACH_CAMPAIGNS"))
     templates_dir: Path = field(default=Path("templates/emails"), metadata=_env("OUTREACH_TEMPLATES"))
-    aliases_path: Path = field(default=Path("aliases.toml"), metadata=_env(
-        "OUTREACH_ALIASES", doc="your own header and kind words for imports (read when the file exists)"))
+    aliases_path: Path | None = field(default=None, metadata=_env(
+        "OUTREACH_ALIASES", doc="your own header and kind words for imports (default: aliases.toml in the "
+                                "workspace, read when it exists)"))
     outbox_dir: Path = field(default=Path("outbox"), metadata=_env(
         "OUTREACH_OUTBOX", doc="Maildir used when no SMTP host is set"))
     rate: str | None = field(default=None, metadata=_env(
@@ -131,14 +137,22 @@ class Settings:
 
     @property
     def aliases_file(self) -> Path | None:
-        """The user's aliases file to read: the default one only when it exists, a chosen one always."""
-        if self.aliases_path == Path("aliases.toml") and not self.aliases_path.is_file():
-            return None
-        return self.aliases_path
+        """The user's aliases file to read: a chosen one always (it must exist), the default one when it exists."""
+        if self.aliases_path is not None:
+            return self.aliases_path
+        return DEFAULT_ALIASES if DEFAULT_ALIASES.is_file() else None
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some fields changed (e.g. the global --db option)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def resolved_against(self, root: Path) -> Settings:
+        """A copy whose relative paths (database, campaigns, layouts, outbox …) are taken inside `root`."""
+        changes: dict[str, Any] = {f.name: root / value for f in fields(self)
+                   if isinstance(value := getattr(self, f.name), Path) and not value.is_absolute()}
+        if self.aliases_path is None and (root / DEFAULT_ALIASES).is_file():
+            changes["aliases_path"] = root / DEFAULT_ALIASES  # the workspace's own words
+        return replace(self, **changes)
 
     def describe(self) -> list[tuple[str, str, str]]:
         """(variable, effective value with secrets masked, description) for `outreach config`."""
@@ -183,15 +197,54 @@ def _convert(attr: str, name: str, raw: str, default: Any) -> Any:
     return raw
 
 
-def load_settings(env_file: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Settings from `.env` (or `env_file`) overlaid by the process environment. The edge calls this once."""
+@dataclass(frozen=True)
+class Workspace:
+    """The folder whose settings are in force: relative paths resolve inside it."""
+
+    root: Path
+    settings_file: Path | None  # None: a folder holding only a contacts.db (defaults apply)
+
+
+SETTINGS_FILE = ".env"
+DEFAULT_DB = "contacts.db"
+NO_WORKSPACE_HINT = ("Make one with: outreach init my-project && cd my-project (or go to the folder holding your "
+                     ".env); --env-file FILE or --db FILE name the settings or the database directly.")
+
+
+def _has_outreach_settings(path: Path) -> bool:
+    try:
+        text = path.read_text(encoding="utf-8-sig", errors="replace")
+    except OSError:
+        return False
+    return any(line.lstrip().removeprefix("export ").lstrip().startswith("OUTREACH_") for line in text.splitlines())
+
+
+def find_workspace(start: Path) -> Workspace | None:
+    """The nearest folder from `start` upwards holding a `.env` with OUTREACH_ settings or a `contacts.db`."""
+    folder = start.resolve()
+    for candidate in (folder, *folder.parents):
+        settings_file = candidate / SETTINGS_FILE
+        if settings_file.is_file() and _has_outreach_settings(settings_file):
+            return Workspace(candidate, settings_file)
+        if (candidate / DEFAULT_DB).is_file():
+            return Workspace(candidate, None)
+    return None
+
+
+def load_settings(env_file: Path | None = None, environ: Mapping[str, str] | None = None,
+                  root: Path | None = None) -> Settings:
+    """Settings from `.env` (or `env_file`) overlaid by the process environment. The edge calls this once.
+
+    With `root` (the workspace), relative paths resolve inside it and no `.env` is read unless `env_file` names it.
+    """
     from dotenv import dotenv_values
 
-    path = env_file if env_file is not None else Path(".env")
+    path = env_file if env_file is not None else (None if root is not None else Path(SETTINGS_FILE))
     if env_file is not None and not env_file.is_file():
         raise ConfigError(f"The settings file {env_file} does not exist", "Check the --env-file path.")
     merged: dict[str, str] = {}
-    if path.is_file():
+    if path is not None and path.is_file():
         merged.update({k: v for k, v in dotenv_values(path).items() if v is not None})
     merged.update(os.environ if environ is None else environ)
-    return Settings.from_env(merged)
+    settings = Settings.from_env(merged)
+    return settings.resolved_against(root) if root is not None else settings

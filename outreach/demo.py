@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from outreach.config import Settings
@@ -42,35 +43,64 @@ class DemoResult:
     where_to_look: list[str] = field(default_factory=list)
 
 
-def _settings_text(directory: Path) -> str:
-    root = directory.resolve()
+# Paths inside the demo folder, relative to it: the folder keeps working when outreach is reinstalled or moved.
+LOCAL_PATHS = MappingProxyType({"OUTREACH_DB": "contacts.db", "OUTREACH_CAMPAIGNS": "campaigns",
+                                "OUTREACH_TEMPLATES": "templates/emails", "OUTREACH_OUTBOX": "outbox"})
+
+
+def _settings_text() -> str:
     return "\n".join([
         "# Settings of the outreach demo (written by `outreach demo`). Messages go to a local capture server only.",
-        f"OUTREACH_DB={root / 'contacts.db'}",
+        "# Relative paths are inside this folder; `cd` here and every `outreach` command uses this demo.",
+        f"OUTREACH_DB={LOCAL_PATHS['OUTREACH_DB']}",
         f"OUTREACH_SECRET_KEY={secrets.token_urlsafe(48)}",
         "OUTREACH_FROM=Buying for Social Impact <news@bsi.example.org>",
         "OUTREACH_REPLY_TO=team@bsi.example.org",
         "OUTREACH_ORGANISATION=Buying for Social Impact",
         "OUTREACH_POSTAL_ADDRESS=Rue de l'Exemple 1, 1000 Bruxelles, Belgium",
         "OUTREACH_PUBLIC_URL=http://127.0.0.1:8000",
-        f"OUTREACH_CAMPAIGNS={bundled('campaigns').resolve()}",
-        f"OUTREACH_TEMPLATES={(bundled('templates') / 'emails').resolve()}",
-        f"OUTREACH_OUTBOX={root / 'outbox'}",
+        f"OUTREACH_CAMPAIGNS={LOCAL_PATHS['OUTREACH_CAMPAIGNS']}",
+        f"OUTREACH_TEMPLATES={LOCAL_PATHS['OUTREACH_TEMPLATES']}",
+        f"OUTREACH_OUTBOX={LOCAL_PATHS['OUTREACH_OUTBOX']}",
         "",
     ])
 
 
+def _repoint_lost_folders(env_file: Path, values: dict[str, str]) -> None:
+    """Point settings at the demo's own copies where an earlier demo's absolute path no longer exists.
+
+    Demo folders made by earlier versions named the installed package's campaigns, which a reinstall removes.
+    """
+    import re
+
+    original = text = env_file.read_text(encoding="utf-8")
+    for name in ("OUTREACH_CAMPAIGNS", "OUTREACH_TEMPLATES"):
+        value = values.get(name, "")
+        if value and Path(value).is_absolute() and not Path(value).is_dir():
+            text = re.sub(rf"(?m)^{name}=.*$", f"{name}={LOCAL_PATHS[name]}", text)
+            values[name] = LOCAL_PATHS[name]
+    if text != original:
+        env_file.write_text(text, encoding="utf-8")
+
+
 def demo_settings(directory: Path) -> Settings:
-    """The demo's settings: its own file only (created on first run), never the process environment."""
+    """The demo's settings: its own file only (created on first run), never the process environment.
+
+    The shipped campaigns and layouts are copied into the folder (kept when already there, edits and all).
+    """
     from dotenv import dotenv_values
+
+    from outreach.campaigns.workdir import InitReport, copy_examples
 
     directory.mkdir(parents=True, exist_ok=True)
     env_file = directory / ".env"
     if not env_file.exists():
-        env_file.write_text(_settings_text(directory), encoding="utf-8")
+        env_file.write_text(_settings_text(), encoding="utf-8")
         env_file.chmod(0o600)
+    copy_examples(directory, InitReport(directory))
     values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
-    return Settings.from_env(values)
+    _repoint_lost_folders(env_file, values)
+    return Settings.from_env(values).resolved_against(directory.resolve())
 
 
 def _send_to_sink(db: Database, clock: Clock, settings: Settings, received: Path, result: DemoResult,
@@ -157,12 +187,14 @@ def run_demo(directory: Path, on_step: Callable[[str], None] | None = None) -> D
     finally:
         db.close()
 
-    env = directory / ".env"
+    import shlex
+
+    cd = f"cd {shlex.quote(str(directory))} && "
     result.where_to_look = [
         "Where to look:",
         *(f"  previews: {index}" for index in result.previews),
         f"  received messages (Maildir, one file per message): {received / 'new'}",
-        f"  the queue: outreach --env-file {env} status {DEMO_CAMPAIGN}",
-        f"  subscriber pages (unsubscribe, preferences, archive): outreach --env-file {env} serve",
+        f"  the queue: {cd}outreach status {DEMO_CAMPAIGN}",
+        f"  subscriber pages (unsubscribe, preferences, archive): {cd}outreach serve",
     ]
     return result

@@ -70,7 +70,7 @@ def test_skip_policy_is_counted(copy, db, clock) -> None:
 
 @pytest.mark.parametrize(("slug", "expected"), [
     ("syntax-error", "syntax-error/en.md:9: unexpected '}'"),
-    ("undefined-variable", "undefined-variable/en.md:7: 'dict object' has no attribute 'organisaton'"),
+    ("undefined-variable", "undefined-variable/en.md:7: no field 'organisaton' — did you mean 'organisation'?"),
     ("sandbox", "sandbox/en.md:7: access to attribute '__class__' of 'Links' object is unsafe"),
     ("no-unsubscribe", "no unsubscribe link in the HTML part"),
 ])
@@ -87,6 +87,15 @@ def test_unknown_variable_named_with_its_line(copy) -> None:
     report = check_campaign(settings, None, "tiny")
     line = doc.read_text().splitlines().index("See you, {{ organiser }}.") + 1
     assert f"error {folder}/en.md:{line}: unknown variable 'organiser'" in " ".join(messages(report))
+
+
+def test_unknown_variable_close_to_a_contact_field_is_suggested(copy) -> None:
+    settings, folder = copy("tiny")
+    doc = folder / "en.md"
+    doc.write_text(doc.read_text() + "\nFor {{ organisaton }} and {{ contacts.name }}.\n")
+    text = " ".join(messages(check_campaign(settings, None, "tiny")))
+    assert "unknown variable 'organisaton'; did you mean contact.organisation?" in text
+    assert "unknown variable 'contacts'; did you mean contact?" in text
 
 
 def test_links_images_and_subject(fixtures: Settings) -> None:

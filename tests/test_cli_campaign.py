@@ -62,7 +62,7 @@ def test_template_errors_fail_check_with_line(runner, env) -> None:
     assert result.exit_code == 1 and "syntax-error/en.md:9" in result.stdout
 
 
-def test_preview_command_writes_index(runner, env, tmp_path: Path) -> None:
+def test_preview_command_writes_index(runner, db, env, tmp_path: Path) -> None:
     result = runner("campaign", "preview", "tiny", "--lang", "Polish", "--kind", "supplier",
                     "--out", str(tmp_path / "p"), env=env)
     assert result.exit_code == 0, result.output

@@ -152,7 +152,7 @@ def test_header_injection_through_every_contact_field(runner, env, smtpd, db_pat
     assert b"\r\nBcc:" not in header_block and b"\r\nSubject: hijacked" not in header_block
 
 
-def test_status_of_an_unsent_campaign(runner, env) -> None:
+def test_status_of_an_unsent_campaign(runner, db, env) -> None:
     result = runner("status", CAMPAIGN, env=env)
     assert result.exit_code == 0 and "no deliveries yet" in result.output
 

@@ -45,14 +45,14 @@ def test_bounces_import_reports_matched_ignored_and_problems(runner, db_path: Pa
     db.close()
 
 
-def test_bounces_import_of_a_missing_file_is_one_clear_error(runner, tmp_path: Path) -> None:
+def test_bounces_import_of_a_missing_file_is_one_clear_error(runner, db, tmp_path: Path) -> None:
     result = runner("bounces", "import", str(tmp_path / "nope.mbox"))
     assert result.exit_code == 1
     assert "Error:" in result.stderr and "nope.mbox does not exist" in result.stderr
     assert "Traceback" not in result.output
 
 
-def test_bounces_fetch_without_settings_names_them(runner) -> None:
+def test_bounces_fetch_without_settings_names_them(runner, db) -> None:
     result = runner("bounces", "fetch")
     assert result.exit_code == 3
     assert "OUTREACH_IMAP_HOST" in result.stderr

@@ -150,8 +150,25 @@ def test_sandbox_refuses_private_attributes(fixtures: Settings) -> None:
 
 def test_undefined_variable_is_an_error_naming_the_file(fixtures: Settings) -> None:
     campaign = load_campaign(fixtures, "undefined-variable")
-    with pytest.raises(TemplateError, match=r"undefined-variable/en\.md.*organisaton"):
+    with pytest.raises(TemplateError, match=r"undefined-variable/en\.md.*organisaton") as raised:
         Renderer(fixtures, campaign).variant("en", "other").render(reader("en", "other"), LINKS)
+    assert "no field 'organisaton' — did you mean 'organisation'?" in raised.value.message
+    assert "dict object" not in raised.value.message
+
+
+def test_undefined_field_with_nothing_close_lists_the_fields() -> None:
+    from jinja2 import StrictUndefined
+    from jinja2.exceptions import UndefinedError
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from outreach.render.undefined import SuggestingUndefined
+
+    template = SandboxedEnvironment(undefined=SuggestingUndefined).from_string("{{ contact.xyz }}")
+    with pytest.raises(UndefinedError, match=r"^no field 'xyz' \(there are: name, organisation\)$"):
+        template.render(contact={"organisation": "Grad", "name": "Ana"})
+    with pytest.raises(UndefinedError, match="'nobody' is undefined"):  # top-level names: as Jinja says it
+        SandboxedEnvironment(undefined=SuggestingUndefined).from_string("{{ nobody }}").render()
+    assert issubclass(SuggestingUndefined, StrictUndefined)
 
 
 def test_syntax_error_names_file_and_line(fixtures: Settings) -> None:

@@ -34,6 +34,7 @@ from outreach.config import Settings
 from outreach.countries import BSI_LANGUAGES, COUNTRIES
 from outreach.errors import InputError, NotFoundError, OutreachError
 from outreach.models.contacts import ContactFilter
+from outreach.suggest import closest
 
 __all__ = [
     "EVENT_KEYS", "FALLBACKS", "LANGUAGE_FILE_RE", "LAYOUTS_HINT", "SLUG_RE", "Attachment", "Campaign", "Document",
@@ -203,9 +204,13 @@ def _read_toml(settings: Settings, slug: str) -> _Toml:
         raise InputError(f"{slug!r} is not a campaign name", "Give the name of a folder in OUTREACH_CAMPAIGNS.")
     toml_path = Path(settings.campaigns_dir) / slug / "campaign.toml"
     if not toml_path.is_file():
-        known = ", ".join(sorted(p.parent.name for p in Path(settings.campaigns_dir).glob("*/campaign.toml")))
+        slugs = sorted(p.parent.name for p in Path(settings.campaigns_dir).glob("*/campaign.toml"))
+        match = closest(slug, slugs)
+        if match is not None:
+            raise NotFoundError(f"No campaign {slug!r} — did you mean {match}?",
+                                f"Campaigns in {settings.campaigns_dir}: {', '.join(slugs)}.")
         raise NotFoundError(f"No campaign {slug!r}: {toml_path} does not exist",
-                            f"Campaigns in {settings.campaigns_dir}: {known or 'none'}. "
+                            f"Campaigns in {settings.campaigns_dir}: {', '.join(slugs) or 'none'}. "
                             f"Create one with: outreach campaign new {slug}")
     text = toml_path.read_text(encoding="utf-8-sig")
     try:

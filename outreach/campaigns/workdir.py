@@ -73,13 +73,21 @@ def init_workdir(target: Path) -> InitReport:
         env_path.chmod(0o600)
         report.created.append(env_path)
     _write_new(target / "aliases.toml", ALIASES_EXAMPLE, report)
+    copy_examples(target, report)
+    return report
+
+
+def copy_examples(target: Path, report: InitReport) -> None:
+    """Copy the shipped campaigns and layouts into `target/campaigns` and `target/templates/emails`, keeping edits.
+
+    Copies, not links: a workspace must survive reinstalling outreach (an editable install moves the package).
+    """
     campaigns = bundled("campaigns")
     if campaigns.is_dir():
         _copy_tree(campaigns, target / "campaigns", report)
     layouts = bundled("templates") / "emails"
     if layouts.is_dir():
         _copy_tree(layouts, target / "templates" / "emails", report)
-    return report
 
 
 # The workspace's own words for spreadsheets (OUTREACH_ALIASES); docs/contacts.md describes it.

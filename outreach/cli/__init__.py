@@ -35,10 +35,12 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    db: Annotated[Path | None, typer.Option("--db", help="Database file (default: OUTREACH_DB or ./contacts.db).",
-                                            show_default=False)] = None,
-    env_file: Annotated[Path | None, typer.Option("--env-file", help="Settings file (default: ./.env).",
-                                                  show_default=False)] = None,
+    db: Annotated[Path | None, typer.Option(
+        "--db", help="Database file (default: OUTREACH_DB, or contacts.db in the workspace).",
+        show_default=False)] = None,
+    env_file: Annotated[Path | None, typer.Option(
+        "--env-file", help="Settings file; its folder is the workspace (default: the nearest .env upwards).",
+        show_default=False)] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Show the version and exit.")] = False,
 ) -> None:

@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, runtime_che
 
 import typer
 
-from outreach.errors import DatabaseError, ExitCode, OutreachError
+from outreach.errors import ConfigError, DatabaseError, ExitCode, NotFoundError, OutreachError
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
-    from outreach.config import Settings
+    from outreach.config import Settings, Workspace
     from outreach.db.schema import Database
 
 P = ParamSpec("P")
@@ -48,27 +48,94 @@ class AppState:
 
     db_option: Path | None = None
     env_file: Path | None = None
+    _workspace: Workspace | bool | None = field(default=None, repr=False)  # False: looked, none found
     _settings: Settings | None = field(default=None, repr=False)
     _db: Database | None = field(default=None, repr=False)
     _stderr: Console | None = field(default=None, repr=False)
 
     @property
-    def settings(self) -> Settings:
-        """The settings: environment over the settings file over defaults, with `--db` applied."""
+    def workspace(self) -> Workspace | None:
+        """The workspace in force: the folder of `--env-file`, else the nearest one upwards from here (or none)."""
+        from outreach.config import Workspace, find_workspace
+
+        if self._workspace is None:
+            if self.env_file is not None:
+                self._workspace = Workspace(self.env_file.resolve().parent, self.env_file)
+            else:
+                self._workspace = find_workspace(Path.cwd()) or False
+        return self._workspace if isinstance(self._workspace, Workspace) else None
+
+    def _explicit(self) -> bool:
+        """Whether the database is named outside a workspace (`--db`, `--env-file` or OUTREACH_DB)."""
+        import os
+
+        return self.db_option is not None or self.env_file is not None or bool(os.environ.get("OUTREACH_DB"))
+
+    def require_workspace(self) -> None:
+        """ConfigError (exit 3) when no workspace is found and nothing names the database: say how to make one."""
+        if self.workspace is None and not self._explicit():
+            from outreach.config import NO_WORKSPACE_HINT
+
+            raise ConfigError(f"No outreach workspace here: neither {Path.cwd()} nor a folder above it holds a .env "
+                              "with OUTREACH_ settings or a contacts.db", NO_WORKSPACE_HINT)
+
+    def settings_anywhere(self) -> Settings:
+        """The settings even outside a workspace (the working folder stands in): for commands that may create one."""
         if self._settings is None:
             from outreach.config import load_settings
 
-            settings = load_settings(self.env_file)
+            workspace = self.workspace
+            root = workspace.root if workspace is not None else Path.cwd()
+            settings = load_settings(workspace.settings_file if workspace is not None else None, root=root)
             self._settings = settings.with_overrides(db_path=self.db_option)
         return self._settings
 
     @property
+    def settings(self) -> Settings:
+        """The settings: environment over the workspace's settings file over defaults, with `--db` applied.
+
+        Outside a workspace (and with no `--db`, `--env-file` or OUTREACH_DB) this is a ConfigError saying so.
+        """
+        self.require_workspace()
+        return self.settings_anywhere()
+
+    @property
     def db(self) -> Database:
-        """The database, opened (created and migrated on first use) once per command."""
+        """The existing database, opened (and migrated) once per command; never created here."""
+        if self._db is None:
+            path = self.settings.db_path
+            if not path.exists():
+                raise NotFoundError(f"No database at {path}",
+                                    "Import contacts to create it (outreach contacts import FILE), or check "
+                                    "--db / OUTREACH_DB (outreach config shows the settings in force).")
+            from outreach.db.schema import open_database
+
+            self._db = open_database(path)
+        return self._db
+
+    def creating_db(self) -> Database:
+        """The database, created when it does not exist yet (and said so on stderr): for init, import and add."""
         if self._db is None:
             from outreach.db.schema import open_database
 
-            self._db = open_database(self.settings.db_path)
+            path = self.settings_anywhere().db_path
+            created = not path.exists()
+            if created:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = open_database(path)
+            if created:
+                self.stderr.print(f"Created a new database {path.resolve()}.")
+        return self._db
+
+    def existing_db(self) -> Database | None:
+        """The database if there is one, else None (never an error): for commands it only adds figures to."""
+        if self._db is None:
+            path = self.settings_anywhere().db_path
+            if not path.is_file():
+                return None
+            from outreach.db.schema import open_database
+
+            self._db = open_database(path)
         return self._db
 
     def database_trouble(self, error: sqlite3.DatabaseError) -> DatabaseError | None:

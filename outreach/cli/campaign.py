@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from outreach.cli._common import App, err, out, print_json, print_table, state
+from outreach.cli._common import App, AppState, err, out, print_json, print_table, state
 
 if TYPE_CHECKING:
     from outreach.render.checks import CheckReport
@@ -144,6 +144,11 @@ def init(directory: Annotated[Path, typer.Argument(help="The folder to create or
     console = err()
     console.print(f"Working folder {report.root.resolve()}: {len(report.created)} file(s) created, "
                   f"{len(report.kept)} already there and kept.")
+    workspace = AppState(env_file=report.root / ".env")
+    try:
+        workspace.creating_db()
+    finally:
+        workspace.close()
     cd = "" if directory == Path(".") else f"cd {directory}\n  "
     console.print(
         "Next steps:\n"

@@ -85,7 +85,7 @@ def add(
     fields = {"name": name or display, "organisation": organisation, "role": role, "kind": kind, "country": country,
               "language": language, "tags": _split(tag), "consent_basis": consent_basis, "consent_source": source,
               "attributes": attributes}
-    contact = add_contact(state().db, _clock(), key, fields)
+    contact = add_contact(state().creating_db(), _clock(), key, fields)
     if json_output:
         print_json(contact.public_dict())
     else:

@@ -66,8 +66,8 @@ def import_command(
         country=country, kind=kind, language=language, tags=tuple(tag or ()), consent_basis=consent_basis,
         source=source, encoding=encoding, sheet=sheet, mapping=check_mapping(mapping or []),
         on_duplicate=on_duplicate.lower(), check_dns=check_dns, dry_run=dry_run, strict=strict)
-    options = replace(options, aliases_file=state().settings.aliases_file)
-    db = state().db
+    db = state().creating_db()
+    options = replace(options, aliases_file=state().settings_anywhere().aliases_file)
     with _progress(files) as progress:
         try:
             report = import_files(db, SystemClock(), files, options, progress)

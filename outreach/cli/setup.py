@@ -16,12 +16,17 @@ def register(app: App) -> None:
 
 
 def config(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """Show the effective settings (environment over .env over defaults), secrets masked."""
-    rows = state().settings.describe()
+    """Show the workspace and the effective settings (environment over .env over defaults), secrets masked."""
+    app_state = state()
+    rows = app_state.settings.describe()
+    workspace = app_state.workspace
+    where = [("workspace", str(workspace.root) if workspace else "", "the folder relative paths resolve in"),
+             ("settings file", str(workspace.settings_file or "") if workspace else "",
+              "found upwards from the working folder, or --env-file")]
     if json_output:
-        print_json({name: value for name, value, _ in rows})
+        print_json({name: value for name, value, _ in [*where, *rows]})
         return
-    print_table(["setting", "value", "meaning"], [[name, value or "-", doc] for name, value, doc in rows])
+    print_table(["setting", "value", "meaning"], [[name, value or "-", doc] for name, value, doc in [*where, *rows]])
 
 
 def countries(
@@ -32,11 +37,10 @@ def countries(
     from outreach.countries import BSI_COUNTRIES, COUNTRIES, country_name
     from outreach.models import Kind
 
-    app_state = state()
-    db = app_state.db
+    db = state().existing_db()  # outside a workspace the countries are listed all the same, without figures
     from outreach.contacts.model import counts_by_country_and_kind
 
-    counts = counts_by_country_and_kind(db)
+    counts = counts_by_country_and_kind(db) if db is not None else {}
     codes = COUNTRIES if all_countries else BSI_COUNTRIES
     document: list[dict[str, Any]] = []
     for code, languages in sorted(codes.items()):

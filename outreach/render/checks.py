@@ -33,6 +33,18 @@ MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 SAMPLE_LINKS = ("https://links.example.org/unsubscribe/SAMPLE", "https://links.example.org/preferences/SAMPLE",
                 "https://links.example.org/archive/SAMPLE")
 KNOWN_VARIABLES = {"contact", "event", "links"}
+CONTACT_FIELDS = ("name", "organisation", "role", "kind", "country", "language", "email", "attributes")
+
+
+def _variable_hint(name: str) -> str:
+    """What to write instead of an unknown top-level name: the close variable or contact field, or the list."""
+    from outreach.suggest import closest
+
+    match = closest(name, sorted(KNOWN_VARIABLES))
+    field = closest(name, CONTACT_FIELDS) if match is None else None
+    if match is not None or field is not None:
+        return f"did you mean {match or f'contact.{field}'}?"
+    return "use contact.…, event.… or links.…"
 
 
 @dataclass
@@ -212,7 +224,7 @@ def _language_checks(settings: Settings, campaign: Campaign, language: str, repo
     unknown = sorted(meta.find_undeclared_variables(env.parse(doc.body)) - KNOWN_VARIABLES)
     for name in unknown:
         report.issues.append(Issue("error", f"{doc.path}:{_line_of_name(doc.body, name) + doc.body_line - 1}",
-                                   f"unknown variable {name!r}; use contact.…, event.… or links.…"))
+                                   f"unknown variable {name!r}; {_variable_hint(name)}"))
     if unknown:
         report.issues.extend(source_link_issues(doc))
         return

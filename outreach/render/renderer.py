@@ -141,13 +141,14 @@ def _greeting(language: str) -> Callable[[dict[str, Any]], str]:
 def jinja_environment(template_dirs: tuple[str, ...], language: str, html: bool, stage: str) -> Environment:
     """A sandboxed, strict environment. stage "layout" renders layouts (loader, gettext); "late" compiles the
     per-recipient template; "body" renders a body in the reference path."""
-    from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
+    from jinja2 import ChoiceLoader, FileSystemLoader
     from jinja2.sandbox import SandboxedEnvironment
 
     from outreach.render.i18n import get_translations
+    from outreach.render.undefined import SuggestingUndefined
 
     loader = ChoiceLoader([FileSystemLoader(d) for d in template_dirs]) if stage == "layout" else None
-    env = SandboxedEnvironment(loader=loader, autoescape=html and stage != "late", undefined=StrictUndefined,
+    env = SandboxedEnvironment(loader=loader, autoescape=html and stage != "late", undefined=SuggestingUndefined,
                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                                extensions=["jinja2.ext.i18n"], auto_reload=False)
     # jinja2.ext.i18n adds this method to the environment when it is loaded, so the class does not declare it.

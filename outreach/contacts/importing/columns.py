@@ -14,6 +14,7 @@ from pathlib import Path
 
 from outreach.contacts.importing.aliases import Aliases, KindColumn, builtin_aliases, fold
 from outreach.errors import InputError
+from outreach.suggest import did_you_mean
 
 __all__ = ["ATTRIBUTE_PREFIX", "FIELDS", "IGNORE", "IGNORED_HEADERS", "ColumnPlan", "check_mapping", "column_letter",
            "consent_basis_value", "fold", "guess_field", "kind_value", "plan_columns"]
@@ -72,7 +73,8 @@ def plan_columns(path: Path, header: list[str], mapping: dict[str, str],
     for column, target in mapping.items():
         index = _find_column(header, column)
         if index is None:
-            raise InputError(f"--map {column}={target}: {path} has no column {column!r}",
+            raise InputError(f"--map {column}={target}: {path} has no column {column!r}"
+                             + did_you_mean(column, [h for h in header if h]),
                              "Its columns are: " + ", ".join(repr(h) for h in header if h) + ".")
         chosen[index] = target
     for index, text in enumerate(header):
