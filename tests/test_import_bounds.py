@@ -182,3 +182,16 @@ def test_streamed_reader_reads_like_calamine(tmp_path: Path) -> None:
     book.save(path)
     with open_sheet(path) as loaded:  # now calamine's path
         assert [row for row in loaded.rows] == [rows[0], (4, ["b@x.example.org", "Ελένη", "", "1.5", "false"])]
+
+
+@pytest.mark.parametrize("char", ["\u0085", "\u009b", "\u0080", "\u009f"])
+def test_c1_controls_are_refused_by_add_and_import(runner, tmp_path: Path, db_path: Path, seeded,
+                                                   char: str) -> None:
+    """Issue 15 item 10: U+0080–U+009F are refused like the C0 controls, by the one rule of contacts.model."""
+    result = runner("contacts", "add", "c1@x.example.org", "--name", f"Anna{char}Nowak")
+    assert result.exit_code == 1 and "control character" in result.output, result.output
+    path = tmp_path / "c1.csv"
+    path.write_text(f"Email,Name\r\nc1@x.example.org,Anna{char}Nowak\r\n", encoding="utf-8")
+    result = runner("contacts", "import", str(path))
+    assert result.exit_code == 1 and "c1.csv, row 2" in result.output and "control character" in result.output
+    assert dump(db_path) == seeded

@@ -23,6 +23,8 @@ from outreach.models import ContactStatus, Kind
 _CONTROL = CONTROL  # the one rule of contacts.model (C0 and C1 controls, line separators)
 # Rows longer than this (all cells together) are rare: only then are the cell and attribute bounds checked.
 _LONG_ROW = min(MAX_CELL, MAX_ATTRIBUTES)
+# What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection"); `contacts export` guards these.
+FORMULA_STARTS = frozenset("=+-@\t\r")
 _NAME_ADDR = re.compile(r'\s*"?(?P<name>[^"<>]*?)"?\s*<\s*(?P<addr>[^<>\s]+)\s*>\s*')
 _LIST_SPLIT = re.compile(r"[,;]")
 # The shape of almost every real address: plain ASCII dot-atom at a letters-only TLD. For these the canonical
@@ -148,6 +150,8 @@ def read_record(sheet: Sheet, plan: ColumnPlan, number: int, cells: list[str], d
     if len(cells) != len(plan.header):
         cells = _fit_width(sheet, cells, len(plan.header))
     joined = "\ue000".join(cells)
+    if "\ue000'" in joined or joined[:1] == "'":  # rare: a cell our CSV export protected from Excel
+        cells = unquote_formula(cells)
     if len(joined) > _LONG_ROW:
         _check_long_row(sheet, plan, number, cells)
     if _CONTROL.search(joined):  # rare: find the cell and name its column
@@ -216,6 +220,15 @@ def _fit_width(sheet: Sheet, cells: list[str], width: int) -> list[str]:
                            "break inside a value?)")
         return cells + [""] * (width - len(cells))
     return cells
+
+
+def unquote_formula(cells: list[str]) -> list[str]:
+    """The cells without the apostrophe `contacts export` puts before `= + - @ TAB CR` (and nothing else).
+
+    A leading apostrophe is how a spreadsheet marks text; an apostrophe before any other character is data
+    ("'s-Hertogenbosch") and stays.
+    """
+    return [cell[1:] if cell[:1] == "'" and cell[1:2] in FORMULA_STARTS else cell for cell in cells]
 
 
 def _check_long_row(sheet: Sheet, plan: ColumnPlan, number: int, cells: list[str]) -> None:
