@@ -78,8 +78,8 @@ class Workbook:
             raise BadWorkbook(str(error)) from None
         self._check_sizes()
         self.sheets = self._sheets()
-        self.date1904 = b'date1904="1"' in self._part("xl/workbook.xml") or \
-            b"date1904=\"true\"" in self._part("xl/workbook.xml")
+        book = self._part("xl/workbook.xml")
+        self.date1904 = b'date1904="1"' in book or b'date1904="true"' in book
 
     def close(self) -> None:
         """Close the archive."""
