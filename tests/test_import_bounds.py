@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from test_import_bad_input import check_clean_failure, dump
 
+from outreach.contacts.importing.limits import Limits
 from outreach.contacts.importing.sheets import open_sheet
 from outreach.contacts.importing.xlsx import Workbook
 
@@ -104,7 +105,7 @@ def test_a_lying_dimension_does_not_reach_calamine(tmp_path: Path) -> None:
     # Declares A1:B2 but holds a cell at row 999,999: calamine would allocate the whole span; the stream does not.
     far = '<row r="999999">' + _cell("B999999", "far@x.example.org") + "</row>"
     path = hand_made_xlsx(tmp_path / "liar.xlsx", HEADER_ROW + GOOD_ROW + far, dimension="A1:B2")
-    workbook = Workbook(path, __import__("outreach.contacts.importing.limits", fromlist=["Limits"]).Limits())
+    workbook = Workbook(path, Limits())
     try:
         sheet = workbook.sheets[0]
         assert not workbook.fits_calamine(sheet, workbook.check_dimension(sheet))
