@@ -30,7 +30,8 @@ python -m benchmarks --size 2000 --no-docs   # quick check, leaves this page alo
 ```
 
 Options: `--size small|full|N` (N = contacts; the other cases scale from it), `--only CASE,…` (`startup`,
-`reports`, `import`, `render`, `send`, `memory`), `--runs K` (each figure is the median of K runs),
+`reports`, `import`, `render`, `send`, `memory`,
+`sheets`), `--runs K` (each figure is the median of K runs),
 `--output FILE` or `--no-docs`, `--no-mailmerge` (skip installing mailmerge), `--docs-from-results` (rewrite
 this page from the last run's `benchmarks/.work/results.json` without measuring). Generated data (contact lists,
 databases, the mailmerge venv) goes to `benchmarks/.work/` (git-ignored); every address is on `example.org`.
@@ -97,6 +98,14 @@ CASES = [
         'its RSS after the first tenth of the messages (sampled in the same run) and the interpreter with '
         "outreach's sending modules imported",
         '< 250 MB',
+    ),
+    (
+        'sheets',
+        'peak RSS (VmHWM of the child) of `outreach contacts import` of a 200 MB CSV (1,000,000 contacts, the '
+        'default `--max-rows`: imported whole), of a 5,000,000-row XLSX without `<dimension>` (streamed until the '
+        'row bound refuses it) and of the same with its `<dimension>` (refused before reading)',
+        'the interpreter with the importing modules loaded',
+        '< 500 MB',
     ),
 ]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-CASES = {"start-up", "reports", "import", "render", "send", "memory"}
+CASES = {"start-up", "reports", "import", "render", "send", "memory", "sheets"}
 
 
 @pytest.mark.slow

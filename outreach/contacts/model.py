@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from outreach.clock import Clock, utcnow_iso
+from outreach.contacts.importing.limits import MAX_ATTRIBUTES
 from outreach.countries import default_language, parse_country, parse_language
 from outreach.db import contacts as store
 from outreach.db.contacts import count_contacts, is_suppressed, iter_contacts, unsuppress
@@ -24,7 +25,7 @@ from outreach.models import ContactStatus, Kind
 from outreach.models.contacts import Contact, ContactFilter, parse_kind
 
 __all__ = [
-    "EDITABLE_FIELDS", "GROUPS", "SUPPRESSING", "TEXT_FIELDS", "Contact", "ContactCounts", "ContactFilter",
+    "CONTROL", "EDITABLE_FIELDS", "GROUPS", "SUPPRESSING", "TEXT_FIELDS", "Contact", "ContactCounts", "ContactFilter",
     "clean_fields", "clean_kind", "clean_text", "count_by", "count_contacts", "counts_by_country_and_kind", "erase",
     "get_contact", "get_contact_by_id", "insert_contact", "is_suppressed", "iter_contacts", "normalize_email",
     "remove_contacts", "require_contact", "set_status", "suppress", "unsuppress", "update_contact",
@@ -39,7 +40,11 @@ SUPPRESSING = {ContactStatus.UNSUBSCRIBED, ContactStatus.BOUNCED, ContactStatus.
 # What `contacts count --by` may group by.
 GROUPS = store.GROUPABLE
 
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\u2028\u2029]")
+# What no field may hold: the C0 controls but TAB, DEL, the C1 controls (U+0080–U+009F: U+0085 is a line break
+# to some readers, U+009B a terminal escape) and the Unicode line and paragraph separators. The importer, `add`,
+# `edit`, the web pages and `db merge` all refuse what this matches.
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL = CONTROL
 
 
 def normalize_email(raw: str, *, check_dns: bool = False) -> str:
@@ -97,6 +102,10 @@ def clean_fields(data: Mapping[str, Any]) -> dict[str, Any]:
             cleaned[key] = sorted({clean_text(key[:-1], item) for item in items if str(item).strip()})
         elif key == "attributes":
             cleaned[key] = {clean_text("attribute name", k): clean_text(k, v) for k, v in dict(value).items()}
+            size = sum(len(k) + len(v) for k, v in cleaned[key].items())
+            if size > MAX_ATTRIBUTES:
+                raise InputError(f"The attributes hold {size:,} characters together, more than the "
+                                 f"{MAX_ATTRIBUTES:,} a contact may have", "Keep long texts outside outreach.")
     return cleaned
 
 

@@ -10,6 +10,11 @@ Merging rules, in the order they are applied (all in one transaction; a dry run 
 5. deliveries (one per campaign × contact, contact ids remapped; the further-along status wins), events and the
    processed inbound-message keys are added.
 Running the same merge twice changes nothing. The other file is opened read-only and never modified.
+
+Every contact of the other database goes through the cleaning rules of an import first (a valid address; no line
+break or control character in any field; a known kind, country, language and status; attributes within bounds):
+a row that fails them is not written, nor are its deliveries and events, and it is listed in `skipped` with the
+reason. Another installation may be older, or its file edited by hand; one bad address would stop every send.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from outreach.clock import Clock, utcnow_iso
-from outreach.contacts.model import EDITABLE_FIELDS, erase, suppress
+from outreach.contacts.importing.rows import normalize_address
+from outreach.contacts.model import EDITABLE_FIELDS, clean_fields, erase, suppress
 from outreach.db import merge as store
 from outreach.db.merge import ColumnRow, OtherDatabase, open_other
 from outreach.db.schema import Database
@@ -29,7 +35,7 @@ from outreach.errors import DatabaseError, ExitCode, InputError
 from outreach.models import ContactStatus, DeliveryStatus
 from outreach.models.tracking import SQLValue
 
-__all__ = ["Conflict", "MergeSummary", "backup_database", "merge_database", "open_other"]
+__all__ = ["Conflict", "MergeSummary", "Skipped", "backup_database", "merge_database", "open_other"]
 
 # How far along a delivery is: when both databases have one for the same campaign × contact, the further wins.
 _RANK: dict[str, int] = {DeliveryStatus.QUEUED: 0, DeliveryStatus.SENDING: 1, DeliveryStatus.UNKNOWN: 2,
@@ -45,6 +51,14 @@ class Conflict:
     here: object
     there: object
     kept: str
+
+
+@dataclass
+class Skipped:
+    """A contact of the other database that was not merged because it breaks the cleaning rules."""
+
+    email: str
+    reason: str
 
 
 @dataclass
@@ -67,6 +81,7 @@ class MergeSummary:
     suppressions_added: int = 0
     inbound_added: int = 0
     conflicts: list[Conflict] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         """The JSON document of `db merge --json`."""
@@ -75,7 +90,7 @@ class MergeSummary:
     @property
     def changed(self) -> bool:
         """Whether the merge added or changed anything (conflicts alone change nothing)."""
-        informational = ("source", "dry_run", "contacts_unchanged", "contacts_not_restored", "conflicts")
+        informational = ("source", "dry_run", "contacts_unchanged", "contacts_not_restored", "conflicts", "skipped")
         return any(v for k, v in asdict(self).items() if k not in informational)
 
 
@@ -109,6 +124,7 @@ class _Merger:
         self.now = utcnow_iso(clock)
         self.contact_ids: dict[SQLValue, int | None] = {}  # other's contact id → ours (None: erased here)
         self.delivery_ids: dict[SQLValue, int] = {}
+        self.skipped_ids: set[SQLValue] = set()  # other's contact ids refused by the cleaning rules
 
     def columns(self, table: str) -> list[str]:
         """Columns both databases have (an older or newer schema may have added some)."""
@@ -151,7 +167,12 @@ class _Merger:
     def contacts(self) -> None:
         cols = [c for c in self.columns("contacts") if c != "id"]
         for theirs in self.other.rows("contacts", ["id", *cols]):
-            email = str(theirs["email"]).strip().lower()
+            try:
+                email = _valid_contact(theirs)
+            except InputError as error:
+                self.skipped_ids.add(theirs["id"])
+                self.summary.skipped.append(Skipped(str(theirs["email"]), error.message))
+                continue
             mine = store.contact_row(self.db, email)
             if mine is None:
                 self.contact_ids[theirs["id"]] = self.add_contact(email, theirs, cols)
@@ -240,6 +261,8 @@ class _Merger:
     def deliveries(self) -> None:
         cols = [c for c in self.columns("deliveries") if c != "id"]
         for theirs in self.other.rows("deliveries", ["id", *cols]):
+            if theirs["contact_id"] in self.skipped_ids:
+                continue
             contact_id = self.contact_ids.get(theirs["contact_id"]) if theirs["contact_id"] is not None else None
             data = {c: theirs[c] for c in cols}
             data["contact_id"] = contact_id
@@ -264,6 +287,8 @@ class _Merger:
     def events(self) -> None:
         cols = [c for c in self.columns("events") if c != "id"]
         for data in self.other.rows("events", cols):
+            if data["contact_id"] in self.skipped_ids:
+                continue
             if data["contact_id"] is not None:
                 data["contact_id"] = self.contact_ids.get(data["contact_id"])
                 if data["contact_id"] is None:
@@ -274,6 +299,28 @@ class _Merger:
                 continue
             if store.insert_row(self.db, "events", data, or_ignore=True) is not None:
                 self.summary.events_added += 1
+
+
+def _valid_contact(row: ColumnRow) -> str:
+    """The normalised address of a contact row from the other database; InputError when a rule refuses the row."""
+    email = normalize_address(str(row["email"] or ""))
+    fields: dict[str, object] = {}
+    for name in EDITABLE_FIELDS:
+        value = row.get(name)
+        if name in ("tags", "topics", "attributes"):
+            try:
+                value = json.loads(_text(value) or ("{}" if name == "attributes" else "[]"))
+            except ValueError:
+                raise InputError(f"its {name} are not readable ({_text(value)!r:.40})") from None
+            if not isinstance(value, dict if name == "attributes" else list):
+                raise InputError(f"its {name} are not readable ({value!r:.40})")
+        if value not in (None, ""):
+            fields[name] = value
+    clean_fields(fields)
+    status = row.get("status") or ContactStatus.ACTIVE
+    if status not in set(ContactStatus):
+        raise InputError(f"unknown status {status!r}")
+    return email
 
 
 def _status_for(reason: str) -> str:

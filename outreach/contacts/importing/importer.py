@@ -21,6 +21,7 @@ from pathlib import Path
 from outreach.clock import Clock, utcnow_iso
 from outreach.contacts.importing.aliases import load_aliases
 from outreach.contacts.importing.columns import ColumnPlan, check_mapping, plan_columns
+from outreach.contacts.importing.limits import MAX_ROWS, Limits
 from outreach.contacts.importing.merge import RowEncoder, changes_for, json_object
 from outreach.contacts.importing.report import (
     Duplicate,
@@ -46,6 +47,8 @@ __all__ = ["BATCH", "ON_DUPLICATE", "Duplicate", "FileSummary", "ImportOptions",
 
 ON_DUPLICATE = ("fill", "update", "skip")
 BATCH = 2000
+# Each invalid row is kept (with its cells, for --rejects) until the end: beyond this many the file is the wrong one.
+MAX_INVALID = 100_000
 _ACTIVE = ContactStatus.ACTIVE  # a global: the class-attribute lookup is ten times slower, and runs once per row
 _OTHER = Kind.OTHER.value
 _S_KIND = STORED_COLUMNS.index("kind")
@@ -71,6 +74,7 @@ class ImportOptions:
     dry_run: bool = False
     strict: bool = False  # any invalid row cancels the whole import
     aliases_file: Path | None = None  # the user's own header and kind words (OUTREACH_ALIASES), over the built-in
+    max_rows: int = MAX_ROWS  # per file; a longer file is refused whole (see limits.py)
 
 
 class _Rollback(Exception):
@@ -86,6 +90,9 @@ def import_files(db: Database, clock: Clock, paths: Iterable[Path], options: Imp
     defaults = make_defaults(options.country, options.kind, options.language, options.tags,
                              options.consent_basis, options.source)
     aliases = load_aliases(options.aliases_file)
+    if options.max_rows < 1:
+        raise InputError(f"--max-rows {options.max_rows} must be at least 1")
+    limits = Limits(rows=options.max_rows)
     paths = list(paths)
     if not paths:
         raise InputError("No file to import", "Give one or more .csv or .xlsx files.")
@@ -95,9 +102,9 @@ def import_files(db: Database, clock: Clock, paths: Iterable[Path], options: Imp
     try:
         with db.atomic():
             for path in paths:
-                with open_sheet(Path(path), options.encoding, options.sheet) as sheet:
+                with open_sheet(Path(path), options.encoding, options.sheet, limits) as sheet:
                     plan = plan_columns(sheet.path, sheet.header, mapping, aliases)
-                    run.import_sheet(sheet, plan, progress)
+                    run.import_sheet(sheet, plan, progress, limits)
             if options.strict and report.invalid:
                 raise InvalidRowsError(report)
             if options.dry_run:
@@ -119,19 +126,23 @@ class _Run:
         self.later: list[Record] = []  # duplicates of rows already written in an earlier batch
         self.encoder = RowEncoder(self.now)
 
-    def import_sheet(self, sheet: Sheet, plan: ColumnPlan, progress: Progress | None) -> None:
+    def import_sheet(self, sheet: Sheet, plan: ColumnPlan, progress: Progress | None, limits: Limits) -> None:
         """Read every row of one sheet, writing a batch whenever BATCH rows are waiting."""
         summary = FileSummary(path=str(sheet.path), read_as=sheet.describe(), columns=plan.describe(),
                               guessed_words=sheet.guessed_words)
         self.report.files.append(summary)
-        width = len(plan.header)
+        header = tuple(plan.header)
+        kept = max(len(header), limits.columns)  # a rejected row keeps its cells for --rejects, within bounds
+        max_rows = limits.rows
         for number, cells in sheet.rows:
             summary.rows += 1
+            if summary.rows > max_rows:
+                raise limits.too_many_rows(sheet.path)
             try:
                 record = read_record(sheet, plan, number, cells, self.defaults, self.options.check_dns)
             except RowError as error:
-                self.report.invalid.append(Rejected(str(sheet.path), number, error.message, error.column,
-                                                    tuple(plan.header), tuple(cells[:max(width, len(cells))])))
+                self._reject(Rejected(str(sheet.path), number, error.message, error.column, header,
+                                      tuple(cells[:kept])))
                 continue
             self._add(record)
             if len(self.batch) + len(self.later) >= BATCH:
@@ -142,6 +153,14 @@ class _Run:
         summary.kinds = plan.kinds.values()
         if progress:
             progress(sheet.path, sheet.size, sheet.size)
+
+    def _reject(self, rejected: Rejected) -> None:
+        if len(self.report.invalid) >= MAX_INVALID:
+            raise InputError(f"{rejected.file}: more than {MAX_INVALID:,} invalid rows; the import stopped and "
+                             "nothing was imported",
+                             "Check that this is the contact list and that its columns were read right (--map), "
+                             "then fix the rows shown by a --dry-run.")
+        self.report.invalid.append(rejected)
 
     def _add(self, record: Record) -> None:
         first = self.seen.get(record.email)

@@ -13,13 +13,18 @@ from datetime import datetime
 from functools import cache, lru_cache
 
 from outreach.contacts.importing.columns import ColumnPlan, column_letter, consent_basis_value, kind_value
+from outreach.contacts.importing.limits import MAX_ATTRIBUTES, MAX_CELL
 from outreach.contacts.importing.sheets import Sheet
-from outreach.contacts.model import normalize_email
+from outreach.contacts.model import CONTROL, normalize_email
 from outreach.countries import default_language, parse_country, parse_language
 from outreach.errors import InputError
 from outreach.models import ContactStatus, Kind
 
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\u2028\u2029]")
+_CONTROL = CONTROL  # the one rule of contacts.model (C0 and C1 controls, line separators)
+# Rows longer than this (all cells together) are rare: only then are the cell and attribute bounds checked.
+_LONG_ROW = min(MAX_CELL, MAX_ATTRIBUTES)
+# What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection"); `contacts export` guards these.
+FORMULA_STARTS = frozenset("=+-@\t\r")
 _NAME_ADDR = re.compile(r'\s*"?(?P<name>[^"<>]*?)"?\s*<\s*(?P<addr>[^<>\s]+)\s*>\s*')
 _LIST_SPLIT = re.compile(r"[,;]")
 # The shape of almost every real address: plain ASCII dot-atom at a letters-only TLD. For these the canonical
@@ -144,7 +149,12 @@ def read_record(sheet: Sheet, plan: ColumnPlan, number: int, cells: list[str], d
     # copies; the error paths below it build their messages only when needed.
     if len(cells) != len(plan.header):
         cells = _fit_width(sheet, cells, len(plan.header))
-    if _CONTROL.search("\ue000".join(cells)):  # rare: find the cell and name its column
+    joined = "\ue000".join(cells)
+    if "\ue000'" in joined or joined[:1] == "'":  # rare: a cell our CSV export protected from Excel
+        cells = unquote_formula(cells)
+    if len(joined) > _LONG_ROW:
+        _check_long_row(sheet, plan, number, cells)
+    if _CONTROL.search(joined):  # rare: find the cell and name its column
         _refuse_control(plan, cells)
     get = {name: cells[index].strip() for name, index in plan.fields.items()}
     email, display_name = _address(get["email"], plan, check_dns)
@@ -214,6 +224,28 @@ def _fit_width(sheet: Sheet, cells: list[str], width: int) -> list[str]:
                            "break inside a value?)")
         return cells + [""] * (width - len(cells))
     return cells
+
+
+def unquote_formula(cells: list[str]) -> list[str]:
+    """The cells without the apostrophe `contacts export` puts before `= + - @ TAB CR` (and nothing else).
+
+    A leading apostrophe is how a spreadsheet marks text; an apostrophe before any other character is data
+    ("'s-Hertogenbosch") and stays.
+    """
+    return [cell[1:] if cell[:1] == "'" and cell[1:2] in FORMULA_STARTS else cell for cell in cells]
+
+
+def _check_long_row(sheet: Sheet, plan: ColumnPlan, number: int, cells: list[str]) -> None:
+    """A cell over the bound refuses the file (InputError); custom fields over MAX_ATTRIBUTES refuse the row."""
+    from outreach.contacts.importing.limits import Limits
+
+    if any(len(cell) > MAX_CELL for cell in cells):
+        where = f"row {number}" if sheet.format == "xlsx" else f"line {number}"
+        raise Limits().cell_too_long(sheet.path, where)
+    size = sum(len(plan.header[index]) + len(cells[index].strip()) for index in plan.attributes.values())
+    if size > MAX_ATTRIBUTES:
+        raise RowError(f"its custom columns hold {size:,} characters together, more than the {MAX_ATTRIBUTES:,} "
+                       "a contact may have")
 
 
 def _refuse_control(plan: ColumnPlan, cells: list[str]) -> None:

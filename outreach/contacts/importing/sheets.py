@@ -11,8 +11,7 @@ import codecs
 import csv
 import io
 import re
-import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from outreach.contacts.importing.encodings import codec_name, detect_encoding
+from outreach.contacts.importing.limits import MAX_CELL, Limits
+from outreach.contacts.importing.xlsx import BadWorkbook, Workbook
 from outreach.errors import InputError, NotFoundError
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -27,8 +28,10 @@ _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical 
 _DETECT_BYTES = 64 * 1024 * 1024  # enough for any real contact list; beyond it the head decides
 _ACCENTED_WORD = re.compile(r"[^\W\d_]*[^\x00-\x7f\W\d_][^\W\d_]*")
 _XLSX_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
-# One field of 1 MB is no contact: it is an unclosed quote swallowing the rest of the file.
-csv.field_size_limit(min(sys.maxsize, 1024 * 1024))
+# A longer cell is no contact (Excel holds at most 32,767 characters in a cell): it is an unclosed quote
+# swallowing the rest of the file. csv's limit is process-wide; outreach reads every CSV with this one.
+csv.field_size_limit(MAX_CELL)
+DEFAULT_LIMITS = Limits()
 
 
 @dataclass
@@ -60,7 +63,8 @@ class Sheet:
 
 
 @contextmanager
-def open_sheet(path: Path, encoding: str | None = None, sheet: str | None = None) -> Iterator[Sheet]:
+def open_sheet(path: Path, encoding: str | None = None, sheet: str | None = None,
+               limits: Limits = DEFAULT_LIMITS) -> Iterator[Sheet]:
     """Open a CSV or XLSX file; InputError/NotFoundError naming the file for anything unreadable.
 
     The format comes from the content, not the name. `encoding` applies to CSV files and `sheet` (a name or a
@@ -84,12 +88,12 @@ def open_sheet(path: Path, encoding: str | None = None, sheet: str | None = None
                              "Give the contact list itself: open it in Excel or LibreOffice and save it as .xlsx "
                              "or as CSV UTF-8. outreach cannot read contacts out of documents or images.")
         if head.startswith(b"PK\x03\x04"):
-            yield _open_xlsx(path, sheet)
+            yield _open_xlsx(path, sheet, limits)
             return
         if path.suffix.lower() in _XLSX_SUFFIXES:
             raise InputError(f"{path} is not a readable XLSX workbook (damaged, truncated or not Excel at all)",
                              "Open it in Excel or LibreOffice and save it again as .xlsx or as CSV UTF-8.")
-        yield _open_csv(path, raw, encoding)
+        yield _open_csv(path, raw, encoding, limits)
 
 
 _MAGIC = ((b"%PDF", "a PDF document"), (b"{\\rtf", "an RTF document"), (b"\x89PNG", "a PNG image"),
@@ -123,7 +127,7 @@ def _not_a_sheet(path: Path, head: bytes) -> str | None:
 # --- CSV ------------------------------------------------------------------------------------------------------
 
 
-def _open_csv(path: Path, raw: BinaryIO, encoding: str | None) -> Sheet:
+def _open_csv(path: Path, raw: BinaryIO, encoding: str | None, limits: Limits) -> Sheet:
     data = raw.read(_DETECT_BYTES)
     raw.seek(0)
     if _looks_binary(data):
@@ -148,9 +152,11 @@ def _open_csv(path: Path, raw: BinaryIO, encoding: str | None) -> Sheet:
     if skip_sep_line:
         lines.skip_line()
     reader = csv.reader(lines, delimiter=delimiter, strict=False)
-    header_row, header, rows = find_header(_csv_rows(path, reader, lines))
+    header_row, header, rows = find_header(_csv_rows(path, reader, lines, limits))
     if header is None:
         raise InputError(f"{path} has no rows", "The file holds only empty lines.")
+    if len(header) > limits.columns:
+        raise limits.too_many_columns(path, len(header), f"line {header_row} (the header)")
     return Sheet(path=path, format="csv", header=header, header_row=header_row,
                  rows=rows, size=max(len(data), path.stat().st_size),
                  encoding="utf-8" if codec == "utf-8-sig" else codecs.lookup(codec).name, delimiter=delimiter,
@@ -184,7 +190,8 @@ class _LineCounter:
         next(self)
 
 
-def _csv_rows(path: Path, reader: Iterator[list[str]], lines: _LineCounter) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(path: Path, reader: Iterator[list[str]], lines: _LineCounter,
+              limits: Limits) -> Iterator[tuple[int, list[str]]]:
     while True:
         start = lines.line + 1
         try:
@@ -192,6 +199,8 @@ def _csv_rows(path: Path, reader: Iterator[list[str]], lines: _LineCounter) -> I
         except StopIteration:
             return
         except csv.Error as error:
+            if "field larger than field limit" in str(error):
+                raise limits.cell_too_long(path, f"line {start}") from None
             raise InputError(f"{path}, line {start}: the CSV cannot be read ({error})",
                              'A quote (") probably opens a value that never closes; fix that line.') from None
         if "".join(cells).strip():  # not a blank line (one join instead of a strip per cell)
@@ -286,62 +295,86 @@ def _sniff(preview: str) -> tuple[str, bool]:
 # --- XLSX -----------------------------------------------------------------------------------------------------
 
 
-def _open_xlsx(path: Path, sheet: str | None) -> Sheet:
-    """Read a workbook with calamine (Rust): about ten times faster than openpyxl, 100,000 rows in a second."""
+def _open_xlsx(path: Path, sheet: str | None, limits: Limits) -> Sheet:
+    """Stream a workbook's sheet (see `xlsx.py`): the zip's sizes and the sheet's used range are checked first."""
     try:
-        from python_calamine import CalamineWorkbook
-
-        workbook = CalamineWorkbook.from_path(str(path))
-        names = [meta.name for meta in workbook.sheets_metadata if "WorkSheet" in str(meta.typ)] or \
-            list(workbook.sheet_names)
-    except BaseException as error:  # calamine raises its own types, and a Rust panic is a BaseException
+        workbook = Workbook(path, limits)
+    except BadWorkbook as error:
         raise _damaged(path, error) from None
+    names = [ref.name for ref in workbook.sheets]
     if sheet is None:
-        name = names[0]
+        chosen = workbook.sheets[0]
     elif sheet in names:
-        name = sheet
+        chosen = workbook.sheets[names.index(sheet)]
     elif sheet.isdigit() and 1 <= int(sheet) <= len(names):
-        name = names[int(sheet) - 1]
+        chosen = workbook.sheets[int(sheet) - 1]
     else:
+        workbook.close()
         raise InputError(f"{path} has no sheet {sheet!r}",
                          "Its sheets are: " + ", ".join(repr(name) for name in names) + " (or give a number).")
     try:
-        worksheet = workbook.get_sheet_by_name(name)
-        values = worksheet.iter_rows()
-    except BaseException as error:
+        declared = workbook.check_dimension(chosen)
+        if workbook.fits_calamine(chosen, declared):
+            stream: Iterator[tuple[int, list[str]]] = _calamine_rows(path, chosen.name, limits)
+        else:
+            stream = _guarded(path, workbook.rows(chosen))
+        header_row, found, rows = find_header(stream)
+    except BadWorkbook as error:
+        workbook.close()
         raise _damaged(path, error) from None
-    # Rows come from row 1, but columns from the first used one: pad so that column letters stay right.
-    offset = worksheet.start[1] if worksheet.start else 0
-    header_row, found, rows = find_header(_xlsx_rows(path, values, offset))
+    except InputError:
+        workbook.close()
+        raise
     if found is None:
-        raise InputError(f"{path}, sheet {name!r} has no rows", "Pick the sheet with the contacts with --sheet.")
+        workbook.close()
+        raise InputError(f"{path}, sheet {chosen.name!r} has no rows", "Pick the sheet with the contacts with --sheet.")
     counter = {"row": header_row}
 
     def counted() -> Iterator[tuple[int, list[str]]]:
-        for number, cells in rows:
-            counter["row"] = number
-            yield number, cells
+        try:
+            for number, cells in rows:
+                counter["row"] = number
+                yield number, cells
+        finally:
+            workbook.close()
 
-    size = (worksheet.end[0] + 1) if worksheet.end else 0
-    return Sheet(path=path, format="xlsx", header=found, header_row=header_row, rows=counted(), size=size,
-                 sheet_name=name, _position=lambda: counter["row"])
+    return Sheet(path=path, format="xlsx", header=found, header_row=header_row, rows=counted(), size=declared[0],
+                 sheet_name=chosen.name, _position=lambda: counter["row"])
 
 
-def _xlsx_rows(path: Path, values: Iterator[Sequence[object]], offset: int) -> Iterator[tuple[int, list[str]]]:
-    padding = [""] * offset
+def _calamine_rows(path: Path, name: str, limits: Limits) -> Iterator[tuple[int, list[str]]]:
+    """The rows of a sheet that `Workbook.fits_calamine` found small enough to load whole with calamine."""
+    try:
+        from python_calamine import CalamineWorkbook
+
+        worksheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(name)
+        values = worksheet.iter_rows()
+    except BaseException as error:  # calamine raises its own types, and a Rust panic is a BaseException
+        if isinstance(error, KeyboardInterrupt | SystemExit):
+            raise
+        raise _damaged(path, error) from None
+    # Rows come from row 1, but columns from the first used one: pad so that column letters stay right.
+    padding = [""] * (worksheet.start[1] if worksheet.start else 0)
     for number, row in enumerate(values, start=1):
         cells = padding + [cell_text(value) for value in row]
         while cells and not cells[-1]:
             cells.pop()
         if any(cell.strip() for cell in cells):
+            if len(cells) > limits.columns:  # cannot happen below column Z; kept for a smaller limit
+                raise limits.too_many_columns(path, len(cells), f"sheet {name!r}, row {number}")
             yield number, cells
 
 
-def _damaged(path: Path, error: BaseException, row: int | None = None) -> InputError:
-    if isinstance(error, KeyboardInterrupt | SystemExit):
-        raise error
-    where = f"{path}, row {row}" if row else str(path)
-    return InputError(f"{where}: not a readable XLSX workbook, damaged or truncated ({type(error).__name__})",
+def _guarded(path: Path, rows: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, list[str]]]:
+    """The rows, with a damaged part of the archive found while streaming turned into the usual message."""
+    try:
+        yield from rows
+    except BadWorkbook as error:
+        raise _damaged(path, error) from None
+
+
+def _damaged(path: Path, error: BaseException) -> InputError:
+    return InputError(f"{path}: not a readable XLSX workbook, damaged or truncated ({error})",
                       "Open it in Excel or LibreOffice and save it again as .xlsx or as CSV UTF-8.")
 
 
