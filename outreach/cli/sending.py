@@ -1,4 +1,4 @@
-"""`outreach send`, `outreach status`, `outreach sink` and `outreach demo`: parse, call the core, print."""
+"""`outreach send`: parse, call the core, print. (`status` is in cli/status.py, `sink` and `demo` in cli/demo.py.)"""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from outreach.cli._common import App, err, out, print_json, state
+from outreach.cli._common import App, err, state
 from outreach.errors import ExitCode, InputError, TransportError
 
 if TYPE_CHECKING:
@@ -29,6 +28,9 @@ if TYPE_CHECKING:
 
 def register(app: App) -> None:
     """Add this part's commands to the root app."""
+    from outreach.cli.demo import demo, sink
+    from outreach.cli.status import status
+
     app.command("send")(send)
     app.command("status")(status)
     app.command("sink")(sink)
@@ -329,91 +331,3 @@ def _print_report(report: SendReport, slug: str) -> None:
             console.print(f"  {address}")
         console.print(f"Send them again only if you accept a possible second copy: outreach send {slug} "
                       "--retry-unknown")
-
-
-def status(
-    slug: Annotated[str, typer.Argument(help="The campaign.")],
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Show a campaign's queue: counts per status, failures grouped by reply, unknown deliveries, retries."""
-    from outreach.delivery.plan import queue_status
-
-    queue = queue_status(state().db, slug)
-    if json_output:
-        print_json(queue.as_dict())
-        return
-    console = out()
-    if not queue.total:
-        console.print(f"Campaign {slug!r} has no deliveries yet. Send it with: outreach send {slug}")
-        return
-    counts = queue.counts
-    console.print(f"{slug}: {queue.total} deliveries — " + ", ".join(f"{counts[s]} {s}" for s in counts))
-    if queue.last_sent_at:
-        console.print(f"First sent {queue.first_sent_at}, last {queue.last_sent_at}.")
-    if queue.retrying.count:
-        console.print(f"{queue.retrying.count} waiting to retry after a temporary refusal "
-                      f"(next at {queue.retrying.next_attempt_at}).")
-    for failure in queue.failures[:10]:
-        console.print(f"  failed ×{failure.count}: {failure.reply}")
-    if queue.failures:
-        console.print(f"  to send these again: outreach send {slug} --retry-failed  (only some: add --reply-code, "
-                      "e.g. --reply-code '5.7.*')")
-    for item in queue.unknown[:50]:
-        console.print(f"  unknown: {item.email or '(erased)'} {item.message_id or ''}")
-    if queue.lock:
-        lock = queue.lock
-        console.print(f"Interrupted (process {lock.pid} on {lock.host} is gone); the next send continues: "
-                      f"outreach send {slug}" if queue.lock_gone else
-                      f"Being sent now by process {lock.pid} on {lock.host} (since {lock.acquired_at}).")
-
-def sink(
-    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 2525,
-    maildir: Annotated[Path, typer.Option("--maildir", help="Where received messages are stored.")
-                       ] = Path("sink"),
-) -> None:
-    """Run a local capture SMTP server on 127.0.0.1 that stores and prints every message it receives."""
-    import threading
-
-    from outreach.delivery.sink import Captured, Sink
-
-    console = err()
-
-    def show(message: Captured) -> None:
-        from rich.markup import escape
-
-        console.print(f"{', '.join(message.recipients)}  {escape(message.subject)}  ({message.size} bytes, "
-                      f"from {message.mail_from})")
-
-    server = Sink(maildir, port, on_message=show).start()
-    console.print(f"Capturing mail on 127.0.0.1:{server.port} into {maildir}/ — point outreach at it with "
-                  f"OUTREACH_SMTP_HOST=127.0.0.1 OUTREACH_SMTP_PORT={server.port} OUTREACH_SMTP_SECURITY=none. "
-                  "Ctrl-C stops.")
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        console.print(f"Stopped; {server.count} messages captured.")
-    finally:
-        server.stop()
-
-
-def demo(
-    directory: Annotated[Path, typer.Argument(help="Folder for the demo (created).")] = Path("outreach-demo"),
-) -> None:
-    """Try outreach end to end on this machine: sample contacts, both example campaigns, a real SMTP send to a
-    capture server on 127.0.0.1."""
-    from outreach.demo import run_demo
-
-    console = err()
-    result = run_demo(directory, on_step=lambda text: console.print(text))
-    from rich.table import Table
-
-    if result.cells:
-        languages = sorted({lang for _, lang in result.cells})
-        table = Table("country", *languages, "total", box=None, pad_edge=False,
-                      title="Messages received, per country × language", title_justify="left")
-        for country in sorted({c for c, _ in result.cells}):
-            row = [result.cells.get((country, lang), 0) for lang in languages]
-            table.add_row(country, *[str(n) if n else "·" for n in row], str(sum(row)))
-        console.print(table)
-    for line in result.where_to_look:
-        console.print(line)
