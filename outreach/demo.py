@@ -109,17 +109,13 @@ def _send_to_sink(db: Database, clock: Clock, settings: Settings, received: Path
     from outreach.campaigns.folder import iter_audience, load_campaign
     from outreach.delivery.compose import MessageSource
     from outreach.delivery.plan import queue_status
-    from outreach.delivery.sender import HardBounce, Sender, SendOptions
+    from outreach.delivery.sender import Sender, SendOptions
     from outreach.delivery.sink import Sink
     from outreach.delivery.store import DatabaseStore
     from outreach.delivery.transport import open_transport
     from outreach.render.inline import cached_inliner
     from outreach.render.renderer import Renderer
-    from outreach.tracking.events import hard_bounce
-
-    def record(bounce: HardBounce) -> None:
-        hard_bounce(db, clock, bounce.contact, campaign=bounce.campaign, delivery_id=bounce.delivery_id,
-                    source="smtp", detail=bounce.detail)
+    from outreach.tracking.events import smtp_bounce_recorder
 
     with Sink(received) as sink:
         sink_settings = replace(settings, smtp_host=sink.host, smtp_port=sink.port, smtp_security="none",
@@ -130,7 +126,8 @@ def _send_to_sink(db: Database, clock: Clock, settings: Settings, received: Path
         source = MessageSource(sink_settings, campaign, renderer)
         options = SendOptions.from_settings(sink_settings, workers=2, lock_wait=0)
         sender = Sender(DatabaseStore(db, clock, (campaign.audience,)), source, lambda: open_transport(sink_settings),
-                        clock, audience=lambda: iter_audience(db, campaign), on_hard_bounce=record, options=options)
+                        clock, audience=lambda: iter_audience(db, campaign),
+                        on_hard_bounce=smtp_bounce_recorder(db, clock), options=options)
         sent = sender.run()
         result.received = sink.count
     result.sent = sent.sent

@@ -14,7 +14,7 @@ from outreach.config import Settings
 from outreach.contacts.model import ContactFilter, clean_fields, insert_contact, iter_contacts, normalize_email
 from outreach.db.schema import Database
 from outreach.delivery.compose import MessageSource
-from outreach.delivery.sender import HardBounce, Sender, SendOptions
+from outreach.delivery.sender import Sender, SendOptions
 from outreach.delivery.store import DatabaseStore
 from outreach.delivery.transport import open_transport
 from outreach.models import ContactStatus
@@ -92,12 +92,9 @@ def audience_of(db: Database):  # type: ignore[no-untyped-def]
 
 def bounce_recorder(db: Database, clock: FakeClock):  # type: ignore[no-untyped-def]
     """Hard bounces recorded by tracking, as `outreach send` wires it."""
-    from outreach.tracking.events import hard_bounce
+    from outreach.tracking.events import smtp_bounce_recorder
 
-    def record(bounce: HardBounce) -> None:
-        hard_bounce(db, clock, bounce.contact, campaign=bounce.campaign, delivery_id=bounce.delivery_id,
-                    source="smtp", detail=bounce.detail)
-    return record
+    return smtp_bounce_recorder(db, clock)
 
 
 def make_sender(settings: Settings, db: Database, clock: FakeClock, campaign: FakeCampaign | None = None,

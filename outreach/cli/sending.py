@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from outreach.contacts.model import ContactFilter
     from outreach.db.schema import Database
     from outreach.delivery.plan import Plan
-    from outreach.delivery.sender import HardBounce, Progress, Sender, SendOptions, SendReport
+    from outreach.delivery.sender import Progress, Sender, SendOptions, SendReport
     from outreach.render.renderer import Renderer
 
 
@@ -165,11 +165,12 @@ def _send(settings: Settings, db: Database, clock: Clock, campaign: Campaign, ex
     from outreach.delivery.sender import Sender
     from outreach.delivery.store import DatabaseStore
     from outreach.delivery.transport import open_transport
+    from outreach.tracking.events import smtp_bounce_recorder
 
     source = MessageSource(settings, campaign, _renderer(settings, campaign))
     sender = Sender(DatabaseStore(db, clock, (campaign.audience, extra)), source, lambda: open_transport(settings),
                     clock, audience=lambda: iter_audience(db, campaign, extra),
-                    on_hard_bounce=_bounce_recorder(db, clock), options=options)
+                    on_hard_bounce=smtp_bounce_recorder(db, clock), options=options)
     stop = threading.Event()
     restore = _on_ctrl_c(stop)
     try:
@@ -189,16 +190,6 @@ def _renderer(settings: Settings, campaign: Campaign) -> Renderer:
     from outreach.render.renderer import Renderer
 
     return Renderer(settings, campaign, cached_inliner(settings))
-
-
-def _bounce_recorder(db: Database, clock: Clock) -> Callable[[HardBounce], None]:
-    """What the sender calls when a server says a mailbox does not exist: tracking records the hard bounce."""
-    from outreach.tracking.events import hard_bounce
-
-    def record(bounce: HardBounce) -> None:
-        hard_bounce(db, clock, bounce.contact, campaign=bounce.campaign, delivery_id=bounce.delivery_id,
-                    source="smtp", detail=bounce.detail)
-    return record
 
 
 def _send_tests(settings: Settings, clock: Clock, campaign: Campaign, address: str, extra: ContactFilter,

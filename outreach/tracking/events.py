@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from ssl import SSLContext
+from typing import Protocol
 
 from outreach.clock import Clock, utcnow_iso
 from outreach.config import Settings
@@ -81,6 +82,27 @@ def hard_bounce(db: Database, clock: Clock, contact: Contact, *, campaign: str |
         record_event(db, clock, EventType.BOUNCED, contact.id, campaign=campaign, delivery_id=delivery_id,
                      bounce_type=BounceType.HARD, source=source, source_id=source_id, detail=detail)
         return set_status(db, clock, contact, ContactStatus.BOUNCED, "hard bounce")
+
+
+class SmtpRefusal(Protocol):
+    """A mailbox refused at RCPT while sending (delivery's `HardBounce` is one; tracking does not import it)."""
+
+    @property
+    def contact(self) -> Contact: ...
+    @property
+    def campaign(self) -> str: ...
+    @property
+    def delivery_id(self) -> int: ...
+    @property
+    def detail(self) -> str: ...
+
+
+def smtp_bounce_recorder(db: Database, clock: Clock) -> Callable[[SmtpRefusal], None]:
+    """The `on_hard_bounce` callback a sender is handed: each refused mailbox becomes a hard bounce."""
+    def record(refusal: SmtpRefusal) -> None:
+        hard_bounce(db, clock, refusal.contact, campaign=refusal.campaign, delivery_id=refusal.delivery_id,
+                    source="smtp", detail=refusal.detail)
+    return record
 
 
 def soft_bounce(db: Database, clock: Clock, contact: Contact, *, limit: int, campaigns: int,
