@@ -124,11 +124,14 @@ def test_a_connection_closed_during_data_is_requeued_not_unknown(settings, db, c
         settings = replace(smtp_settings(settings, server), stall_limit=300.0)
         with pytest.raises(StallError) as stalled:
             make_sender(settings, db, clock).run()
-    assert "OUTREACH_STALL_LIMIT=300" in stalled.value.message and "final dot" in stalled.value.message
+    assert "OUTREACH_STALL_LIMIT=300" in stalled.value.message
     table = rows(db)
-    assert {status for status, _ in table.values()} == {"queued"} and set(table) == set(emails)
+    assert {status for status, _ in table.values()} == {"queued"} and set(table) == set(emails)  # never unknown
     replies = [r["last_reply"] for r in db.query("SELECT last_reply FROM deliveries")]
-    assert all("final dot" in reply for reply in replies)
+    # Each attempt ends before the final dot; under load the server's close can also race the next connect, which
+    # then ends as a 421 (a temporary refusal, queued as well). Which of the two came last is timing.
+    assert all("final dot" in reply or reply.startswith("421") for reply in replies), replies
+    assert any("final dot" in text for text in [*replies, stalled.value.message]), replies
     assert server.messages == []  # nothing was stored: a later run sends each one once
 
 
