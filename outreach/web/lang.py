@@ -121,3 +121,8 @@ def own_language_name(code: str) -> str:
     except Exception:  # an unusual code stored by an old version: show the code itself
         return code
     return name[:1].upper() + name[1:]
+
+
+def mail_language(contact_language: str | None, page_language: str) -> str:
+    """The language of a mail to a known contact: their own when the pages speak it, else the page's."""
+    return contact_language if contact_language in BSI_LANGUAGES else page_language

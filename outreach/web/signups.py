@@ -28,13 +28,12 @@ from outreach.contacts.model import (
     unsuppress,
     update_contact,
 )
-from outreach.countries import BSI_LANGUAGES
 from outreach.db import signups as store
 from outreach.db.schema import Database
 from outreach.mail.tokens import MAX_AGE, Purpose, TokenError, make_token, preferences_url, public_link, read_token
 from outreach.models import ContactStatus, EventType, Kind
 from outreach.models.signups import ConsentDetail, Signup, SignupData
-from outreach.web.lang import N_, PageText
+from outreach.web.lang import N_, PageText, mail_language
 from outreach.web.mailer import build_message, render_mail, send_message
 from outreach.web.site import LinkState, Site
 
@@ -61,7 +60,7 @@ def start_signup(site: Site, data: SignupData, client: str) -> None:
         store.purge_expired(db, site.clock)
         contact = get_contact(db, data.email)
         if contact is not None and contact.status == ContactStatus.ACTIVE:
-            language = contact.language if contact.language in BSI_LANGUAGES else language
+            language = mail_language(contact.language, language)
             link = preferences_url(site.settings, site.secret, contact.id, contact.email)
             name, to_name = "email_already", contact.name
             subject = N_("You are already subscribed")

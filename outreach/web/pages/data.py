@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING
 
 from outreach.clock import isoformat
 from outreach.contacts.model import Contact, erase
-from outreach.countries import BSI_LANGUAGES
 from outreach.errors import OutreachError
 from outreach.mail.tokens import MAX_AGE, Purpose, email_fingerprint, make_token, public_link
 from outreach.models import ContactStatus
-from outreach.web.lang import N_
+from outreach.web.lang import N_, mail_language
 from outreach.web.pages.links import LinkProblem, PreferencesForm, link_reason, preferences_form, resolve
 from outreach.web.signups import mail_owner
 from outreach.web.site import Site, masked_email, parse_stamp, site_of
@@ -44,10 +43,9 @@ def data_path(site: Site, contact: Contact) -> str:
 
 def send_data_link(site: Site, contact: Contact, language: str) -> None:
     """Mail a fresh `data` link to the contact's own address. Runs in the thread pool."""
-    mail_language = contact.language if contact.language in BSI_LANGUAGES else language
     link = public_link(site.settings, data_path(site, contact))
     mail_owner(site, "email_data", DATA_SUBJECT, link, to_email=contact.email, to_name=contact.name,
-               language=mail_language)
+               language=mail_language(contact.language, language))
 
 
 async def request_link(request: Request) -> Response:

@@ -23,7 +23,7 @@ from outreach.errors import OutreachError
 from outreach.mail.tokens import Purpose, TokenError, email_fingerprint, read_token
 from outreach.models import ContactStatus, Kind
 from outreach.models.signups import SignupData
-from outreach.web.lang import N_
+from outreach.web.lang import N_, mail_language
 from outreach.web.signups import KIND_CHOICES, consent_statement, start_signup
 from outreach.web.site import LinkState, Site, client_address, form_text, masked_email, read_form, site_of
 
@@ -230,10 +230,10 @@ async def resubscribe_post(request: Request) -> Response:
     if contact.status == ContactStatus.ACTIVE:
         return prefs_page(request, contact)
     # Back in only through a confirmed opt-in, like any other sign-up: the link may have been forwarded.
-    mail_language = contact.language if contact.language in BSI_LANGUAGES else language
+    to_language = mail_language(contact.language, language)
     data = SignupData(email=contact.email, name=contact.name, organisation=contact.organisation,
-                      kind=Kind(contact.kind), country=contact.country, language=mail_language,
-                      topics=tuple(contact.topics), consent_text=consent_statement(site.settings, mail_language))
+                      kind=Kind(contact.kind), country=contact.country, language=to_language,
+                      topics=tuple(contact.topics), consent_text=consent_statement(site.settings, to_language))
     try:
         await site.run(start_signup, site, data, client_address(request))
     except OutreachError:
