@@ -14,6 +14,7 @@ from outreach import __version__
 from outreach.cli import campaign as campaign_cli
 from outreach.cli import contacts as contacts_cli
 from outreach.cli import db as db_cli
+from outreach.cli import dkim as dkim_cli
 from outreach.cli import sending as sending_cli
 from outreach.cli import setup as setup_cli
 from outreach.cli import tracking as tracking_cli
@@ -54,6 +55,7 @@ campaign_cli.register(app)
 sending_cli.register(app)
 tracking_cli.register(app)
 db_cli.register(app)
+dkim_cli.register(app)
 web_cli.register(app)
 
 

@@ -87,6 +87,7 @@ def send(
     clock = SystemClock()
     console = err()
     if test_to:
+        check_dkim(settings, campaign.sender_address)
         _send_tests(settings, clock, campaign, test_to, extra, rate)
         return
     db = app_state.db
@@ -105,6 +106,7 @@ def send(
                          if failed and not retry_failed else ""))
         return
     _print_plan(plan, describe_transport(settings))
+    check_dkim(settings, campaign.sender_address)
     if not yes:
         if not sys.stdin.isatty():
             raise InputError("Not sending without a confirmation, and there is no terminal to ask in",
@@ -122,6 +124,18 @@ def send(
     # are listed, but were the previous run's: they do not make this one partial.
     if report.failed_count or report.uncertain:
         raise typer.Exit(int(ExitCode.PARTIAL))
+
+
+def check_dkim(settings: Settings, sender_address: str) -> None:
+    """With OUTREACH_DKIM_KEY set: stop unless the key matches its selector's record (and say what signs)."""
+    from outreach.mail.dkim import check_key, load_key
+
+    key = load_key(settings.dkim_key, settings.dkim_selector, settings.dkim_domain, sender_address)
+    if key is None:
+        return
+    found = check_key(key, settings.dkim_record)
+    err().print(f"DKIM: messages are signed for {found.record_name} ({found.bits}-bit key, matching the "
+                f"{found.source}).")
 
 
 def _check_reply_code(reply_code: str | None, retry_failed: bool) -> None:
