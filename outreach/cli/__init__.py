@@ -15,6 +15,7 @@ from outreach.cli import campaign as campaign_cli
 from outreach.cli import contacts as contacts_cli
 from outreach.cli import db as db_cli
 from outreach.cli import dkim as dkim_cli
+from outreach.cli import schedule as schedule_cli
 from outreach.cli import sending as sending_cli
 from outreach.cli import setup as setup_cli
 from outreach.cli import tracking as tracking_cli
@@ -53,6 +54,7 @@ setup_cli.register(app)
 app.add_typer(contacts_cli.app, name="contacts")
 campaign_cli.register(app)
 sending_cli.register(app)
+schedule_cli.register(app)
 tracking_cli.register(app)
 db_cli.register(app)
 dkim_cli.register(app)
