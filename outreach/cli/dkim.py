@@ -22,11 +22,6 @@ DomainOpt = Annotated[str | None, typer.Option("--domain", help="Signing domain 
                                                "else the sender's domain).", show_default=False)]
 
 
-def register(root: App) -> None:
-    """Add the `dkim` group to the root app."""
-    root.add_typer(app, name="dkim")
-
-
 def _key(key: Path | None, selector: str | None, domain: str | None) -> DkimKey:
     from email.utils import parseaddr
 

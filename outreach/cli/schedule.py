@@ -12,12 +12,6 @@ from outreach.errors import ExitCode
 app = App(help="Scheduled sends (made with `outreach send SLUG --at …`): list them, cancel one.")
 
 
-def register(root: App) -> None:
-    """Add the `schedule` group and `run-due` to the root app."""
-    root.add_typer(app, name="schedule")
-    root.command("run-due")(run_due)
-
-
 @app.command("list")
 def list_command(
     all_: Annotated[bool, typer.Option("--all", help="Also the finished and cancelled ones.")] = False,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from outreach.cli._common import App, err, state
+from outreach.cli._common import err, state
 from outreach.errors import ExitCode, InputError, TransportError
 
 if TYPE_CHECKING:
@@ -25,17 +25,6 @@ if TYPE_CHECKING:
     from outreach.delivery.sender import Progress, Sender, SendOptions, SendReport
     from outreach.render.renderer import Renderer
     from outreach.scheduling import SendRequest
-
-
-def register(app: App) -> None:
-    """Add this part's commands to the root app."""
-    from outreach.cli.demo import demo, sink
-    from outreach.cli.status import status
-
-    app.command("send")(send)
-    app.command("status")(status)
-    app.command("sink")(sink)
-    app.command("demo")(demo)
 
 
 ListOpt = list[str] | None

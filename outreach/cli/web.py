@@ -7,15 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from outreach.cli._common import App, err, state
+from outreach.cli._common import err, state
 
 if TYPE_CHECKING:
     from outreach.scheduling import DueWatcher
-
-
-def register(app: App) -> None:
-    """Add this part's commands and groups to the root app."""
-    app.command("serve")(serve)
 
 
 def serve(
