@@ -150,7 +150,7 @@ def test_campaign_check_reports_style_findings_as_warnings_with_file_and_line(se
 def test_a_malformed_style_sheet_is_refused_naming_the_file(tmp_path: Path) -> None:
     path = tmp_path / "style.toml"
     path.write_text('[address]\nform = "Sie"\n', encoding="utf-8")
-    with pytest.raises(InputError, match="style.toml: not a valid style sheet"):
+    with pytest.raises(InputError, match=r"style\.toml: not a valid style sheet"):
         read_style(path, "xx")
     path.write_text(path.read_text() + 'capitalised = true\n[buttons]\nmood = "x"\n[dates]\nin_text = "d"\n'
                     'time = "HH:mm"\nmonths = ["a"]\n[typography]\napostrophe = "’"\n', encoding="utf-8")
