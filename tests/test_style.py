@@ -242,3 +242,15 @@ def test_event_texts_are_checked_in_their_country_language(settings: Settings, t
     assert [f.where for f in findings] == [f"{toml} [events.FR]"], findings
     assert "ordinary space before ':'" in findings[0].message
     assert campaign_findings(campaign, "de") == []  # the French title is not judged by the German style sheet
+
+
+def test_archive_sent_on_line_uses_the_running_text_date() -> None:
+    from outreach.web.site import _template_environment
+
+    env = _template_environment()
+    sent = dt.datetime(2027, 3, 9, 10, 0, tzinfo=dt.UTC)
+    assert env.from_string("{{ d|date_in_text('lv') }}").render(d=sent) == "2027. gada 9. martā"
+    assert env.from_string("{{ d|date_in_text('en') }}").render(d=sent) == "9 March 2027"
+    assert env.from_string("{{ d|date('en') }}").render(d=sent) == "9 March 2027"  # en_IE, not "March 9, 2027"
+    archive = (ROOT / "outreach" / "web" / "templates" / "archive.html").read_text("utf-8")
+    assert "campaign.sent|date_in_text(lang)" in archive
