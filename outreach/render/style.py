@@ -44,24 +44,25 @@ class Piece:
 
     where: str
     text: str  # placeholders replaced by PLACEHOLDER
-    dates: tuple[int, ...] = ()  # offsets in `text` of placeholders that print a date
+    dates: tuple[tuple[int, str], ...] = ()  # (offset in `text`, CLDR format or "") of placeholders printing a date
     source: str = ""  # the same prose with its placeholders as written, for rules that name one
 
 
 # --- reading the pieces -------------------------------------------------------------------------------------
 
-def prose(raw: str) -> tuple[str, tuple[int, ...], str]:
+def prose(raw: str) -> tuple[str, tuple[tuple[int, str], ...], str]:
     """Jinja expressions and %(name)s become PLACEHOLDER (their offsets noted when they print a date); block tags,
     link targets, URLs and HTML tags go."""
     raw = _JINJA_OTHER.sub("", _HTML_TAG.sub("", _URL.sub("", _LINK_TARGET.sub("]", raw))))
     out: list[str] = []
-    dates: list[int] = []
+    dates: list[tuple[int, str]] = []
     pos = 0
     for match in re.finditer(f"{_JINJA_EXPR.pattern}|{_PO_PLACEHOLDER.pattern}", raw, re.S):
         out.append(raw[pos:match.start()])
         inner = match.group(1) if match.group(1) is not None else (match.group(2) or "")
-        if re.search(r"\|\s*date\b(?!time)|^date$", inner.strip()):
-            dates.append(sum(len(p) for p in out))
+        written = re.search(r"\|\s*date\s*(?:\(\s*[\"']?(\w*)[\"']?\s*\))?$|^date$", inner.strip())
+        if written:  # {{ d | date }}, {{ d | date("short") }}, %(date)s
+            dates.append((sum(len(p) for p in out), written.group(1) or ""))
         out.append(PLACEHOLDER)
         pos = match.end()
     out.append(raw[pos:])
@@ -129,22 +130,24 @@ def value_pieces(where: str, values: Iterable[object]) -> Iterator[Piece]:
 
 def check_pieces(style: StyleSheet, pieces: Iterable[Piece]) -> list[Finding]:
     """Every problem the language's style sheet can see in these pieces of prose."""
-    date_ends_with_stop = date_in_text(_SAMPLE_DAY, style.language).endswith(".")
-    findings: list[Finding] = []
-    for piece in pieces:
-        for message in piece_problems(style, piece, date_ends_with_stop):
-            findings.append(Finding(piece.where, message))
-    return findings
+    return [Finding(piece.where, message) for piece in pieces for message in piece_problems(style, piece)]
 
 
-def piece_problems(style: StyleSheet, piece: Piece, date_ends_with_stop: bool) -> Iterator[str]:
+def sample_date(language: str, fmt: str = "") -> str:
+    """How a date placeholder prints in a language: the running-text pattern, or a CLDR format ("short")."""
+    from outreach.render.i18n import format_date
+
+    return format_date(_SAMPLE_DAY, language, fmt) if fmt else date_in_text(_SAMPLE_DAY, language)
+
+
+def piece_problems(style: StyleSheet, piece: Piece) -> Iterator[str]:
     """The problems of one piece, as messages that say what to write instead."""
     text = piece.text
-    if date_ends_with_stop:
-        for offset in piece.dates:
-            if text[offset + 1:offset + 2] == ".":
-                yield (f"a full stop after a date: the {style.language} date already ends with one "
-                       f"(\"{date_in_text(_SAMPLE_DAY, style.language)}\"); write no second full stop")
+    for offset, fmt in piece.dates:
+        printed = sample_date(style.language, fmt)
+        if text[offset + 1:offset + 2] == "." and printed.endswith("."):
+            yield (f"a full stop after a date: the {style.language} date already ends with one "
+                   f"(\"{printed}\"); write no second full stop")
     for double in re.finditer(r"(?<![.])([.?!:;,])\.(?!\.)", text):
         yield f"double punctuation {double.group(0)!r}: keep one"
     yield from _typography(style, text)
