@@ -141,6 +141,14 @@ def test_correct_text_passes(language: str, text: str) -> None:
     assert _findings(language, text) == []
 
 
+def test_subject_and_preheader_are_checked_with_their_toml_escapes_resolved(tmp_path: Path) -> None:
+    doc = tmp_path / "fr.md"
+    doc.write_text('+++\nsubject = "Invitation : \\"journée\\""\npreheader = "Bref."\n+++\nTexte.\n', "utf-8")
+    messages = [f"{f.where} {f.message}" for f in language_findings("fr", document_pieces(doc))]
+    assert any(m.startswith(f"{doc}:2 an ordinary space") for m in messages), messages
+    assert any(m.startswith(f"{doc}:2 straight quotes") for m in messages), messages
+
+
 def test_campaign_check_reports_style_findings_as_warnings_with_file_and_line(settings: Settings,
                                                                               tmp_path: Path) -> None:
     fixtures = settings.with_overrides(campaigns_dir=tmp_path / "c", templates_dir=DATA / "_layouts")

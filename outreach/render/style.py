@@ -80,13 +80,26 @@ def document_pieces(path: Path) -> Iterator[Piece]:
             if line.strip() == "+++":
                 in_front = False
                 continue
-            match = re.match(r'\s*(subject|preheader)\s*=\s*"(.*)"\s*$', line)
-            if not match:
+            value = _front_matter_value(line)
+            if value is None:
                 continue
-            line = match.group(2).replace('\\"', "\u201d")  # TOML's escaped quotes are not the text's
+            line = value
         text, dates, source = prose(line)
         if text.strip():
             yield Piece(f"{path}:{number}", text, dates, source)
+
+
+def _front_matter_value(line: str) -> str | None:
+    """The text of a `subject = "…"` or `preheader = "…"` line (TOML escapes resolved), else None."""
+    import tomllib
+
+    if not re.match(r"\s*(subject|preheader)\s*=", line):
+        return None
+    try:
+        value = next(iter(tomllib.loads(line).values()))
+    except (tomllib.TOMLDecodeError, StopIteration):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def catalog_pieces(path: Path) -> Iterator[Piece]:
@@ -110,9 +123,9 @@ def layout_pieces(path: Path) -> Iterator[Piece]:
     def blank(match: re.Match[str]) -> str:  # keep the line numbers of what follows
         return "\n" * match.group(0).count("\n")
 
-    source = re.sub(r"\{#.*?#\}|\{%.*?%\}|\{\{.*?\}\}|<[^>]*>|<style.*?</style>", blank, path.read_text("utf-8"),
-                    flags=re.S)
-    for number, line in enumerate(source.splitlines(), 1):
+    visible = re.sub(r"<style.*?</style>|\{#.*?#\}|\{%.*?%\}|\{\{.*?\}\}|<[^>]*>", blank, path.read_text("utf-8"),
+                     flags=re.S)
+    for number, line in enumerate(visible.splitlines(), 1):
         text, dates, source = prose(line)
         if text.strip():
             yield Piece(f"{path}:{number}", text, dates, source)
