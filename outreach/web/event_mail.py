@@ -39,7 +39,7 @@ def send_event_mail(site: Site, kind: str, slug: str, code: str, registration: R
     cancel = answer_token(site.secret, Purpose.DECLINE, registration.email, slug, code,
                           registration_id=registration.id)
     ev = session_view(opened, language, state, site.settings.public_url, with_online_url=kind in WITH_CALENDAR)
-    context = {"ev": ev, "cancel_link": public_link(site.settings, f"decline/{cancel}"),
+    context: dict[str, object] = {"ev": ev, "cancel_link": public_link(site.settings, f"decline/{cancel}"),
                "link": public_link(site.settings, str(ev["page_path"]) + f"?lang={language}")}
     calendar = calendar_part(site, opened, registration) if kind in WITH_CALENDAR else None
     _send(site, kind, language, registration.email, registration.name, context, calendar)
@@ -51,7 +51,8 @@ def send_confirm_link(site: Site, opened: OpenSession, link: str, *, to_email: s
     from outreach.web.event_view import SessionState
 
     ev = session_view(opened, language, SessionState.OPEN, site.settings.public_url)
-    _send(site, "confirm", language, to_email, to_name, {"ev": ev, "link": link}, None)
+    values: dict[str, object] = {"ev": ev, "link": link}
+    _send(site, "confirm", language, to_email, to_name, values, None)
 
 
 def calendar_part(site: Site, opened: OpenSession, registration: Registration) -> CalendarPart:

@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 
 from outreach.clock import isoformat, utcnow_iso
-from outreach.contacts.model import get_contact
+from outreach.contacts.model import Contact, get_contact
 from outreach.db import signups as store
 from outreach.mail.tokens import MAX_AGE, Purpose, TokenError, make_token, public_link, read_token
 from outreach.models.sessions import Person, RegistrationSource
@@ -88,6 +88,7 @@ def confirm_registration(site: Site, pending: PendingRegistration, client: str) 
         fresh = store.get_signup(db, signup.nonce)
         if fresh is None or fresh.confirmed_at:
             return Outcome.ALREADY
+        contact: Contact | None = None
         if pending.news:
             contact = confirm_signup(db, site.clock, fresh, client)
         else:

@@ -61,9 +61,11 @@ def session_page(request: Request, ev: dict[str, object], language: str, status:
                  errors: dict[str, str] | None = None, values: RegistrationValues | None = None) -> Response:
     """A session's page in `language`: details, calendar links and (while open) the registration form."""
     site = site_of(request)
+    labels = statements(site.settings, language)
     return site.render(request, "event.html", language, status=status, ev=ev, errors=errors or {},
                        values=values or RegistrationValues(), kinds=KIND_CHOICES,
-                       countries=country_choices(language), **statements(site.settings, language))
+                       countries=country_choices(language), consent_statement=labels["consent_statement"],
+                       news_statement=labels["news_statement"])
 
 
 async def session_get(request: Request) -> Response:
