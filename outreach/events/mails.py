@@ -53,7 +53,7 @@ OPENINGS = {
 }
 CAN_NO_LONGER_ATTEND = N_("If you can no longer attend, please let us know, so that your place can be offered to "
                           "someone on the waiting list.")
-ONLINE = N_("Online")
+ONLINE = N_("Join online")
 
 
 @dataclass(frozen=True)
