@@ -116,7 +116,7 @@ def test_update_then_cancel_keep_the_uid_and_raise_the_sequence(world, db, smtpd
 
 
 def test_promotion_mail_when_a_place_frees(world, db, smtpd) -> None:
-    settings, clock, campaign, opened = world
+    settings, clock, _, opened = world
     result = cancel_place(db, clock, opened.row.id, "ana@gmina.example.org")
     assert result.promoted is not None and result.promoted.email == "ben@example.org"
     transport = open_transport(settings)
