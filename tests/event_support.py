@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from outreach.config import Settings
@@ -16,13 +17,13 @@ kinds = ["authority", "supplier"]
 
 [events.PL]
 title = "Dzień szkoleniowy"
-starts = 2027-03-18T09:30:00
-ends = 2027-03-18T16:00:00
+starts = {pl_starts}
+ends = {pl_ends}
 timezone = "Europe/Warsaw"
 venue = "Centrum Konferencyjne Przykład"
 address = "ul. Przykładowa 1, 00-001 Warszawa"
 capacity = {capacity}
-registration_deadline = 2027-03-11
+registration_deadline = {deadline}
 
 [events.PL.en]
 title = "Training day"
@@ -53,11 +54,17 @@ We invite you to **{{{{ event.title }}}}** on {{{{ event.starts | date }}}}.
 
 
 def event_campaign(settings: Settings, tmp_path: Path, *, capacity: int = 2, extra: str = "",
-                   slug: str = "training") -> Settings:
-    """Write campaigns/<slug>/ under tmp_path and return settings pointing at that campaigns folder."""
+                   slug: str = "training", pl_starts: datetime = datetime(2027, 3, 18, 9, 30)) -> Settings:
+    """Write campaigns/<slug>/ under tmp_path and return settings pointing at that campaigns folder.
+
+    The PL session starts at `pl_starts` (Warsaw wall time), lasts 6.5 hours, registration closes a week before.
+    """
     folder = tmp_path / "campaigns" / slug
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "campaign.toml").write_text(TOML.format(capacity=capacity, extra=extra), encoding="utf-8")
+    (folder / "campaign.toml").write_text(TOML.format(
+        capacity=capacity, extra=extra, pl_starts=pl_starts.isoformat(),
+        pl_ends=(pl_starts + timedelta(hours=6, minutes=30)).isoformat(),
+        deadline=(pl_starts - timedelta(days=7)).date().isoformat()), encoding="utf-8")
     (folder / "en.md").write_text(BODY.format(subject="Invitation: training day"), encoding="utf-8")
     (folder / "pl.md").write_text(BODY.format(subject="Zaproszenie: dzień szkoleniowy"), encoding="utf-8")
     (folder / "hr.md").write_text(BODY.format(subject="Poziv: dan edukacije"), encoding="utf-8")

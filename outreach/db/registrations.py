@@ -157,13 +157,20 @@ def attended(db: Database, session_id: int) -> dict[str, str]:
 def claim_mail(db: Database, now: str, registration_id: int, kind: str) -> bool:
     """Record that the mail `kind` (e.g. "reminder:2d", "update:3") is about to go to this registration.
 
-    False when it was recorded before — sent, failed or interrupted — so that it never goes twice.
+    False when it was sent before or is `sending` (a run that stopped after handing it over may have sent it), so
+    that it never goes twice; a mail the server refused (`failed`) may be claimed again.
     """
     cursor = db.execute(
-        "INSERT INTO event_mails (registration_id, kind, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT(registration_id, kind) DO NOTHING",
-        [registration_id, kind, EventMailStatus.SENDING.value, now, now])
+        "INSERT INTO event_mails (registration_id, kind, status, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4) "
+        "ON CONFLICT(registration_id, kind) DO UPDATE SET status = ?3, updated_at = ?4 WHERE status = ?5",
+        [registration_id, kind, EventMailStatus.SENDING.value, now, EventMailStatus.FAILED.value])
     return bool(cursor.rowcount)
+
+
+def release_mail(db: Database, registration_id: int, kind: str) -> None:
+    """Forget a claim whose mail certainly did not leave (no connection to the server): the next run sends it."""
+    db.execute("DELETE FROM event_mails WHERE registration_id = ? AND kind = ? AND status = ?",
+               [registration_id, kind, EventMailStatus.SENDING.value])
 
 
 def settle_mail(db: Database, now: str, registration_id: int, kind: str, status: EventMailStatus,
