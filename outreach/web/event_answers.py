@@ -125,15 +125,32 @@ def apply_answer(site: Site, purpose: Purpose, link: AnswerLink, language: str,
 
 def _mail_after(site: Site, link: AnswerLink, result: RegistrationResult, language: str) -> None:
     """The mails an answer causes: confirmation or waiting notice to the person, promotion to the next one."""
-    jobs: list[tuple[str, Registration, str]] = []
     if result.answer in (Answer.REGISTERED, Answer.WAITING) and result.registration is not None:
         kind = "registered" if result.answer is Answer.REGISTERED else "waiting"
-        jobs.append((kind, result.registration, language))
-    if result.promoted is not None:
-        jobs.append(("promoted", result.promoted, result.promoted.language or language))
-    for kind, registration, to_language in jobs:
         try:
-            send_event_mail(site, kind, link.slug, link.code, registration, to_language)
+            send_event_mail(site, kind, link.slug, link.code, result.registration, language)
         except OutreachError as error:
-            # The answer is committed; the page says so. The coordinator sees the failure in the log.
+            # The answer is committed and the page says so; the coordinator sees the failure in the log.
             log.warning("The %s mail for session %s/%s could not be sent: %s", kind, link.slug, link.code, error)
+    if result.promoted is not None:
+        promote_mail(site, link, result.promoted)
+
+
+def promote_mail(site: Site, link: AnswerLink, promoted: Registration) -> None:
+    """Tell the person moved up from the waiting list, through the events' own recorded mail (never twice)."""
+    from outreach.delivery.transport import open_transport
+    from outreach.events.mailing import send_promotion
+
+    try:
+        transport = open_transport(site.settings)
+        try:
+            with site.database() as db:
+                opened = load_session(site, db, link.slug, link.code)
+                report = send_promotion(site.settings, db, site.clock, opened, promoted, transport)
+        finally:
+            transport.close()
+    except OutreachError as error:
+        log.warning("The promotion mail for session %s/%s could not be sent: %s", link.slug, link.code, error)
+        return
+    for _, reply in report.failed:
+        log.warning("A promotion mail for session %s/%s was refused: %s", link.slug, link.code, reply)

@@ -1,5 +1,6 @@
-"""The event mails the pages send: "confirm your registration" (public form), "your place is booked" and "a
-place has become free for you" (both with the session's calendar file), and "you are on the waiting list".
+"""The event mails the pages send: "confirm your registration" (public form), "your place is booked" (with the
+session's calendar file) and "you are on the waiting list". The mail to the person who moves up from the waiting
+list is the events' own (`outreach.events.mailing.send_promotion`), also sent by `outreach event` commands.
 
 Transactional, like the subscribe mails (`outreach.web.mailer`): one per answer, `Auto-Submitted`, no List-*
 headers, in the recipient's language. Every mail about a place carries the "I cannot attend" link, signed for
@@ -10,8 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from outreach.clock import utcnow_iso
+from outreach.db import registrations as store
 from outreach.mail.tokens import Purpose, answer_token, public_link
-from outreach.models.sessions import Registration
+from outreach.models.sessions import EventMailStatus, Registration
 from outreach.web.event_sessions import load_session, occupancy
 from outreach.web.event_view import session_state, session_view
 from outreach.web.lang import N_, PageText
@@ -24,15 +27,15 @@ if TYPE_CHECKING:
 
 SUBJECTS = {
     "registered": N_("Your registration is confirmed"),
-    "promoted": N_("A place has become free for you"),
     "waiting": N_("You are on the waiting list"),
     "confirm": N_("Please confirm your registration"),
 }
-WITH_CALENDAR = ("registered", "promoted")
+WITH_CALENDAR = ("registered",)
 
 
 def send_event_mail(site: Site, kind: str, slug: str, code: str, registration: Registration, language: str) -> None:
-    """Mail `kind` ("registered", "promoted", "waiting") about a session to the person of `registration`."""
+    """Mail `kind` ("registered" or "waiting") about a session to the person of `registration`, once: it is
+    recorded in `event_mails` before it is sent (released again when it certainly did not leave)."""
     with site.database() as db:
         opened = load_session(site, db, slug, code)
         state = session_state(opened, occupancy(db, opened), site.clock)
@@ -42,7 +45,18 @@ def send_event_mail(site: Site, kind: str, slug: str, code: str, registration: R
     context: dict[str, object] = {"ev": ev, "cancel_link": public_link(site.settings, f"decline/{cancel}"),
                "link": public_link(site.settings, str(ev["page_path"]) + f"?lang={language}")}
     calendar = calendar_part(site, opened, registration) if kind in WITH_CALENDAR else None
-    _send(site, kind, language, registration.email, registration.name, context, calendar)
+    key = f"{kind}:{registration.registered_at if kind in WITH_CALENDAR else registration.waiting_since}"
+    with site.database() as db, db.atomic():
+        if not store.claim_mail(db, utcnow_iso(site.clock), registration.id, key):
+            return  # recorded before: this answer's mail has gone (or is going) already
+    try:
+        reply = _send(site, kind, language, registration.email, registration.name, context, calendar)
+    except Exception:
+        with site.database() as db, db.atomic():
+            store.release_mail(db, registration.id, key)  # did not leave: a later answer may send it
+        raise
+    with site.database() as db, db.atomic():
+        store.settle_mail(db, utcnow_iso(site.clock), registration.id, key, EventMailStatus.SENT, None, reply)
 
 
 def send_confirm_link(site: Site, opened: OpenSession, link: str, *, to_email: str, to_name: str,
@@ -65,7 +79,7 @@ def calendar_part(site: Site, opened: OpenSession, registration: Registration) -
 
 
 def _send(site: Site, kind: str, language: str, to_email: str, to_name: str, values: dict[str, object],
-          calendar: CalendarPart | None) -> None:
+          calendar: CalendarPart | None) -> str:
     text = PageText(language)
     context: dict[str, object] = {**text.callables(), "lang": language, "email": to_email,
                                   "organisation": site.settings.organisation or "",
@@ -73,4 +87,4 @@ def _send(site: Site, kind: str, language: str, to_email: str, to_name: str, val
     plain, html = render_mail(site.templates, f"email_event_{kind}", context)
     message = build_message(site.settings, site.clock, to_email=to_email, to_name=to_name, language=language,
                             subject=text.gettext(SUBJECTS[kind]), text=plain, html=html, calendar=calendar)
-    send_message(site.settings, message)
+    return send_message(site.settings, message)
