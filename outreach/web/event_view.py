@@ -129,6 +129,7 @@ def session_view(opened: OpenSession, language: str, state: SessionState, public
         "address": session.address, "notes": text.notes, "online": bool(session.online_url),
         "online_url": session.online_url if with_online_url else "", "deadline": _deadline(session, language),
         "state": state.value, "page_path": path, "ics_path": f"{path}.ics",
+        "registration_url": session.registration_url,  # registration on an outside page: no form here
         **_lines(session, language),
         **calendar_links(session, text.title, location, public_url.rstrip("/") + path),
     }

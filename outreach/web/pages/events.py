@@ -114,6 +114,8 @@ async def register_post(request: Request) -> Response:
         ev = await site.run(_view, site, slug, code, language)
     except SessionNotFound:
         return site.error(request, 404, "not_found", language)
+    if ev["registration_url"]:  # this session registers on an outside page
+        return site.error(request, 404, "not_found", language)
     form = await read_form(request)
     if form is None:
         return site.error(request, 400, "bad_form", language)
