@@ -124,3 +124,44 @@ def test_attendance_import_from_a_real_xlsx(runner, env, settings, tmp_path, db_
     assert db.execute("SELECT count(*) FROM contacts WHERE email = 'stranger@example.com'").fetchone()[0] == 0
     csv_out = runner("event", "attendees", "training", "--csv", "--session", "PL", env=env).stdout
     assert csv_out.splitlines()[0].startswith("session,email,name") and "Zofia Żółkiewska" in csv_out
+
+
+def test_report_and_history_show_invited_registered_attended(runner, env, smtpd, db_path, clock) -> None:
+    from outreach.campaigns.folder import load_campaign
+    from outreach.config import Settings
+    from outreach.events.registration import register
+    from outreach.events.sessions import open_session
+    from outreach.models.sessions import Person
+
+    _contacts(db_path, clock, [("ivana@grad.example.org", "Ivana Horvat", "authority", "HR", "hr"),
+                               ("john@grad.example.org", "John Smith", "supplier", "HR", "en")])
+    assert runner("send", "bsi-training", "--yes", "--force", env={**env, **smtpd.env()}).exit_code == 0
+    db = open_database(db_path)
+    campaign = load_campaign(Settings.from_env(env), "bsi-training")
+    session_id = open_session(db, clock, campaign, "HR").row.id
+    register(db, clock, session_id, Person("ivana@grad.example.org", "Ivana Horvat", contact_id=1, language="hr"))
+    register(db, clock, session_id, Person("public@udruga.example.org", "Petra Public", language="hr"))
+    from outreach.db.registrations import record_attendance
+
+    record_attendance(db, "2027-03-09T10:00:00Z", session_id, "ivana@grad.example.org", 1, 1, "sheet.xlsx")
+    db.close()
+    document = json.loads(runner("event", "report", "bsi-training", "--json", env=env).stdout)
+    rows = {(r["country"], r["kind"], r["language"]): r for r in document["rows"]}
+    assert rows[("HR", "authority", "hr")]["invited"] == 1 and rows[("HR", "authority", "hr")]["attended"] == 1
+    assert rows[("HR", "supplier", "en")]["registered"] == 0 and rows[("HR", "supplier", "en")]["invited"] == 1
+    assert rows[("HR", "other", "hr")]["registered"] == 1  # the public page's registrant, not a contact
+    total = document["totals"]["bsi-training"]
+    assert (total["invited"], total["registered"], total["attended"]) == (2, 2, 1)
+    assert total["registration_rate"] == 1.0 and total["attendance_rate"] == 0.5
+    by_country = runner("event", "report", "--by", "country", "--csv", env=env).stdout.splitlines()
+    assert by_country[0] == "campaign,country,invited,registered,waiting,declined,attended"
+    assert "bsi-training,HR,2,2,0,0,1" in by_country
+    assert runner("event", "report", "--by", "contry", env=env).exit_code == 2
+    history = json.loads(runner("contacts", "history", "ivana@grad.example.org", "--json", env=env).stdout)
+    assert history["registrations"] == [{
+        "campaign": "bsi-training", "session": "HR", "starts_at": "2027-03-09T08:30:00Z", "answer": "registered",
+        "source": "mail", "answered_at": history["registrations"][0]["answered_at"],
+        "updated_at": history["registrations"][0]["updated_at"], "attended": True,
+        "attended_at": "2027-03-09T10:00:00Z"}]
+    table = runner("contacts", "history", "ivana@grad.example.org", env=env).stdout
+    assert "bsi-training" in table and "HR" in table and "registered" in table

@@ -237,3 +237,46 @@ def _print_outcome(outcome: SessionOutcome, what: str) -> bool:
     for email in mails.unknown:
         console.print(f"  unknown (an earlier run stopped while sending; not sent again): {email}", markup=False)
     return bool(mails.failed or mails.unknown)
+
+
+@event_app.command("report")
+def report(
+    slug: Annotated[str | None, typer.Argument(help="One campaign (default: every campaign with sessions).",
+                                               show_default=False)] = None,
+    by: Annotated[list[str] | None, typer.Option(
+        "--by", help="Break down by country, kind, language (comma-separated or repeated; default: all three).")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    csv_output: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+) -> None:
+    """Invited → registered → attended per campaign and country × kind × language, with rates."""
+    from outreach.tracking.event_figures import (
+        DIMENSIONS,
+        build_event_report,
+        event_report_csv,
+        event_report_document,
+    )
+
+    chosen = tuple(d.strip() for item in by or [] for d in item.split(",") if d.strip()) or DIMENSIONS
+    for dimension in chosen:
+        if dimension not in DIMENSIONS:
+            from outreach.suggest import did_you_mean
+
+            raise typer.BadParameter(f"{dimension!r} is not a breakdown{did_you_mean(dimension, DIMENSIONS)}; "
+                                     "use country, kind or language.", param_hint="--by")
+    db = state().existing_db()
+    if db is None:
+        err().print("No database yet: nothing was sent, nobody registered.")
+        return
+    result = build_event_report(db, campaign=slug, by=chosen)
+    if json_output:
+        print_json(event_report_document(result))
+    elif csv_output:
+        out().print(event_report_csv(result), end="", markup=False)
+    elif result.rows:
+        from outreach.tracking.event_figures import table_rows
+
+        print_table(["campaign", *result.by, "invited", "registered", "waiting", "declined", "attended"],
+                    table_rows(result), title="Events: invited → registered → attended")
+    else:
+        err().print("No event figures yet: no invitation was sent and nobody registered.")

@@ -150,7 +150,9 @@ def _dry_run(settings: Settings, db: Database, clock: Clock, campaign: Campaign,
     from outreach.delivery.compose import MessageSource, dry_run
     from outreach.delivery.plan import pending_recipients, plan_send
 
-    source = MessageSource(settings, campaign, _renderer(settings, campaign), calendars=_calendars(campaign, clock, db))
+    # no database for the calendars: a dry run writes nothing, not even a session's first row
+    source = MessageSource(settings, campaign, _renderer(settings, campaign),
+                           calendars=_calendars(campaign, clock, None))
     # Exactly the messages a send would build now: recipients who already have a delivery are not sent again.
     count, size = dry_run(source, clock, pending_recipients(db, campaign.slug, iter_audience(db, campaign, extra)))
     plan = plan_send(db, campaign.slug, (campaign.audience, extra), iter_audience(db, campaign, extra))
