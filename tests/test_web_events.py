@@ -202,7 +202,8 @@ def test_public_page_registers_someone_not_on_the_list_after_confirming_the_addr
         ics = http.get("/events/training/PL.ics")
         assert ics.headers["content-type"].startswith("text/calendar")
         assert b"METHOD:PUBLISH" in ics.content and b"TZID=Europe/Warsaw" in ics.content
-        assert "Training day" in http.get("/events/training?lang=en").text  # the list of sessions, in English
+        english = http.get("/events/training?lang=en").text  # the list of sessions, in English
+        assert "Training day" in english and "Thursday 13 May 2027" in english  # day-month-year for en
 
         form = {"csrf_token": csrf_of(page.text), "email": "Maria.Zielinska@Fundacja.example.org",
                 "name": "Maria Zielińska", "organisation": "Fundacja Razem", "kind": "supplier", "country": "PL",

@@ -56,39 +56,22 @@ def session_state(opened: OpenSession, occupancy: Occupancy, clock: Clock) -> Se
 
 
 def _lines(session: Session, language: str) -> dict[str, str]:
-    """Date line, time line and zone name in the reader's language (times in the session's zone)."""
-    from zoneinfo import ZoneInfo
+    """Date line, time line and zone name in the reader's language — worded as the event mails word them."""
+    from outreach.events.mails import when_lines
 
-    from babel.dates import format_interval, format_time, get_timezone, get_timezone_name
-
-    from outreach.render.i18n import format_date
-
-    zone = ZoneInfo(session.timezone)
-    starts = session.starts.astimezone(zone).replace(tzinfo=None)
-    ends = session.ends.astimezone(zone).replace(tzinfo=None) if session.ends else None
-    if ends is not None and ends.date() != starts.date():
-        date_line = f"{format_date(starts, language, 'full')} – {format_date(ends, language, 'full')}"
-    else:
-        date_line = format_date(starts, language, "full")
-    if ends is not None and ends.date() == starts.date():
-        time_line = str(format_interval(starts, ends, "Hm", locale=language))
-    else:
-        time_line = str(format_time(starts, "short", locale=language))
-    zone_name = str(get_timezone_name(get_timezone(session.timezone), locale=language))
-    return {"date": date_line, "time": time_line, "zone": zone_name}
+    day, hours, zone = when_lines(session, language)
+    return {"date": day, "time": hours, "zone": zone}
 
 
 def _deadline(session: Session, language: str) -> str:
-    from zoneinfo import ZoneInfo
-
-    from babel.dates import format_time
-
-    from outreach.render.i18n import format_date
+    """The registration deadline as a date and time in the session's zone ("" without one)."""
+    from babel.dates import format_date, format_time, get_timezone
 
     if session.registration_deadline is None:
         return ""
-    local = session.registration_deadline.astimezone(ZoneInfo(session.timezone)).replace(tzinfo=None)
-    return f"{format_date(local, language, 'full')}, {format_time(local, 'short', locale=language)}"
+    locale = "en_IE" if language == "en" else language  # English readers get day-month-year, as in the mails
+    local = session.registration_deadline.astimezone(get_timezone(session.timezone))
+    return f"{format_date(local.date(), 'full', locale=locale)}, {format_time(local, 'short', locale=locale)}"
 
 
 def _utc_stamp(value: datetime) -> str:
