@@ -38,6 +38,14 @@ timezone = "Europe/Prague"
 venue = "Konferenční centrum Vltavská brána"
 address = "Družstevní nábřeží 12, 110 00 Praha 1"
 registration_deadline = 2026-11-20
+
+[events.HR]
+title = "Dan edukacije"
+starts = 2027-03-09T09:30:00
+ends = 2027-03-09T16:00:00
+timezone = "Europe/Zagreb"
+address = "Trg suradnje 3, 10000 Zagreb"
+registration_url = "https://bsi.example.org/hr/training"
 """
 
 BODY = {

@@ -281,3 +281,25 @@ def test_unknown_events_and_sessions_are_not_found(server):
         for path in ("/events/nothing", "/events/training/XX", "/events/training/pl", "/events/training/XX.ics",
                      "/events/..%2f..%2fetc"):
             assert http.get(path).status_code == 404, path
+
+
+def test_a_session_registering_on_an_outside_page_links_there_and_gets_no_answer_links(server, db_path):
+    from outreach.campaigns.folder import load_campaign
+    from outreach.delivery.compose import MessageSource
+    from outreach.render.renderer import Renderer
+
+    base, settings = server
+    with client(base) as http:
+        page = http.get("/events/training/HR?lang=hr")
+        assert 'href="https://bsi.example.org/hr/training"' in page.text and "<form" not in page.text
+        refused = http.post("/events/training/HR/register", data={"csrf_token": csrf_of(http.get(
+            "/events/training/PL").text), "email": "ivana@grad.example.org", "name": "Ivana", "consent": "yes"})
+        assert refused.status_code == 404
+    campaign = load_campaign(settings, CAMPAIGN)
+    source = MessageSource(settings, campaign, Renderer(settings, campaign))
+    ivana = add_contact(db_path, "ivana.horvat@grad.example.org", "Ivana Horvat", country="HR", language="hr")
+    anna = add_contact(db_path, "anna.nowak@gmina.example.org", "Anna Nowak")
+    assert source.answer_links(ivana) == ("", "")
+    attend, decline = source.answer_links(anna)
+    assert attend.startswith(base + "/attend/") and decline.startswith(base + "/decline/")
+    assert registrations(db_path) == {}
