@@ -119,6 +119,8 @@ def apply_answer(site: Site, purpose: Purpose, link: AnswerLink, language: str,
     outcome = OUTCOMES.get(result.answer)
     if outcome is None:  # UNKNOWN_SESSION: the row vanished between loading and answering
         raise SessionNotFound(link.slug, link.code)
+    if purpose is Purpose.DECLINE and outcome is Outcome.CLOSED:
+        outcome = Outcome.DECLINED  # "I cannot attend" once it has begun: thanks, there is nothing to close
     _mail_after(site, link, result, language)
     return outcome
 
