@@ -3,6 +3,7 @@ two writing processes on one database file."""
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,3 +110,18 @@ def test_two_processes_never_exceed_capacity(db_path: Path, db, session_id) -> N
     assert answers.count("registered") == 2 and answers.count("waiting") == 38
     counts = count_by_status(db, session_id)
     assert counts[RegistrationStatus.REGISTERED] == 2 and counts[RegistrationStatus.WAITING] == 38
+
+
+def test_erasure_keeps_the_counts_but_not_the_person(db, clock, session_id) -> None:
+    from outreach.contacts.model import clean_fields, erase, insert_contact
+    from outreach.db.registrations import record_attendance
+
+    contact = insert_contact(db, clock, "p1@gmina.example.org", clean_fields({"name": "Osoba 1", "kind": "authority"}))
+    person = dataclasses.replace(_person(1), contact_id=contact.id)
+    register(db, clock, session_id, person)
+    record_attendance(db, "2027-03-18T09:00:00Z", session_id, person.email, contact.id, 1, "sheet.xlsx")
+    erase(db, clock, person.email)
+    rows = db.execute("SELECT email, name, contact_id FROM registrations").fetchall()
+    assert rows == [("erased-1", "", None)]
+    assert db.execute("SELECT email, contact_id FROM attendance").fetchall() == [("erased-1", None)]
+    assert count_by_status(db, session_id)[RegistrationStatus.REGISTERED] == 1
