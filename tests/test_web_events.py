@@ -303,3 +303,15 @@ def test_a_session_registering_on_an_outside_page_links_there_and_gets_no_answer
     attend, decline = source.answer_links(anna)
     assert attend.startswith(base + "/attend/") and decline.startswith(base + "/decline/")
     assert registrations(db_path) == {}
+
+
+def test_the_event_page_speaks_the_browsers_language_and_a_decline_without_a_place_is_noted(server, db_path, smtpd):
+    base, settings = server
+    with client(base) as http:
+        page = http.get("/events/training/PL", headers={"accept-language": "de-AT,de;q=0.9,en;q=0.5"})
+        assert 'lang="de"' in page.text and "Anmeldeschluss" in page.text
+        piotr = add_contact(db_path, "piotr.zielinski@urzad.example.org", "Piotr Zieliński")
+        answer = press(http, links(settings, piotr)[1])
+        assert "Dziękujemy za informację" in answer.text
+    assert registrations(db_path) == {"piotr.zielinski@urzad.example.org": "declined"}
+    assert smtpd.messages == []  # nothing to confirm, nobody moved up
