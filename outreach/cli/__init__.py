@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "status": "outreach.cli.status:status",
     "schedule": "outreach.cli.schedule:app",
     "run-due": "outreach.cli.schedule:run_due",
+    "event": "outreach.cli.events:event_app",
     "report": "outreach.cli.tracking:report",
     "bounces": "outreach.cli.tracking:bounces_app",
     "unsubscribes": "outreach.cli.tracking:unsubscribes_app",

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from outreach.contacts.model import Contact
 
 CONTACT_FIELDS = ("name", "organisation", "role", "kind", "country", "language", "email", "attributes")
-LINK_FIELDS = ("unsubscribe_url", "preferences_url", "view_url")
+LINK_FIELDS = ("unsubscribe_url", "preferences_url", "view_url", "attend_url", "decline_url")
 
 
 class _GettextEnvironment(Protocol):
@@ -53,11 +53,13 @@ class _GettextEnvironment(Protocol):
 
 @dataclass(frozen=True)
 class Links:
-    """The per-recipient URLs every message carries."""
+    """The per-recipient URLs every message carries; an invitation also "I will attend" / "I cannot attend"."""
 
     unsubscribe_url: str
     preferences_url: str
     view_url: str
+    attend_url: str = ""
+    decline_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -214,11 +216,13 @@ class Variant:
         self._built: dict[str | None, tuple[Template, Template, tuple[AttributeSpec, ...], dict[str, Any]]] = {}
 
     def _event_key(self, contact: Contact) -> str | None:
-        return contact.country if self.campaign.event and contact.country in self.campaign.event else None
+        session = self.campaign.session_for(contact.country) if self.campaign.event else None
+        return session.code if session else None
 
     def _build(self, key: str | None) -> tuple[Template, Template, tuple[AttributeSpec, ...], dict[str, Any]]:
         renderer, doc = self.renderer, self.document
-        event = self.campaign.event_for(key)
+        session = self.campaign.event.get(key or "")
+        event = session.view(self.language) if session else {}
         built = []
         specs: tuple[AttributeSpec, ...] = ()
         for html in (True, False):
