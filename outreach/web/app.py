@@ -67,7 +67,7 @@ def routes() -> list[BaseRoute]:
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
 
-    from outreach.web.pages import archive, data, links, root, subscribe
+    from outreach.web.pages import archive, clicks, data, links, root, subscribe
 
     get, post = ["GET"], ["POST"]
     return [
@@ -89,5 +89,6 @@ def routes() -> list[BaseRoute]:
         Route("/archive", archive.index_redirect, methods=get),
         Route("/archive/", archive.index, methods=get),
         Route("/archive/{slug}/{lang}", archive.show, methods=get),
+        Route("/l/{token}", clicks.follow, methods=get),  # HEAD too (Starlette adds it to GET routes)
         Mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
     ]
