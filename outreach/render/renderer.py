@@ -267,13 +267,16 @@ class Variant:
         not the reader, so each is signed once per variant and country."""
         urls = self._click_urls.get((key, country))
         if urls is None:
-            from outreach.mail.tokens import ClickTarget, click_url, require_secret
+            from outreach.mail.tokens import MIN_SECRET_LENGTH, ClickTarget, click_url, public_link
 
             settings = self.renderer.settings
-            secret = require_secret(settings) if templates[4] else ""
-            urls = self._click_urls[(key, country)] = [
-                click_url(settings, secret, ClickTarget(self.campaign.slug, url, self.language, country, self.kind))
-                for url in templates[4]]
+            secret = settings.secret_key or ""
+            if len(secret) < MIN_SECRET_LENGTH:  # a check or preview without a key (a send refuses to start)
+                urls = [public_link(settings, "l/unsigned") for _ in templates[4]]
+            else:
+                urls = [click_url(settings, secret, ClickTarget(self.campaign.slug, url, self.language, country,
+                                                                self.kind)) for url in templates[4]]
+            self._click_urls[(key, country)] = urls
         return urls
 
     def render(self, contact: Contact, links: Links) -> Rendered:
