@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from outreach import __version__
+from outreach.cli import browse as browse_cli
 from outreach.cli import campaign as campaign_cli
 from outreach.cli import contacts as contacts_cli
 from outreach.cli import db as db_cli
@@ -55,6 +56,7 @@ sending_cli.register(app)
 tracking_cli.register(app)
 db_cli.register(app)
 web_cli.register(app)
+browse_cli.register(app)
 
 
 def main() -> None:
