@@ -249,3 +249,28 @@ def test_tracked_fast_render_equals_the_reference_render(settings, slug: str) ->
             seen |= set(re.findall(r"https://news\.example\.org/l/[\w.\-]+", fast.html + fast.text))
             assert "https://bsi.example.eu/" not in fast.html + fast.text  # written out or as {{ event.… }}
     assert seen
+
+
+def test_track_clicks_must_be_a_boolean_naming_its_line(settings, campaigns: Path) -> None:
+    from outreach.campaigns.folder import load_campaign
+    from outreach.errors import InputError
+
+    toml = campaigns / SLUG / "campaign.toml"
+    toml.write_text(TOML.replace("track_clicks = true", 'track_clicks = "yes"'), encoding="utf-8")
+    with pytest.raises(InputError, match=r"campaign\.toml:3: track_clicks must be true or false"):
+        load_campaign(settings.with_overrides(campaigns_dir=campaigns), SLUG)
+    toml.write_text(TOML.replace("track_clicks = true\n", ""), encoding="utf-8")
+    assert load_campaign(settings.with_overrides(campaigns_dir=campaigns), SLUG).track_clicks is False
+
+
+def test_text_links_are_replaced_whole_only() -> None:
+    from outreach.render.clicks import replace_links
+
+    urls = ["https://a.example.org/x", "https://a.example.org/x(y)"]
+    text = ("See https://a.example.org/x. Or (https://a.example.org/x(y)), not https://a.example.org/x/z "
+            "nor https://a.example.org/x.html; https://a.example.org/x\n")
+    out = replace_links(text, urls, lambda i: f"<{i}>", html=False)
+    assert out == "See <0>. Or (<1>), not https://a.example.org/x/z nor https://a.example.org/x.html; <0>\n"
+    html = '<a href="https://a.example.org/x" class="b">x</a> <a class="c" href=\'https://a.example.org/x(y)\'>'
+    assert replace_links(html, urls, lambda i: f"T{i}", html=True) == \
+        '<a href="T0" class="b">x</a> <a class="c" href="T1">'
