@@ -164,7 +164,7 @@ def jinja_environment(template_dirs: tuple[str, ...], language: str, html: bool,
 
 def _tracked_slot(slots: Slots, index: int) -> str:
     """The placeholder that stands for the reader's tracked link number `index` until the message is filled in."""
-    return slots.add("expr", f"tracked[{index}]")
+    return slots.add("expr", f"outreach_tracked[{index}]")
 
 
 def _contact_view(contact: Contact) -> dict[str, Any]:
@@ -288,7 +288,7 @@ class Variant:
         view = _contact_view(contact)
         view["kind"] = self.kind  # the variant's kind decides, as in the reference render and in the layout
         context = {"contact": view, "links": links, "event": templates[3], "attribute_specs": templates[2],
-                   "tracked": tracked}
+                   "outreach_tracked": tracked}
         try:
             html = templates[0].render(context)
             text = templates[1].render(context)
