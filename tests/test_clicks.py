@@ -221,6 +221,8 @@ def test_report_suppresses_small_counts_and_names_unknown_campaigns(runner, db_p
     assert table.exit_code == 0 and "<5" in table.stdout and "\t4\t" not in table.stdout
     csv = runner("report", "--clicks", "--format", "csv")
     assert csv.stdout.splitlines()[0] == "campaign,link,country,language,clicks,scanner_hits"
+    assert runner("report", "--clicks", "--by", "kind").exit_code != 0
+    assert runner("report", "--clicks", "--format", "html").exit_code == 2
     unknown = runner("report", "--clicks", "clickie")
     assert unknown.exit_code != 0 and "did you mean clicky" in unknown.output
 

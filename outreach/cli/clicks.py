@@ -13,8 +13,8 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 
-def show_clicks(campaign: str | None, since: str | None, until: str | None, output_format: str,
-                output: Path | None) -> None:
+def show_clicks(campaign: str | None, by: list[str] | None, since: str | None, until: str | None,
+                output_format: str, output: Path | None) -> None:
     """Print (or write) the click report in table, csv or json form."""
     from outreach.cli._common import one_of, state
     from outreach.cli.tracking import _emit, _emit_json, _emit_table
@@ -22,6 +22,10 @@ def show_clicks(campaign: str | None, since: str | None, until: str | None, outp
     from outreach.tracking.reports import parse_day
 
     output_format = one_of(output_format, ("table", "csv", "json"), "--format")  # html is the KPI pack's
+    if by:
+        from outreach.errors import InputError
+
+        raise InputError("--by does not apply to `report --clicks`", "It is always per link, country and language.")
     report = build_click_report(state().db, campaign, parse_day(since, "--since"), parse_day(until, "--until"))
     if output_format == "json":
         _emit_json(click_document(report), output)

@@ -132,7 +132,7 @@ def report(
     if clicks:
         from outreach.cli.clicks import show_clicks
 
-        show_clicks(target, since, until, output_format, output)
+        show_clicks(target, by, since, until, output_format, output)
         return
     from outreach.clock import SystemClock
     from outreach.errors import InputError
