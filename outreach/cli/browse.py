@@ -6,12 +6,7 @@ from typing import Annotated
 
 import typer
 
-from outreach.cli._common import App, err, state
-
-
-def register(app: App) -> None:
-    """Add the browse command to the root app."""
-    app.command("browse")(browse)
+from outreach.cli._common import err, state
 
 
 def browse(
