@@ -45,6 +45,8 @@ class Settings:
     smtp_timeout: float = field(default=30.0, metadata=_env("OUTREACH_SMTP_TIMEOUT", doc="seconds"))
     smtp_helo: str | None = field(default=None, metadata=_env(
         "OUTREACH_SMTP_HELO", doc="HELO/EHLO name (default: this machine's name)"))
+    smtp_pipelining: str = field(default="on", metadata=_env(
+        "OUTREACH_SMTP_PIPELINING", doc="on: pipeline commands when the relay offers PIPELINING (RFC 2920) | off"))
     sender: str | None = field(default=None, metadata=_env(
         "OUTREACH_FROM", doc='default sender, "Name <address>"'))
     reply_to: str | None = field(default=None, metadata=_env("OUTREACH_REPLY_TO"))
@@ -116,6 +118,8 @@ class Settings:
                 f"OUTREACH_SMTP_SECURITY is {self.smtp_security!r}",
                 f"Use one of: {', '.join(SECURITY_CHOICES)}.",
             )
+        if self.smtp_pipelining not in ("on", "off"):
+            raise ConfigError(f"OUTREACH_SMTP_PIPELINING is {self.smtp_pipelining!r}", "Use on or off.")
         if self.sender is not None:
             _, address = parseaddr(self.sender)
             if "@" not in address:

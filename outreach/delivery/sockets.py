@@ -64,6 +64,25 @@ def peer_spoke_or_closed(smtp: smtplib.SMTP) -> bool:
             pass
 
 
+def reply_waiting(smtp: smtplib.SMTP) -> bool:
+    """Whether a reply is already buffered or arriving, without waiting (used when no command awaits one: a
+    pipelined flight has had all its replies, so anything more is out of step)."""
+    sock, file = smtp.sock, smtp.file
+    if sock is None or file is None:
+        return False
+    timeout = sock.gettimeout()
+    try:
+        sock.settimeout(0)
+        return bool(file.peek(1))  # a buffered line, or a non-blocking read into the buffer (b"" when none)
+    except (ssl.SSLWantReadError, OSError, ValueError):
+        return False
+    finally:
+        try:
+            sock.settimeout(timeout)
+        except OSError:
+            pass
+
+
 class Deadline:
     """Calls `expire` (from a timer thread) once `seconds` have passed, unless cancelled first."""
 
