@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import queue
 import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 
 class DelayProxy:
@@ -95,3 +98,41 @@ class DelayProxy:
 
         threading.Thread(target=read, daemon=True).start()
         threading.Thread(target=write, daemon=True).start()
+
+
+class ProxyProcess:
+    """A DelayProxy in a process of its own (`python benchmarks/delay_proxy.py TARGET_PORT DELAY`), so that its
+    timers do not compete with the measured sender for the interpreter lock."""
+
+    def __init__(self, target_port: int, delay: float) -> None:
+        self.target_port, self.delay = target_port, delay
+        self.port = 0
+        self.process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> ProxyProcess:
+        self.process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), str(self.target_port),
+                                         str(self.delay)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        self.port = int(self.process.stdout.readline())
+        return self
+
+    def env(self) -> dict[str, str]:
+        return {"OUTREACH_SMTP_HOST": "127.0.0.1", "OUTREACH_SMTP_PORT": str(self.port),
+                "OUTREACH_SMTP_SECURITY": "none"}
+
+    def __exit__(self, *exc: object) -> None:
+        process, self.process = self.process, None
+        if process is not None:
+            assert process.stdin is not None
+            process.stdin.close()  # end of input stops it
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()  # our own child, by its handle
+                process.wait()
+
+
+if __name__ == "__main__":
+    with DelayProxy(int(sys.argv[1]), float(sys.argv[2])) as proxy:
+        print(proxy.port, flush=True)
+        sys.stdin.read()

@@ -40,7 +40,7 @@ def relay(pipelining: bool = True, protocol: Any = None, delay: float = 0.0) -> 
 
     class _Controller(Controller):  # type: ignore[misc]
         def factory(self):  # type: ignore[no-untyped-def]
-            return (protocol or SMTPBase())(self.handler, **self.SMTP_kwargs)
+            return (protocol or smtp_class())(self.handler, **self.SMTP_kwargs)
 
     controller = _Controller(handler, hostname="127.0.0.1", port=port, enable_SMTPUTF8=True, decode_data=False)
     controller.start()
@@ -51,7 +51,7 @@ def relay(pipelining: bool = True, protocol: Any = None, delay: float = 0.0) -> 
         controller.stop()
 
 
-def SMTPBase() -> Any:  # noqa: N802 - a class factory: aiosmtpd is imported when a test runs
+def smtp_class() -> Any:  # aiosmtpd is imported when a test runs
     from aiosmtpd.smtp import SMTP
 
     return SMTP
