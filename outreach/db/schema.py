@@ -157,6 +157,12 @@ def m003_report_indexes(db: Database) -> None:
     """)
 
 
+@migrations()
+def m007_delivery_relay(db: Database) -> None:
+    """Which relay (OUTREACH_RELAYS) answered for a delivery; NULL with the one relay of OUTREACH_SMTP_*."""
+    db.execute("ALTER TABLE deliveries ADD COLUMN relay TEXT")
+
+
 def connect(path: Path | str) -> Database:
     """Open a SQLite file with outreach's pragmas, without touching the schema.
 

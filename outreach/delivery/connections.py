@@ -16,6 +16,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from outreach.delivery.pipelining import send_pipelined
 from outreach.delivery.transport import SmtpTransport, Transport
@@ -38,6 +39,19 @@ class Job:
     def recipients(self) -> list[str]:
         """The envelope's recipients: the delivery's contact."""
         return [self.delivery.contact.email]
+
+
+class Connections(Protocol):
+    """What the sender needs of its connections: a ConnectionPool, or several relays' (delivery.relays)."""
+
+    @property
+    def in_flight(self) -> int: ...
+    @property
+    def full(self) -> bool: ...
+    def put(self, job: Job) -> None: ...
+    def finished(self, wait: bool) -> list[tuple[Job, Answer]]: ...
+    def relay_of(self, job: Job) -> str | None: ...
+    def close(self) -> None: ...
 
 
 class ConnectionPool:
@@ -127,6 +141,10 @@ class ConnectionPool:
                 break
         self.in_flight -= len(done)
         return done
+
+    def relay_of(self, job: Job) -> str | None:
+        """None: one relay, the OUTREACH_SMTP_* one (delivery.relays names several)."""
+        return None
 
     def close(self) -> None:
         """Let every thread finish its message and end, then close the connections."""

@@ -384,6 +384,8 @@ def open_transport(settings: Settings) -> Transport:
 
 def describe_transport(settings: Settings) -> str:
     """Where messages will go, for the confirmation prompt (no secrets)."""
+    if settings.relays:
+        return f"SMTP relays {', '.join(settings.relays)} (OUTREACH_RELAYS)"
     if settings.smtp_host:
         user = f" as {settings.smtp_user}" if settings.smtp_user else ""
         return f"SMTP {settings.smtp_host}:{settings.effective_smtp_port} ({settings.smtp_security}){user}"
