@@ -32,7 +32,8 @@ def rows(db) -> dict[str, tuple[str, str | None]]:  # type: ignore[no-untyped-de
 
 
 def test_a_relay_refusing_its_login_is_set_aside_and_the_other_carries_its_queue(settings, db, clock, smtpd,
-                                                                                  smtpd_auth, caplog) -> None:
+                                                                                  smtpd_auth, caplog,
+                                                                                  runner) -> None:
     emails = add_contacts(db, clock, 12)
     config = with_relays(settings, m365=server(smtpd_auth, USER="expert@example.org", PASSWORD="app-password"),
                          ses=server(smtpd))
@@ -48,6 +49,9 @@ def test_a_relay_refusing_its_login_is_set_aside_and_the_other_carries_its_queue
     assert "m365" in message and "OUTREACH_RELAY_M365_HOST" in message and "535" in message
     assert "app-password" not in caplog.text and "m365" in caplog.text
     assert queue_status(db, "autumn-news", clock).by_relay() == {"ses": {"sent": 12}}
+    shown = runner("status", "autumn-news")
+    assert shown.exit_code == 0 and "relay ses: 12 sent" in shown.stdout
+    assert '"by_relay": {' in runner("status", "autumn-news", "--json").stdout
 
 
 def test_when_every_relay_fails_the_run_stops_with_the_queue_kept(settings, db, clock, smtpd_auth) -> None:
@@ -107,3 +111,25 @@ def test_from_env_reads_the_relay_variables(tmp_path) -> None:
     assert [r.name for r in configured_relays(config)] == ["a", "b"]
     assert configured_relays(config)[1].rates and not configured_relays(config)[0].rates
     assert configured_relays(Settings.from_env({})) == []  # the one relay of OUTREACH_SMTP_*, as before
+
+
+def test_a_relay_closing_with_421_again_and_again_is_set_aside(settings, db, clock, smtpd, caplog) -> None:
+    from aiosmtpd.controller import Controller
+    from conftest import SinkHandler, free_port
+
+    closing = SinkHandler(max_per_connection=0)  # "421 too many messages" at every MAIL FROM, then hangs up
+    port = free_port()
+    controller = Controller(closing, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        emails = add_contacts(db, clock, 10)
+        config = with_relays(settings, busy={"HOST": "127.0.0.1", "PORT": str(port), "SECURITY": "none",
+                                             "WEIGHT": "5"}, spare=server(smtpd))
+        pool = relay_pool(config, clock)
+        with caplog.at_level(logging.WARNING, logger="outreach.delivery"):
+            report = make_sender(config, db, clock, connections=pool).run()
+    finally:
+        controller.stop()
+    assert report.sent == 10 and rows(db) == dict.fromkeys(emails, ("sent", "spare"))
+    assert Counter(r for m in smtpd.messages for r in m.rcpt_tos) == Counter(emails)
+    assert pool is not None and len(pool.set_aside) == 1 and "busy" in pool.set_aside[0] and "421" in caplog.text
