@@ -133,3 +133,12 @@ def test_a_relay_closing_with_421_again_and_again_is_set_aside(settings, db, clo
     assert report.sent == 10 and rows(db) == dict.fromkeys(emails, ("sent", "spare"))
     assert Counter(r for m in smtpd.messages for r in m.rcpt_tos) == Counter(emails)
     assert pool is not None and len(pool.set_aside) == 1 and "busy" in pool.set_aside[0] and "421" in caplog.text
+
+
+def test_each_relay_keeps_its_own_rate(settings, db, clock, smtpd) -> None:
+    add_contacts(db, clock, 4)
+    config = with_relays(settings, slow=server(smtpd, RATE="6/min"))
+    started = clock.monotonic()
+    report = make_sender(config, db, clock, connections=relay_pool(config, clock)).run()
+    assert report.sent == 4
+    assert clock.monotonic() - started >= 30  # one message every 10 s: three waits between four messages
