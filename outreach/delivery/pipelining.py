@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from outreach.delivery.refusals import sender_refusal
-from outreach.delivery.sockets import Deadline, peer_spoke_or_closed, reply_waiting
+from outreach.delivery.sockets import Watchdog, peer_spoke_or_closed, reply_waiting
 from outreach.delivery.transport import (
     DeliveryUncertain,
     SmtpTransport,
@@ -97,15 +97,19 @@ class Pipeline(Generic[L]):
         """Send `first`, then whatever `take` has ready, until nothing is ready and every reply is read."""
         self.current = self._open(first)
         out = self.current.envelope if self.current else b""
-        while self.current is not None or self.dotted is not None:
-            deadline = Deadline(self.transport.settings.send_deadline, self.transport._expire)
-            try:
-                out = self._flight(out)
-            except (_Lost, _OutOfStep, _Closing) as fault:
-                self._recover(fault)
-                return
-            finally:
-                deadline.cancel()
+        watchdog = Watchdog(self.transport._expire)  # each flight gets OUTREACH_SEND_DEADLINE seconds
+        try:
+            while self.current is not None or self.dotted is not None:
+                watchdog.arm(self.transport.settings.send_deadline)
+                try:
+                    out = self._flight(out)
+                except (_Lost, _OutOfStep, _Closing) as fault:
+                    watchdog.disarm()
+                    self._recover(fault)
+                    return
+                watchdog.disarm()
+        finally:
+            watchdog.close()
 
     # --- one flight: what `out` carries (a final dot, an envelope), then its replies --------------------------
 
