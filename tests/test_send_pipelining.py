@@ -74,7 +74,9 @@ def envelopes_in_one_chunk(proxy: DelayProxy) -> int:
 
 
 def envelopes_after_a_dot(proxy: DelayProxy) -> int:
-    return sum(1 for c in proxy.client_chunks if c.startswith(b".\r\nMAIL FROM:"))
+    """Chunks in which a final dot and the next MAIL FROM travelled together (one command per round trip would
+    wait for the dot's reply first)."""
+    return sum(1 for c in proxy.client_chunks if b"\r\n.\r\nMAIL FROM:" in c or c.startswith(b".\r\nMAIL FROM:"))
 
 
 def test_with_pipelining_each_envelope_is_one_flight_and_follows_the_previous_dot(settings, db, clock) -> None:
@@ -169,7 +171,7 @@ def test_a_connection_dropped_after_the_envelope_costs_no_copy_and_ends_pipelini
     assert "advertised PIPELINING but dropped the connection" in caplog.text
     assert "one command at a time" in caplog.text
     later = proxy.client_chunks[chunks_at_end - 10:]
-    assert not any(c.startswith(b".\r\nMAIL FROM:") for c in later)  # this connection no longer pipelines
+    assert not any(b".\r\nMAIL FROM:" in c for c in later)  # this connection no longer pipelines
 
 
 def out_of_step_smtp(extra_before_mail: int) -> Any:
