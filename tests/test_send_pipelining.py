@@ -211,3 +211,34 @@ def test_a_refusal_of_the_sender_at_mail_stops_the_pipelined_run_with_the_queue_
         with pytest.raises(SenderRefused):
             make_sender(via(settings, proxy), db, clock).run()
     assert set(rows(db).values()) == {"queued"} and handler.messages == []
+
+
+def refusing_twice_smtp(address: str) -> Any:
+    """A protocol that refuses `address` at RCPT, the first time with one reply too many."""
+    from aiosmtpd.smtp import SMTP, syntax
+
+    extra = [True]
+
+    class RefusingTwice(SMTP):  # type: ignore[misc]
+        @syntax("RCPT TO: <address>", extended=" [SP <mail-parameters>]")
+        async def smtp_RCPT(self, arg: str) -> None:
+            if address in arg:
+                await self.push("550 5.7.1 Not for this one")
+                if extra.pop() if extra else False:
+                    await self.push("550 5.7.1 Not for this one, again")
+                return
+            await super().smtp_RCPT(arg)
+
+    return RefusingTwice
+
+
+def test_a_refusal_in_a_flight_out_of_step_is_reported_once(settings, db, clock, caplog) -> None:
+    emails = add_contacts(db, clock, 6)
+    with caplog.at_level(logging.WARNING, logger="outreach.delivery"), \
+            relay(protocol=refusing_twice_smtp(emails[3])) as (handler, proxy):
+        report = make_sender(via(settings, proxy), db, clock).run()
+    states = rows(db)
+    assert states.pop(emails[3]) == "failed" and report.failed_count == 1
+    assert set(states.values()) <= {"sent", "unknown"} and report.sent + report.uncertain == 5
+    assert received(handler) == Counter(e for e in emails if e != emails[3])
+    assert "out of step" in caplog.text

@@ -123,16 +123,17 @@ class Pipeline(Generic[L]):
             raise _Closing(dotted_answer.reply)
         current = self.current
         try:
-            ready = current is not None and self._envelope_replies(smtp, current)
+            refusal = None if current is None else self._envelope_replies(smtp, current)
         except (_Closing, _Lost):  # a 421 or a lost connection, not replies out of step: a parsed reply stands
             self._report_dotted(dotted_answer)
             raise
         if reply_waiting(smtp):
             raise _OutOfStep("a reply came that no command asked for")
-        self._report_dotted(dotted_answer)  # its flight was in step: the reply counts
-        if current is None or not ready:
-            if current is not None:  # refused (and reported): the transaction is reset
+        self._report_dotted(dotted_answer)  # its flight was in step: the replies count
+        if current is None or refusal is not None:
+            if current is not None and refusal is not None:  # refused: reported, and the transaction reset
                 self.current = None
+                self.done(current.letter, refusal)
                 self.transport._reset(smtp)
             self.current = self._next()
             return self.current.envelope if self.current else b""
@@ -189,9 +190,9 @@ class Pipeline(Generic[L]):
             return _refusal(code, text, None, "data")
         raise _OutOfStep(f"the reply to the final dot was {code} {text[:200]!r}")
 
-    def _envelope_replies(self, smtp: smtplib.SMTP, current: _Open[L]) -> bool:
-        """Read MAIL's, each RCPT's and DATA's reply; True at 354 with a recipient accepted. A refusal is
-        reported (a refusal of the sender stops the run: delivery.refusals)."""
+    def _envelope_replies(self, smtp: smtplib.SMTP, current: _Open[L]) -> BaseException | None:
+        """Read MAIL's, each RCPT's and DATA's reply; None at 354 with a recipient accepted, else the refusal
+        (of the sender, it stops the run: delivery.refusals)."""
         where = self.transport._where()
         letter = current.letter
         code, text = self._reply(smtp)
@@ -211,12 +212,11 @@ class Pipeline(Generic[L]):
         _expect(code, text, "DATA", (354,))
         refusal = mail_refused or stop or (current.refused[0] if not accepted and current.refused else None)
         if code == 354 and refusal is None and accepted:
-            return True
+            return None
         if code == 354:  # DATA accepted with no recipient: RFC 2920 wants the dot alone, which must fail
             self._write(smtp, b".\r\n")
             self._reply(smtp)
-        self.done(letter, refusal or _refusal(code, text, None, "data"))
-        return False
+        return refusal or _refusal(code, text, None, "data")
 
     def _next(self) -> _Open[L] | None:
         """The next letter that is ready (without waiting), its envelope built; None when there is none."""
