@@ -9,7 +9,8 @@ Only the sender's thread touches the store. Each SMTP connection (`--workers N`,
 own that takes one message at a time (delivery.connections); while a connection is busy with a message, this
 thread renders and builds the next one. A message is committed `sending` only when it is handed to a connection,
 in the same transaction that records how the connection's previous message ended — one commit per message, and
-never more than N deliveries `sending` (so at most N `unknown` after a crash). Rates and backoff go through the
+never more than N deliveries `sending` (so at most N `unknown` after a crash); a connection that pipelines (RFC
+2920, delivery.pipelining) holds up to three, see delivery.connections. Rates and backoff go through the
 injected Clock, and deliveries are read in small batches so that 100,000 recipients never sit in memory at once.
 """
 
