@@ -232,6 +232,7 @@ def _send(settings: Settings, db: Database, clock: Clock, campaign: Campaign, ex
     Ctrl-C stops it after the current message. The report is printed (also when the transport fails)."""
     from outreach.campaigns.folder import iter_audience
     from outreach.delivery.compose import MessageSource
+    from outreach.delivery.relays import relay_pool
     from outreach.delivery.sender import Sender
     from outreach.delivery.store import DatabaseStore
     from outreach.delivery.transport import open_transport
@@ -240,7 +241,8 @@ def _send(settings: Settings, db: Database, clock: Clock, campaign: Campaign, ex
     source = MessageSource(settings, campaign, _renderer(settings, campaign), calendars=_calendars(campaign, clock, db))
     sender = Sender(DatabaseStore(db, clock, (campaign.audience, extra)), source, lambda: open_transport(settings),
                     clock, audience=lambda: iter_audience(db, campaign, extra),
-                    on_hard_bounce=smtp_bounce_recorder(db, clock), options=options)
+                    on_hard_bounce=smtp_bounce_recorder(db, clock), options=options,
+                    connections=relay_pool(settings, clock))
     stop = threading.Event()
     restore = _on_ctrl_c(stop)
     try:
