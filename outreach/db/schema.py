@@ -246,6 +246,7 @@ def m005_link_clicks(db: Database) -> None:
     """)
 
 
+@migrations()
 def m007_delivery_relay(db: Database) -> None:
     """Which relay (OUTREACH_RELAYS) answered for a delivery; NULL with the one relay of OUTREACH_SMTP_*."""
     db.execute("ALTER TABLE deliveries ADD COLUMN relay TEXT")
