@@ -349,7 +349,8 @@ def test_accept_language_respects_quality(parts) -> None:
 def test_language_choice_order() -> None:
     assert choose_language("pl", "el", "de") == "pl"
     assert choose_language(None, "el", "de") == "el"
-    assert choose_language("xx", "ga", "de;q=0.5, sv") == "sv"
+    assert choose_language("xx", "is", "de;q=0.5, sv") == "sv"  # Icelandic: an EEA language, not an EU one
+    assert choose_language(None, "ga", "sv") == "ga"  # Irish and the other EU languages have their pages
     assert choose_language(None, None, None) == "en"
 
 
@@ -357,7 +358,8 @@ def test_accept_language_region_variants_and_fallback() -> None:
     assert parse_accept_language("pl-PL") == ["pl"]
     assert parse_accept_language("DE-at;q=0.4, fr_BE;q=0.9, ja") == ["fr", "de"]
     assert parse_accept_language("sv;q=0, sv-SE;q=0.5, en;q=nan") == ["sv"]
-    assert choose_language(None, None, "pt-BR, es;q=0.9") == "en"
+    assert choose_language(None, None, "pt-BR, es;q=0.9") == "pt"  # all 24 EU languages are offered
+    assert choose_language(None, None, "ja, zh-CN;q=0.9") == "en"
     assert choose_language(None, None, "*, el-GR;q=0.1") == "el"
 
 
