@@ -16,7 +16,7 @@ import base64
 import math
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -32,7 +32,10 @@ SVG_NAME, PNG_NAME = "eu-emblem.svg", "eu-emblem.png"
 PNG_HEIGHT = 120  # pixels; mails show it 40 px high, so it stays sharp on high-density screens
 DISPLAY_HEIGHT = 40
 CONTENT_ID = "eu-emblem@outreach"  # the related part's Content-ID; the HTML refers to it as cid:…
-FUNDING_CHOICES = ("funded", "co-funded")
+# The standard disclaimer after the funding statement (msgid of the layouts' and pages' catalogs)
+DISCLAIMER = ("Views and opinions expressed are however those of the author(s) only and do not necessarily reflect "
+              "those of the European Union or %(authority)s. Neither the European Union nor the granting authority "
+              "can be held responsible for them.")
 _SAMPLES = 4  # per pixel side
 
 
@@ -160,6 +163,21 @@ def related_parts(settings: Settings) -> tuple[RelatedPart, ...]:
     if settings.eu_funding is None:
         return ()
     return (RelatedPart(CONTENT_ID, "image/png", PNG_NAME, png_bytes()),)
+
+
+def eu_block_missing(settings: Settings, html: str, text: str, translate: Callable[[str], str]) -> str | None:
+    """With OUTREACH_EU_FUNDING set: what a rendered message lacks of the EU funding block, or None.
+
+    `translate` is the reader's gettext for the layouts (the disclaimer is looked for in their language)."""
+    if settings.eu_funding is None:
+        return None
+    disclaimer = translate(DISCLAIMER) % {"authority": settings.eu_granting_authority}
+    lacks = [part for part, present in (("the emblem (HTML)", f'src="cid:{CONTENT_ID}"' in html),
+                                        ("the disclaimer (text)", disclaimer in text)) if not present]
+    if not lacks:
+        return None
+    return (f"OUTREACH_EU_FUNDING is set but the layout lacks {' and '.join(lacks)}: put "
+            '{% include "_eu_funding.html.j2" %} and {% include "_eu_funding.txt.j2" %} in its footers')
 
 
 if __name__ == "__main__":  # pragma: no cover - the maintainer's regeneration step

@@ -237,6 +237,8 @@ def _language_checks(settings: Settings, campaign: Campaign, language: str, repo
 def _sample_checks(settings: Settings, campaign: Campaign, language: str, body: Template,
                    report: CheckReport) -> None:
     """Render the body alone, then the whole message, for every sample recipient; report each problem once."""
+    from outreach.emblem import eu_block_missing
+    from outreach.render.i18n import get_translations
     from outreach.render.renderer import Links, Renderer, template_error
 
     doc = campaign.documents[language]
@@ -264,6 +266,9 @@ def _sample_checks(settings: Settings, campaign: Campaign, language: str, body: 
             continue
         for issue in html_issues(rendered.html, rendered.text, links, doc):
             _add_once(report, seen, issue if issue.where else Issue(issue.level, where, issue.message))
+        translate = get_translations(language, "emails").ugettext
+        if missing := eu_block_missing(settings, rendered.html, rendered.text, translate):
+            _add_once(report, seen, Issue("warning", f"{campaign.layout} layout ({where})", missing))
 
 
 def _add_once(report: CheckReport, seen: set[str], issue: Issue) -> None:
