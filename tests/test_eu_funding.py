@@ -210,3 +210,15 @@ def test_preview_files_show_the_emblem_without_the_mail(runner, tmp_path, smtpd)
     assert "data:image/png;base64," in page and "cid:" not in page
     eml = next(out.glob("*.eml")).read_bytes()
     assert f"Content-ID: <{CONTENT_ID}>".encode() in eml and f"cid:{CONTENT_ID}".encode() in eml
+
+
+def test_the_archive_page_of_a_mail_shows_the_emblem_inline(settings: Settings) -> None:
+    from dataclasses import replace
+
+    from outreach.campaigns.folder import load_campaign
+    from outreach.render.renderer import Renderer
+
+    funded = replace(settings, eu_funding="funded", eu_granting_authority=AUTHORITY)
+    page = Renderer(funded, load_campaign(funded, "bsi-awareness")).web_version("el")
+    assert 'src="data:image/png;base64,' in page and "cid:" not in page  # a web page has no related parts
+    assert "Χρηματοδοτείται από την Ευρωπαϊκή Ένωση" in page and 'alt="Έμβλημα της Ευρωπαϊκής Ένωσης"' in page
