@@ -98,6 +98,16 @@ class Settings:
                                    "mail and page footer (unset: the plain line 'Co-funded by the European Union')"))
     eu_granting_authority: str | None = field(default=None, metadata=_env(
         "OUTREACH_EU_GRANTING_AUTHORITY", doc="the granting authority named in the EU disclaimer, e.g. EACEA"))
+    dkim_key: Path | None = field(default=None, metadata=_env(
+        "OUTREACH_DKIM_KEY", doc="PEM RSA private key file; when set, every message is DKIM-signed"))
+    dkim_selector: str | None = field(default=None, metadata=_env(
+        "OUTREACH_DKIM_SELECTOR", doc="DKIM selector: the key's record is <selector>._domainkey.<domain>"))
+    dkim_domain: str | None = field(default=None, metadata=_env(
+        "OUTREACH_DKIM_DOMAIN", doc="DKIM signing domain (default: the sender's domain)"))
+    dkim_record: str | None = field(default=None, metadata=_env(
+        "OUTREACH_DKIM_RECORD", doc="the selector's published TXT record (default: looked up in DNS)"))
+    timezone: str | None = field(default=None, metadata=_env(
+        "OUTREACH_TIMEZONE", doc="IANA time zone for send --at when --tz is not given, e.g. Europe/Warsaw"))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
