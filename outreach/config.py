@@ -100,6 +100,11 @@ class Settings:
         "OUTREACH_SOFT_BOUNCE_CAMPAIGNS", doc="... across at least this many distinct campaigns"))
     topics: tuple[str, ...] = field(default=(), metadata=_env(
         "OUTREACH_TOPICS", doc="comma-separated topics subscribers may choose on the web pages"))
+    eu_funding: str | None = field(default=None, metadata=_env(
+        "OUTREACH_EU_FUNDING", doc="funded | co-funded: the EU emblem, funding statement and disclaimer in every "
+                                   "mail and page footer (unset: the plain line 'Co-funded by the European Union')"))
+    eu_granting_authority: str | None = field(default=None, metadata=_env(
+        "OUTREACH_EU_GRANTING_AUTHORITY", doc="the granting authority named in the EU disclaimer, e.g. EACEA"))
     dkim_key: Path | None = field(default=None, metadata=_env(
         "OUTREACH_DKIM_KEY", doc="PEM RSA private key file; when set, every message is DKIM-signed"))
     dkim_selector: str | None = field(default=None, metadata=_env(
@@ -151,6 +156,18 @@ class Settings:
             )
         if self.workers < 1:
             raise ConfigError("OUTREACH_WORKERS must be at least 1")
+        self._validate_eu()
+
+    def _validate_eu(self) -> None:
+        if self.eu_funding is None:
+            return
+        if self.eu_funding not in ("funded", "co-funded"):
+            raise ConfigError(f"OUTREACH_EU_FUNDING is {self.eu_funding!r}",
+                              "Use funded or co-funded (as the grant agreement says), or leave it empty.")
+        if not self.eu_granting_authority:
+            raise ConfigError("OUTREACH_EU_FUNDING is set but OUTREACH_EU_GRANTING_AUTHORITY is empty",
+                              "The EU disclaimer names the granting authority: set OUTREACH_EU_GRANTING_AUTHORITY "
+                              "(e.g. EACEA, or European Commission).")
 
     @property
     def effective_smtp_port(self) -> int:
