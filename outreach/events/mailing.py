@@ -73,12 +73,14 @@ def build_event_mail(settings: Settings, clock: Clock, opened: OpenSession, regi
 
 
 def send_event_mails(settings: Settings, db: Database, clock: Clock, opened: OpenSession, kind: MailKind, key: str,
-                     registrations: Iterable[Registration], transport: Transport) -> MailReport:
-    """Send the mail `kind` (recorded under `key`) to each registration that has not had it; see the module."""
+                     registrations: Iterable[Registration], transport: Transport,
+                     retry_unknown: bool = False) -> MailReport:
+    """Send the mail `kind` (recorded under `key`) to each registration that has not had it; see the module.
+    `retry_unknown` sends again those a stopped run left unknown."""
     report = MailReport()
     for registration in registrations:
         with db.atomic():
-            claimed = store.claim_mail(db, utcnow_iso(clock), registration.id, key)
+            claimed = store.claim_mail(db, utcnow_iso(clock), registration.id, key, retry_unknown)
         if not claimed:
             status = store.mail_status(db, registration.id, key)
             (report.unknown if status is EventMailStatus.SENDING else report.already).append(registration.email)
