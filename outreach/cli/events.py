@@ -99,7 +99,7 @@ def attendees(
         raise typer.BadParameter("choose one of --json and --csv", param_hint="--csv")
     app_state = state()
     campaign = load_campaign(app_state.settings, slug)
-    rows = list_attendees(app_state.db, _clock(), campaign, session)
+    rows = list_attendees(app_state.db, campaign, session)
     columns = ["session", "email", "name", "organisation", "language", "status", "source", "answered_at",
                "attended"]
     values = [[r.session, r.email, r.name, r.organisation, r.language, r.status, r.source, r.answered_at,
