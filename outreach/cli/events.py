@@ -29,12 +29,7 @@ RetryUnknown = Annotated[bool, typer.Option("--retry-unknown", help="Send again 
                                                                  "unknown (a person may get a second copy).")]
 SessionOpt = Annotated[str | None, typer.Option("--session", help="Only this session: its code in campaign.toml "
                                                                   "([events.HR] → HR).")]
-
-
-def register(app: App) -> None:
-    """Add the event group to the root app."""
-    event_app.add_typer(attendance_app, name="attendance")
-    app.add_typer(event_app, name="event")
+event_app.add_typer(attendance_app, name="attendance")
 
 
 @event_app.command("list")

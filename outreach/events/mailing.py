@@ -22,6 +22,7 @@ from outreach.events.calendar import session_calendar
 from outreach.events.mails import MailKind, compose, mail_language
 from outreach.events.sessions import OpenSession
 from outreach.mail.calendar import CalendarMethod
+from outreach.mail.dkim import signer_for
 from outreach.mail.headers import address_domain
 from outreach.mail.message import MessageFactory, Personal, SenderInfo, make_message_id
 from outreach.models.sessions import EventMailStatus, Registration, RegistrationStatus
@@ -68,8 +69,10 @@ def build_event_mail(settings: Settings, clock: Clock, opened: OpenSession, regi
         calendar = session_calendar(opened, language, METHODS.get(kind, CalendarMethod.REQUEST), clock.now(),
                                     (registration.name, registration.email))
     message_id = make_message_id(address_domain(campaign.sender_address), campaign.slug, "event", registration.id)
-    return MessageFactory(sender).build(Personal(registration.name, registration.email, words.subject, words.text,
+    data = MessageFactory(sender).build(Personal(registration.name, registration.email, words.subject, words.text,
                                                  words.html, "", message_id, clock.now(), calendar))
+    signer = signer_for(settings, campaign.sender_address)  # DKIM, when OUTREACH_DKIM_KEY is set
+    return signer.sign(data) if signer else data
 
 
 def send_event_mails(settings: Settings, db: Database, clock: Clock, opened: OpenSession, kind: MailKind, key: str,
