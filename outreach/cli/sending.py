@@ -57,13 +57,13 @@ def send(
                           ] = None,
     test_to: Annotated[str | None, typer.Option("--test-to", metavar="ADDRESS", help="Send one test message per "
                                                 "language and kind to this address (not recorded).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Send invitations even to a session that has started or "
-                                                        "was cancelled.")] = False,
     at: Annotated[str | None, typer.Option("--at", metavar="WHEN", help='Schedule the send instead, e.g. '
                                            '"2027-03-01 09:00"; run by `outreach run-due` or `outreach serve`.',
                                            show_default=False)] = None,
     tz: Annotated[str | None, typer.Option("--tz", metavar="ZONE", help="The time zone of --at, e.g. Europe/Warsaw "
                                            "(default: OUTREACH_TIMEZONE).", show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Send invitations even to a session that has started or "
+                                                        "was cancelled.")] = False,
 ) -> None:
     """Send a campaign to its audience, once per recipient: resumable, rate-limited, with a summary first."""
     from outreach.campaigns.folder import iter_audience, load_campaign
