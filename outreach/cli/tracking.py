@@ -220,7 +220,7 @@ def _emit_table(table: Table, output: Path | None) -> None:
 
 
 def _report_table(result: Report) -> Table:
-    from outreach.tracking.reports import METRICS, TOTAL
+    from outreach.tracking.reports import METRICS, RATES, TOTAL
 
     period = f"{result.since or 'start'} … {result.until or 'today'}"
     rows: list[list[str | Text]] = []
@@ -228,18 +228,22 @@ def _report_table(result: Report) -> Table:
         rates = row.counts.rates()
         rows.append([row.campaign or TOTAL, *[row.group[d] or TOTAL for d in result.by],
                      *[str(getattr(row.counts, m)) for m in METRICS],
-                     *["–" if rates[r] is None else f"{rates[r]:.1%}" for r in
-                       ("delivery_rate", "bounce_rate", "complaint_rate", "unsubscribe_rate")]])
-    return (f"Deliveries, {period}", ["campaign", *result.by, *METRICS, "delivered", "bounce", "complaint", "unsub."],
-            rows, ["bold" if row.is_total else None for row in result.rows])
+                     *["–" if rates[r] is None else f"{rates[r]:.1%}" for r in RATES]])
+    # Every rate is over sent (docs/tracking.md, "What the figures mean").
+    return (f"Deliveries, {period}", ["campaign", *result.by, *METRICS, "delivered %", "bounce %", "complaint %",
+                                      "unsub. %"], rows, ["bold" if row.is_total else None for row in result.rows])
 
 
 def _reach_table(reach: Reach) -> Table:
+    from outreach.tracking.reports import AUDIENCES, REACH_COLUMNS, TOTAL
+
     period = f"{reach.since or 'start'} … {reach.until or 'today'}"
-    entries = [*reach.countries.items(), ("(all)", reach.totals)]
+    entries = [*[(code, values, reach.organisations.get(code, {})) for code, values in reach.countries.items()],
+               (TOTAL, reach.totals, reach.organisation_totals)]
     rows: list[list[str | Text]] = [
-        [code, *[str(values[k]) for k in ("authority", "supplier", "others", "total", "campaigns")]]
-        for code, values in entries]
-    return (f"Distinct contacts reached, {period}",
-            ["country", "authorities", "suppliers", "others", "total", "campaigns"], rows,
-            ["bold" if code == "(all)" else None for code, _ in entries])
+        [code, *[str(values[k]) for k in REACH_COLUMNS], *[str(orgs.get(k, 0)) for k in (*AUDIENCES, "total")]]
+        for code, values, orgs in entries]
+    return (f"People and organisations reached (at least one message delivered), {period}",
+            ["country", "authorities", "suppliers", "others", "total", "campaigns", "authority orgs",
+             "supplier orgs", "other orgs", "total orgs"], rows,
+            ["bold" if code == TOTAL else None for code, _, _ in entries])

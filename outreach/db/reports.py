@@ -70,48 +70,97 @@ def delivery_figures(db: Database, by: tuple[str, ...], *, campaign: str | None 
 
 def outcome_figures(db: Database, by: tuple[str, ...], *, campaign: str | None = None, since: date | None = None,
                     until: date | None = None) -> list[OutcomeFigures]:
-    """Distinct deliveries per campaign and breakdown group that bounced (hard, soft), drew a complaint or an
-    unsubscribe — whenever that happened, for the deliveries of the period."""
+    """Distinct SENT deliveries per campaign and breakdown group that bounced (hard, soft), drew a complaint or an
+    unsubscribe — whenever that happened, for the deliveries of the period.
+
+    Only sent deliveries count: a mailbox refused at sending time (a 5.1.1 at RCPT) is recorded as a hard bounce
+    event too, but its delivery is `failed`, never sent, so it is no part of the rates over sent.
+    """
     dims, where, params = _scope(by, campaign, since, until)
     e = EventType
-    # Events name their delivery, or (web unsubscribes) only the campaign and the contact: link both kinds.
-    linked = (f"SELECT type, bounce_type, delivery_id AS did FROM events WHERE delivery_id IS NOT NULL "
-              f"AND type IN ('{e.BOUNCED}', '{e.COMPLAINED}', '{e.UNSUBSCRIBED}') UNION ALL "
-              f"SELECT ev.type, ev.bounce_type, dd.id FROM events ev JOIN deliveries dd "
-              f"ON dd.campaign = ev.campaign AND dd.contact_id = ev.contact_id "
-              f"WHERE ev.delivery_id IS NULL AND ev.type IN ('{e.BOUNCED}', '{e.COMPLAINED}', '{e.UNSUBSCRIBED}')")
     rows = db.execute(
         f"SELECT d.campaign{dims}, "
         f"count(DISTINCT CASE WHEN l.type = '{e.BOUNCED}' AND l.bounce_type = '{BounceType.HARD}' THEN d.id END), "
         f"count(DISTINCT CASE WHEN l.type = '{e.BOUNCED}' AND l.bounce_type = '{BounceType.SOFT}' THEN d.id END), "
         f"count(DISTINCT CASE WHEN l.type = '{e.COMPLAINED}' THEN d.id END), "
         f"count(DISTINCT CASE WHEN l.type = '{e.UNSUBSCRIBED}' THEN d.id END) "
-        f"FROM ({linked}) l JOIN deliveries d ON d.id = l.did WHERE {where} GROUP BY d.campaign{dims}",
+        f"FROM ({_linked_events((e.BOUNCED, e.COMPLAINED, e.UNSUBSCRIBED))}) l JOIN deliveries d ON d.id = l.did "
+        f"WHERE d.status = '{DeliveryStatus.SENT}' AND {where} GROUP BY d.campaign{dims}",
         params).fetchall()
     n = 1 + len(by)
     return [OutcomeFigures(tuple(row[:n]), *row[n:]) for row in rows]
 
 
-def reach_figures(db: Database, *, since: date | None = None,
-                  until: date | None = None) -> tuple[list[ReachFigures], list[ReachFigures], ReachFigures]:
-    """Distinct people sent at least one campaign in the period: per (country, kind), per country, overall.
+def _linked_events(types: tuple[EventType, ...]) -> str:
+    """(type, bounce_type, did): events of these types with the delivery they concern.
 
-    The queries follow the deliveries_reach index column order so SQLite counts distinct contacts without
-    sorting.
+    Events name their delivery, or (web unsubscribes) only the campaign and the contact: both kinds are linked.
+    """
+    listed = ", ".join(f"'{t}'" for t in types)
+    return (f"SELECT type, bounce_type, delivery_id AS did FROM events WHERE delivery_id IS NOT NULL "
+            f"AND type IN ({listed}) UNION ALL "
+            f"SELECT ev.type, ev.bounce_type, dd.id FROM events ev JOIN deliveries dd "
+            f"ON dd.campaign = ev.campaign AND dd.contact_id = ev.contact_id "
+            f"WHERE ev.delivery_id IS NULL AND ev.type IN ({listed})")
+
+
+def delivered_sql(since: date | None, until: date | None, countries: tuple[str, ...] = (),
+                  campaigns: tuple[str, ...] = ()) -> tuple[str, list[str]]:
+    """A SELECT of the deliveries DELIVERED in a period (sent then, and no hard bounce came back), with params.
+
+    Its columns are those of `deliveries`; the reach and KPI queries count over it.
     """
     where, params = _period(since, until, "sent_at")
-    sent = f"status = '{DeliveryStatus.SENT}' AND {where}"
-    per_kind = [ReachFigures(country, kind, people, anonymous, 0) for country, kind, people, anonymous in db.execute(
-        f"SELECT country, kind, count(DISTINCT contact_id), sum(contact_id IS NULL) FROM deliveries "
-        f"WHERE {sent} GROUP BY country, kind", params).fetchall()]
-    per_country = [ReachFigures(country, None, people, anonymous, campaigns)
-                   for country, people, anonymous, campaigns in db.execute(
-                       f"SELECT country, count(DISTINCT contact_id), sum(contact_id IS NULL), "
-                       f"count(DISTINCT campaign) FROM deliveries WHERE {sent} GROUP BY country", params).fetchall()]
-    people, anonymous, campaigns = db.execute(
-        f"SELECT count(DISTINCT contact_id), coalesce(sum(contact_id IS NULL), 0), count(DISTINCT campaign) "
-        f"FROM deliveries WHERE {sent}", params).fetchone()
-    return per_kind, per_country, ReachFigures(None, None, people, anonymous, campaigns)
+    if countries:
+        where += f" AND country IN ({', '.join('?' * len(countries))})"
+        params += list(countries)
+    if campaigns:
+        where += f" AND campaign IN ({', '.join('?' * len(campaigns))})"
+        params += list(campaigns)
+    hard = (f"SELECT did FROM ({_linked_events((EventType.BOUNCED,))}) "
+            f"WHERE bounce_type = '{BounceType.HARD}'")
+    return (f"SELECT * FROM deliveries WHERE status = '{DeliveryStatus.SENT}' AND {where} "
+            f"AND id NOT IN ({hard})"), params
+
+
+REACH_GROUPS = ("country", "kind")
+
+
+def reach_figures(db: Database, group: tuple[str, ...], *, since: date | None = None, until: date | None = None,
+                  countries: tuple[str, ...] = (), campaigns: tuple[str, ...] = ()) -> list[ReachFigures]:
+    """Distinct people and organisations with at least one message delivered in the period, per `group`
+    (any of country, kind; () for the overall figure).
+
+    People: distinct contact ids, plus erased people (their deliveries keep no contact id) counted without
+    identity as the most of them one campaign reached in the group — a campaign reaches a person once, so this
+    never counts an erased person twice. Organisations: distinct non-empty organisation names (case-folded,
+    trimmed) per country, as the contacts hold them now; erased people have none.
+    """
+    unknown = [g for g in group if g not in REACH_GROUPS]
+    if unknown:
+        raise ValueError(f"not a reach group: {unknown}")
+    delivered, params = delivered_sql(since, until, countries, campaigns)
+    cols = "".join(f"d.{g}, " for g in group)
+    grouping = f"GROUP BY {', '.join(f'd.{g}' for g in group)}" if group else ""
+    org = ("CASE WHEN trim(c.organisation) <> '' "
+           "THEN coalesce(d.country, '') || '|' || casefold(trim(c.organisation)) END")
+    main = db.execute(
+        f"SELECT {cols}count(DISTINCT d.contact_id), count(DISTINCT {org}), count(DISTINCT d.campaign) "
+        f"FROM ({delivered}) d LEFT JOIN contacts c ON c.id = d.contact_id {grouping}", params).fetchall()
+    anon_cols = "".join(f"{g}, " for g in group)
+    anon_group = ", ".join(group)
+    anonymous = {tuple(row[:-1]): row[-1] for row in db.execute(
+        f"SELECT {anon_cols}max(n) FROM (SELECT {anon_cols}campaign, count(*) AS n FROM ({delivered}) "
+        f"WHERE contact_id IS NULL GROUP BY {anon_cols}campaign) {'GROUP BY ' + anon_group if group else ''}",
+        params).fetchall() if row[-1] is not None}
+    n = len(group)
+    figures = []
+    for row in main:
+        key = tuple(row[:n])
+        values = dict(zip(group, key, strict=True))
+        figures.append(ReachFigures(values.get("country"), values.get("kind"), row[n], anonymous.get(key, 0),
+                                    row[n + 1], row[n + 2]))
+    return figures
 
 
 # --- one person's records (history, GDPR access requests) -------------------------------------------------------
