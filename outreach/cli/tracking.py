@@ -116,23 +116,43 @@ def _show_inbound(result: InboundReport, json_output: bool) -> None:
 
 def report(
     target: Annotated[str | None, typer.Argument(
-        help="A campaign slug (default: every campaign), or `reach` for the distinct authorities and suppliers "
-             "per country that received at least one campaign.", show_default=False)] = None,
+        help="A campaign slug (default: every campaign); `reach` for the people and organisations per country "
+             "and audience with a delivered message; `kpi` for the KPI pack (needs --from and --to).",
+        show_default=False)] = None,
     by: Annotated[list[str] | None, typer.Option(
         "--by", help="Break down by country, kind, language (comma-separated or repeated).")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="First day, YYYY-MM-DD (sending date).")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="Last day, YYYY-MM-DD (inclusive).")] = None,
+    since: Annotated[str | None, typer.Option("--since", "--from", help="First day, YYYY-MM-DD (sending date).")]
+    = None,
+    until: Annotated[str | None, typer.Option("--until", "--to", help="Last day, YYYY-MM-DD (inclusive).")] = None,
     output_format: Annotated[str, typer.Option(
-        "--format", help="table | csv | json | html (html: one standalone file for the Commission report).")] = "table",
+        "--format", help="table | csv | json | html (one standalone file for the Commission report) | xlsx "
+                         "(`report kpi` only).")] = "table",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file instead of stdout.")] = None,
+    country: Annotated[list[str] | None, typer.Option(
+        "--country", help="`report kpi` only: these countries (codes or names, comma-separated or repeated).")]
+    = None,
+    campaign: Annotated[list[str] | None, typer.Option(
+        "--campaign", help="`report kpi` only: the messages of these campaigns (comma-separated or repeated).")]
+    = None,
 ) -> None:
-    """Targeted, sent, failed, unknown, bounced, complained, unsubscribed and pending, with totals and rates."""
+    """Targeted, sent, delivered, failed, unknown, pending, bounces, complaints, unsubscribes, rates over sent;
+    `report reach` for reach, `report kpi` for the KPI pack. What each figure means: docs/tracking.md."""
     from outreach.clock import SystemClock
     from outreach.errors import InputError
     from outreach.tracking.reports import build_reach, build_report, parse_by, parse_day
 
-    output_format = one_of(output_format, ("table", "csv", "json", "html"), "--format")  # else exit 2
+    output_format = one_of(output_format, ("table", "csv", "json", "html", "xlsx"), "--format")  # else exit 2
+    if target == "kpi":
+        from outreach.cli.kpi import kpi_report
+
+        kpi_report(parse_day(since, "--from"), parse_day(until, "--to"), country, campaign, by, output_format, output)
+        return
     first, last = parse_day(since, "--since"), parse_day(until, "--until")
+    if country or campaign:
+        raise InputError("--country and --campaign apply to `report kpi` only",
+                         "Give a campaign as `outreach report SLUG`, or ask for the KPI pack: outreach report kpi …")
+    if output_format == "xlsx":
+        raise InputError("--format xlsx is for `report kpi` only", "Use csv, json, html or table here.")
     dimensions = parse_by(by)
     db, clock = state().db, SystemClock()
     if target == "reach":

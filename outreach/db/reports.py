@@ -30,7 +30,7 @@ def campaigns_in_order(db: Database) -> list[CampaignInfo]:
         "SELECT slug, name, first_sent_at, last_sent_at FROM campaigns ORDER BY coalesce(first_sent_at, created_at)")]
 
 
-def _period(since: date | None, until: date | None, column: str) -> tuple[str, list[str]]:
+def period_clause(since: date | None, until: date | None, column: str) -> tuple[str, list[str]]:
     """The WHERE clause (and its parameters) of a period of days; `until` is inclusive."""
     clauses, params = [], []
     if since:
@@ -48,7 +48,7 @@ def _scope(by: tuple[str, ...], campaign: str | None, since: date | None,
     unknown = [d for d in by if d not in BREAKDOWNS]
     if unknown:
         raise ValueError(f"not a breakdown: {unknown}")
-    where, params = _period(since, until, "coalesce(d.sent_at, d.queued_at)")
+    where, params = period_clause(since, until, "coalesce(d.sent_at, d.queued_at)")
     if campaign is not None:
         where += " AND d.campaign = ?"
         params.append(campaign)
@@ -104,13 +104,11 @@ def _linked_events(types: tuple[EventType, ...]) -> str:
             f"WHERE ev.delivery_id IS NULL AND ev.type IN ({listed})")
 
 
-def delivered_sql(since: date | None, until: date | None, countries: tuple[str, ...] = (),
-                  campaigns: tuple[str, ...] = ()) -> tuple[str, list[str]]:
-    """A SELECT of the deliveries DELIVERED in a period (sent then, and no hard bounce came back), with params.
-
-    Its columns are those of `deliveries`; the reach and KPI queries count over it.
-    """
-    where, params = _period(since, until, "sent_at")
+def sent_sql(since: date | None, until: date | None, countries: tuple[str, ...] = (),
+             campaigns: tuple[str, ...] = ()) -> tuple[str, list[str]]:
+    """A SELECT of the deliveries SENT in a period (every column of `deliveries`, and `hard_bounced`: 1 when a
+    hard bounce came back for it, whenever), with its parameters; the reach and KPI queries count over it."""
+    where, params = period_clause(since, until, "sent_at")
     if countries:
         where += f" AND country IN ({', '.join('?' * len(countries))})"
         params += list(countries)
@@ -119,8 +117,15 @@ def delivered_sql(since: date | None, until: date | None, countries: tuple[str, 
         params += list(campaigns)
     hard = (f"SELECT did FROM ({_linked_events((EventType.BOUNCED,))}) "
             f"WHERE bounce_type = '{BounceType.HARD}'")
-    return (f"SELECT * FROM deliveries WHERE status = '{DeliveryStatus.SENT}' AND {where} "
-            f"AND id NOT IN ({hard})"), params
+    return (f"SELECT *, id IN ({hard}) AS hard_bounced FROM deliveries "
+            f"WHERE status = '{DeliveryStatus.SENT}' AND {where}"), params
+
+
+def delivered_sql(since: date | None, until: date | None, countries: tuple[str, ...] = (),
+                  campaigns: tuple[str, ...] = ()) -> tuple[str, list[str]]:
+    """A SELECT of the deliveries DELIVERED in a period: sent then, and no hard bounce came back."""
+    sent, params = sent_sql(since, until, countries, campaigns)
+    return f"SELECT * FROM ({sent}) WHERE NOT hard_bounced", params
 
 
 REACH_GROUPS = ("country", "kind")

@@ -135,12 +135,13 @@ def footnotes(names: tuple[str, ...]) -> list[Definition]:
 
 
 @cache
-def _template() -> Template:
+def _template(name: str = "report.html.j2") -> Template:
+    """A template of the standalone reports (this one, and the KPI pack's), autoescaped and strict."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, auto_reload=False)
-    return env.get_template("report.html.j2")
+    return env.get_template(name)
 
 
 def _reach_chart(reach: Reach) -> Chart:
