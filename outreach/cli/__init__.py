@@ -14,6 +14,7 @@ from outreach import __version__
 from outreach.cli import campaign as campaign_cli
 from outreach.cli import contacts as contacts_cli
 from outreach.cli import db as db_cli
+from outreach.cli import events as events_cli
 from outreach.cli import sending as sending_cli
 from outreach.cli import setup as setup_cli
 from outreach.cli import tracking as tracking_cli
@@ -55,6 +56,7 @@ sending_cli.register(app)
 tracking_cli.register(app)
 db_cli.register(app)
 web_cli.register(app)
+events_cli.register(app)
 
 
 def main() -> None:

@@ -342,9 +342,11 @@ def history(email: Annotated[str, typer.Argument(help="The person's email addres
     """Every campaign sent to one person, with dates, language, outcome and events (also for GDPR requests)."""
     from rich.markup import escape
 
+    from outreach.events.history import person_registrations
     from outreach.tracking.reports import person_history
 
     document = person_history(state().db, email)
+    document["registrations"] = person_registrations(state().db, email)
     if json_output:
         print_json(document)
         return
@@ -365,3 +367,8 @@ def history(email: Annotated[str, typer.Argument(help="The person's email addres
                       e["campaign"] or "", e["detail"]] for e in document["events"]], title="Events", wide=True)
     else:
         console.print("No events.")
+    if document["registrations"]:
+        print_table(["campaign", "session", "starts", "answer", "source", "answered", "attended"],
+                    [[r["campaign"], r["session"], r["starts_at"], r["answer"], r["source"], r["answered_at"],
+                      r["attended_at"] or ""] for r in document["registrations"]],
+                    title="Event registrations and attendance", wide=True)

@@ -208,11 +208,13 @@ class Variant:
         self._built: dict[str | None, tuple[Template, Template, tuple[AttributeSpec, ...], dict[str, Any]]] = {}
 
     def _event_key(self, contact: Contact) -> str | None:
-        return contact.country if self.campaign.event and contact.country in self.campaign.event else None
+        session = self.campaign.session_for(contact.country) if self.campaign.event else None
+        return session.code if session else None
 
     def _build(self, key: str | None) -> tuple[Template, Template, tuple[AttributeSpec, ...], dict[str, Any]]:
         renderer, doc = self.renderer, self.document
-        event = self.campaign.event_for(key)
+        session = self.campaign.event.get(key or "")
+        event = session.view(self.language) if session else {}
         built = []
         specs: tuple[AttributeSpec, ...] = ()
         for html in (True, False):
