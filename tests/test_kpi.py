@@ -16,8 +16,13 @@ import pytest
 from openpyxl import load_workbook
 from report_support import MAY, SPRING, Ledger, spring_history
 
+from outreach.contacts.model import get_contact
+from outreach.db.registrations import record_attendance
+from outreach.db.sessions import sync_session
 from outreach.errors import ExitCode, InputError, NotFoundError
+from outreach.events.registration import register
 from outreach.models import EventType
+from outreach.models.sessions import Person
 from outreach.tracking.events import record_event, soft_bounce
 from outreach.tracking.kpi import build_kpi, check_campaigns, check_period, parse_countries
 from outreach.tracking.kpi_formats import CSV_HEADER, kpi_csv, kpi_document, kpi_xlsx
@@ -40,6 +45,15 @@ def history(db, clock) -> Ledger:
         z1 = soft_bounce(db, clock, z1, limit=3, campaigns=2, campaign=campaign, delivery_id=delivery,
                          source="bounce", source_id=f"z1-soft-{n}")
     assert z1.status == "bounced"
+    # The May campaign invites to a session in Warsaw on 20 May: a1 and a guest from the public page register,
+    # a1 comes. (Its invitations went to a1, e1 and z1.)
+    now = book.at("2027-05-10T08:00Z")
+    session = sync_session(db, now, campaign=MAY, code="PL", uid="may-PL@news.example.org", fingerprint="f1",
+                           capacity=None, starts_at="2027-05-20T08:00:00Z", deadline_at=None)
+    a1 = get_contact(db, "a1@gmina.example.org")
+    placed = register(db, clock, session.id, Person(a1.email, contact_id=a1.id))
+    assert register(db, clock, session.id, Person("guest@ngo.example.net", name="Guest")).answer == "registered"
+    record_attendance(db, book.at("2027-05-20T10:00Z"), session.id, a1.email, a1.id, placed.registration.id, "sheet")
     return book
 
 
@@ -73,6 +87,12 @@ def test_the_tables_of_the_pack(db, clock, history) -> None:
     assert {lang: (r["campaigns"], r["sent"], r["delivered"]) for lang, r in languages.items()} == {
         "de": (1, 3, 3), "fr": (2, 3, 3), "it": (2, 2, 2), "pl": (2, 4, 3)}
 
+    events = {(row[0], row[1]): row[2:] for row in pack.table("events").rows}
+    assert events == {(MAY, "FR"): [date(2027, 5, 20), 1, 0, 0], (MAY, "IT"): [date(2027, 5, 20), 1, 0, 0],
+                      (MAY, "PL"): [date(2027, 5, 20), 1, 2, 1]}  # the guest counts in the session's country
+    assert total_of(pack, "events")["registered"] == 2
+    assert build_kpi(db, clock, date(2027, 6, 1), TO).table("events").rows == []  # the session was in May
+
     subscribers = rows_of(pack, "subscribers")  # sub2 signed up before the period
     assert subscribers == {"PL": {"country": "PL", "signups": 1, "unsubscribed": 0, "net": 1},
                            "DE": {"country": "DE", "signups": 0, "unsubscribed": 1, "net": -1}}
@@ -93,6 +113,7 @@ def test_filters_narrow_the_pack(db, clock, history) -> None:
     assert list(rows_of(poland, "reach")) == ["PL"]
     assert {slug: r["sent"] for slug, r in rows_of(poland, "campaigns").items()} == {SPRING: 3, MAY: 1}
     assert list(rows_of(poland, "subscribers")) == ["PL"]
+    assert [row[1] for row in poland.table("events").rows] == ["PL"]
     only_may = build_kpi(db, clock, FROM, TO, campaigns=check_campaigns(db, ["may"]))
     assert list(rows_of(only_may, "campaigns")) == [MAY] and total_of(only_may, "reach")["all_people"] == 3
     assert parse_countries(["pl,CZ", "Deutschland", "PL"]) == ("PL", "CZ", "DE")
@@ -123,7 +144,8 @@ def test_an_empty_period_gives_zeros(db, clock, history) -> None:
 def test_json_is_one_document(db, clock, history) -> None:
     document = json.loads(json.dumps(kpi_document(build_kpi(db, clock, FROM, TO)), ensure_ascii=False))
     assert document["period"] == {"from": "2027-01-01", "to": "2027-06-30"} and document["empty"] is False
-    assert list(document["tables"]) == ["reach", "campaigns", "languages", "subscribers", "consent", "bounces"]
+    assert list(document["tables"]) == ["reach", "campaigns", "languages", "events", "subscribers", "consent",
+                                        "bounces"]
     spring = document["tables"]["campaigns"]["rows"][0]
     assert (spring["campaign"], spring["first_sent"], spring["delivered"]) == (SPRING, "2027-02-10", 8)
     assert document["tables"]["reach"]["total"]["all_people"] == 8
@@ -139,6 +161,7 @@ def test_csv_is_one_long_table(db, clock, history) -> None:
     assert cells[("reach", "(all)", "all_organisations")] == "4"
     assert cells[("campaigns", SPRING, "first_sent")] == "2027-02-10"
     assert cells[("subscribers", "DE", "net")] == "-1"
+    assert cells[("events", "may/PL", "attended")] == "1" and cells[("events", "(all)", "invited")] == "3"
     assert cells[("definitions", "delivered", "Delivered")].startswith("Sent minus hard bounces")
 
 
@@ -146,7 +169,8 @@ def test_xlsx_reads_back_typed_with_frozen_headers(db, clock, history, tmp_path:
     path = tmp_path / "kpi.xlsx"
     path.write_bytes(kpi_xlsx(build_kpi(db, clock, FROM, TO)))
     book = load_workbook(path)
-    assert book.sheetnames == ["About", "Reach", "Campaigns", "Languages", "Subscribers", "Consent", "Bounces"]
+    assert book.sheetnames == ["About", "Reach", "Campaigns", "Languages", "Events", "Subscribers", "Consent",
+                               "Bounces"]
     assert all(sheet.freeze_panes == "A2" for sheet in book.worksheets)
     campaigns = book["Campaigns"]
     assert [c.value for c in campaigns[1]] == ["Campaign", "Name", "First sent", "Last sent", "Languages",

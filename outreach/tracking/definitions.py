@@ -56,6 +56,15 @@ DEFINITIONS: dict[str, Definition] = {
     "campaigns_sent": Definition(
         "Campaigns sent", "Campaigns with at least one message sent in the period, with the languages they were "
         "sent in."),
+    "invited": Definition(
+        "Invited", "Invitations sent (accepted by the relay) of a campaign with event sessions, whenever they were "
+        "sent, counted in the country of the invitation."),
+    "registered": Definition(
+        "Registered", "Persons holding a place at a session of the event (not those on the waiting list, nor "
+        "those who declined or cancelled), in the country of their invitation, else of their contact record, else "
+        "of the session."),
+    "attended": Definition(
+        "Attended", "Persons recorded as present at a session (from the sign-in sheet), counted like registered."),
     "subscribers_gained": Definition(
         "Sign-ups", "Distinct persons who confirmed a sign-up (double opt-in) in the period."),
     "subscribers_lost": Definition(

@@ -55,6 +55,7 @@ class KpiTable:
     total: list[Cell] | None = None
     definitions: tuple[str, ...] = ()
     note: str = ""
+    key_columns: int = 1  # how many leading cells name a row (the CSV's `key` joins them with "/")
 
 
 @dataclass
@@ -129,10 +130,10 @@ def build_kpi(db: Database, clock: Clock, date_from: date, date_to: date, *, cou
     date_from, date_to = check_period(date_from, date_to)
     pack = KpiPack(date_from, date_to, countries, campaigns, utcnow_iso(clock))
     scope = (date_from, date_to, countries)
-    pack.tables = [_reach(db, clock, pack), _campaigns(db, pack), _languages(db, pack),
+    pack.tables = [_reach(db, clock, pack), _campaigns(db, pack), _languages(db, pack), _events(db, pack),
                    _subscribers(store.subscriber_changes(db, *scope)), _consent(store.consent_held(db, countries)),
                    _bounces(store.bounces_cleaned(db, *scope))]
-    moved = [pack.table(key) for key in ("campaigns", "subscribers", "bounces")]
+    moved = [pack.table(key) for key in ("campaigns", "events", "subscribers", "bounces")]
     pack.empty = not any(table.rows for table in moved)
     return pack
 
@@ -182,6 +183,38 @@ def _languages(db: Database, pack: KpiPack) -> KpiTable:
     total: list[Cell] = ["All languages", None, sum(x.sent for x in found), sum(x.delivered for x in found)]
     return KpiTable("languages", "Messages sent per language", columns, rows, total=total,
                     definitions=("sent", "delivered"))
+
+
+def _events(db: Database, pack: KpiPack) -> KpiTable:
+    """Invited → registered → attended per country, for the campaigns with a session starting in the period.
+
+    The figures are those of `outreach event report` (tracking.event_figures), so both always agree.
+    """
+    from outreach.db.sessions import list_sessions
+    from outreach.tracking.event_figures import Funnel, build_event_report
+
+    first_day: dict[str, date] = {}
+    for session in list_sessions(db):
+        day = date.fromisoformat(session.starts_at[:10])
+        if pack.date_from <= day <= pack.date_to and (not pack.campaigns or session.campaign in pack.campaigns):
+            first_day[session.campaign] = min(day, first_day.get(session.campaign, day))
+    columns = [Column("campaign", "Campaign", CellType.TEXT), Column("country", "Country", CellType.COUNTRY),
+               Column("first_session", "First session", CellType.DATE), Column("invited", "Invited"),
+               Column("registered", "Registered"), Column("attended", "Attended")]
+    rows: list[list[Cell]] = []
+    total = Funnel()
+    for slug in sorted(first_day, key=lambda c: (first_day[c], c)):
+        report = build_event_report(db, campaign=slug, by=("country",))
+        for (_, country), funnel in sorted(report.rows.items(), key=lambda item: str(item[0][1] or "~")):
+            if not pack.countries or country in pack.countries:
+                total.add(funnel)
+                rows.append([slug, country or "unknown", first_day[slug], funnel.invited, funnel.registered,
+                             funnel.attended])
+    return KpiTable("events", "Events: invited, registered and attended", columns, rows,
+                    total=["All events", None, None, total.invited, total.registered, total.attended],
+                    definitions=("invited", "registered", "attended"), key_columns=2,
+                    note="Campaigns with a session that starts in the period; their invitations count whenever "
+                         "they were sent.")
 
 
 def _subscribers(found: list[SubscriberChange]) -> KpiTable:

@@ -60,8 +60,9 @@ def kpi_csv(pack: KpiPack) -> str:
     for table in pack.tables:
         rows = [*table.rows, *([table.total] if table.total is not None else [])]
         for index, row in enumerate(rows):
-            key = TOTAL_KEY if index == len(table.rows) else str(row[0])
-            for column, cell in zip(table.columns[1:], row[1:], strict=True):
+            n = table.key_columns
+            key = TOTAL_KEY if index == len(table.rows) else "/".join(str(cell) for cell in row[:n])
+            for column, cell in zip(table.columns[n:], row[n:], strict=True):
                 writer.writerow((table.key, key, column.key, "" if cell is None else _json_cell(cell)))
     for name in definition_names(pack):
         writer.writerow(("definitions", name, DEFINITIONS[name].label, DEFINITIONS[name].text))

@@ -79,13 +79,14 @@ def render_kpi_html(pack: KpiPack, *, title: str = TITLE) -> str:
     reach = pack.table("reach")
     total = dict(zip([c.key for c in reach.columns], reach.total or [], strict=False))
     campaigns, languages = pack.table("campaigns"), pack.table("languages")
-    subscribers = dict(zip([c.key for c in pack.table("subscribers").columns],
-                           pack.table("subscribers").total or [], strict=False))
+    subscribers, events = (dict(zip([c.key for c in pack.table(key).columns], pack.table(key).total or [],
+                                    strict=False)) for key in ("subscribers", "events"))
     headline = [(_format(total.get("all_people")), "People reached"),
                 (_format(total.get("all_organisations")), "Organisations reached"),
                 (_format(total.get("authorities_organisations")), "Contracting authorities reached"),
                 (_format(total.get("suppliers_organisations")), "Social-economy suppliers reached"),
                 (_format(len(campaigns.rows)), "Campaigns sent"), (_format(len(languages.rows)), "Languages"),
+                (_format(events.get("attended")), "Event attendees"),
                 (_format(subscribers.get("signups")), "Sign-ups"),
                 (_format(subscribers.get("unsubscribed")), "Unsubscribed persons")]
     sections = [Section(t.key, HEADINGS.get(t.key, t.title), _table(t), t.note,
@@ -103,7 +104,7 @@ def _table(table: KpiTable) -> Table:
     """The view of one pack table: first cell as the row header, text cells first, then figures."""
     text_cells = 0
     for column in table.columns[1:]:
-        if column.type not in (CellType.TEXT, CellType.DATE):
+        if column.type == CellType.INT:
             break
         text_cells += 1
     rows = [TableRow(_format(row[0], table.columns[0].type), [_format(c, col.type) for c, col in
