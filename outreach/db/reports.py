@@ -7,7 +7,11 @@ two seconds. The period selects deliveries by when they were sent (or queued, fo
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, timedelta
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
 
 from outreach.db.schema import Database
 from outreach.models import BounceType, DeliveryStatus, EventType
@@ -104,10 +108,9 @@ def _linked_events(types: tuple[EventType, ...]) -> str:
             f"WHERE ev.delivery_id IS NULL AND ev.type IN ({listed})")
 
 
-def sent_sql(since: date | None, until: date | None, countries: tuple[str, ...] = (),
-             campaigns: tuple[str, ...] = ()) -> tuple[str, list[str]]:
-    """A SELECT of the deliveries SENT in a period (every column of `deliveries`, and `hard_bounced`: 1 when a
-    hard bounce came back for it, whenever), with its parameters; the reach and KPI queries count over it."""
+def _sent_where(since: date | None, until: date | None, countries: tuple[str, ...],
+                campaigns: tuple[str, ...]) -> tuple[str, list[str]]:
+    """The WHERE clause of the deliveries sent in a period (narrowed to countries and campaigns)."""
     where, params = period_clause(since, until, "sent_at")
     if countries:
         where += f" AND country IN ({', '.join('?' * len(countries))})"
@@ -115,57 +118,105 @@ def sent_sql(since: date | None, until: date | None, countries: tuple[str, ...] 
     if campaigns:
         where += f" AND campaign IN ({', '.join('?' * len(campaigns))})"
         params += list(campaigns)
-    hard = (f"SELECT did FROM ({_linked_events((EventType.BOUNCED,))}) "
-            f"WHERE bounce_type = '{BounceType.HARD}'")
-    return (f"SELECT *, id IN ({hard}) AS hard_bounced FROM deliveries "
-            f"WHERE status = '{DeliveryStatus.SENT}' AND {where}"), params
+    return f"status = '{DeliveryStatus.SENT}' AND {where}", params
 
 
-def delivered_sql(since: date | None, until: date | None, countries: tuple[str, ...] = (),
-                  campaigns: tuple[str, ...] = ()) -> tuple[str, list[str]]:
-    """A SELECT of the deliveries DELIVERED in a period: sent then, and no hard bounce came back."""
-    sent, params = sent_sql(since, until, countries, campaigns)
-    return f"SELECT * FROM ({sent}) WHERE NOT hard_bounced", params
+_HARD = (f"SELECT did FROM ({_linked_events((EventType.BOUNCED,))}) WHERE bounce_type = '{BounceType.HARD}'")
 
 
-REACH_GROUPS = ("country", "kind")
+def sent_sql(since: date | None, until: date | None, countries: tuple[str, ...] = (),
+             campaigns: tuple[str, ...] = ()) -> tuple[str, list[str]]:
+    """A SELECT of the deliveries SENT in a period (every column of `deliveries`, and `hard_bounced`: 1 when a
+    hard bounce came back for it, whenever), with its parameters; the KPI queries count over it."""
+    where, params = _sent_where(since, until, countries, campaigns)
+    return f"SELECT *, id IN ({_HARD}) AS hard_bounced FROM deliveries WHERE {where}", params
 
 
-def reach_figures(db: Database, group: tuple[str, ...], *, since: date | None = None, until: date | None = None,
-                  countries: tuple[str, ...] = (), campaigns: tuple[str, ...] = ()) -> list[ReachFigures]:
-    """Distinct people and organisations with at least one message delivered in the period, per `group`
-    (any of country, kind; () for the overall figure).
+REACH_LEVELS: tuple[tuple[str, ...], ...] = (("country", "kind"), ("country",), ("kind",), ())
+
+
+def reach_figures(db: Database, *, since: date | None = None, until: date | None = None,
+                  countries: tuple[str, ...] = (),
+                  campaigns: tuple[str, ...] = ()) -> dict[tuple[str, ...], list[ReachFigures]]:
+    """Distinct people and organisations with at least one message DELIVERED in the period (sent then, and no
+    hard bounce came back), at each level of REACH_LEVELS: per (country, kind), country, kind, and overall.
 
     People: distinct contact ids, plus erased people (their deliveries keep no contact id) counted without
     identity as the most of them one campaign reached in the group — a campaign reaches a person once, so this
     never counts an erased person twice. Organisations: distinct non-empty organisation names (case-folded,
     trimmed) per country, as the contacts hold them now; erased people have none.
+
+    Speed: the distinct (country, kind, person) of the sent deliveries are read in the order of the
+    deliveries_reach index, the per-campaign cells in that of deliveries_report (no sort, no per-row test); the
+    few hard-bounced deliveries are read apart and taken off, and the levels are counted with sets.
     """
-    unknown = [g for g in group if g not in REACH_GROUPS]
-    if unknown:
-        raise ValueError(f"not a reach group: {unknown}")
-    delivered, params = delivered_sql(since, until, countries, campaigns)
-    cols = "".join(f"d.{g}, " for g in group)
-    grouping = f"GROUP BY {', '.join(f'd.{g}' for g in group)}" if group else ""
-    org = ("CASE WHEN trim(c.organisation) <> '' "
-           "THEN coalesce(d.country, '') || '|' || casefold(trim(c.organisation)) END")
-    main = db.execute(
-        f"SELECT {cols}count(DISTINCT d.contact_id), count(DISTINCT {org}), count(DISTINCT d.campaign) "
-        f"FROM ({delivered}) d LEFT JOIN contacts c ON c.id = d.contact_id {grouping}", params).fetchall()
-    anon_cols = "".join(f"{g}, " for g in group)
-    anon_group = ", ".join(group)
-    anonymous = {tuple(row[:-1]): row[-1] for row in db.execute(
-        f"SELECT {anon_cols}max(n) FROM (SELECT {anon_cols}campaign, count(*) AS n FROM ({delivered}) "
-        f"WHERE contact_id IS NULL GROUP BY {anon_cols}campaign) {'GROUP BY ' + anon_group if group else ''}",
-        params).fetchall() if row[-1] is not None}
-    n = len(group)
-    figures = []
-    for row in main:
-        key = tuple(row[:n])
-        values = dict(zip(group, key, strict=True))
-        figures.append(ReachFigures(values.get("country"), values.get("kind"), row[n], anonymous.get(key, 0),
-                                    row[n + 1], row[n + 2]))
-    return figures
+    where, params = _sent_where(since, until, countries, campaigns)
+    people = db.execute(
+        f"SELECT p.country, p.kind, p.contact_id, c.organisation FROM (SELECT DISTINCT country, kind, contact_id "
+        f"FROM deliveries WHERE {where} AND contact_id IS NOT NULL) p JOIN contacts c ON c.id = p.contact_id",
+        params).fetchall()
+    # Sent deliveries per (campaign, country, kind) in the report index's order, and those of erased people.
+    cells = db.execute(f"SELECT country, kind, campaign, count(*) FROM deliveries INDEXED BY deliveries_report "
+                       f"WHERE {where} GROUP BY campaign, country, kind", params).fetchall()
+    erased = db.execute(f"SELECT country, kind, campaign, count(*) FROM deliveries WHERE {where} "
+                        f"AND contact_id IS NULL GROUP BY country, kind, campaign", params).fetchall()
+    hard = db.execute(f"SELECT country, kind, contact_id, campaign FROM deliveries WHERE {where} "
+                      f"AND id IN ({_HARD})", params).fetchall()
+    # How many messages each person with a hard bounce was sent in the group: one more than bounced, still reached.
+    hard_people = db.execute(
+        f"SELECT country, kind, contact_id, count(*) FROM deliveries WHERE {where} AND (country, kind, contact_id) "
+        f"IN (SELECT country, kind, contact_id FROM deliveries WHERE {where} AND id IN ({_HARD})) "
+        f"GROUP BY country, kind, contact_id", params * 2).fetchall()
+    return _reach_levels(people, cells, erased, hard, hard_people)
+
+
+Rows = list[tuple[Any, ...]]
+Cell = tuple[str | None, str | None]  # (country, kind), either None at a coarser level
+
+
+def _reach_levels(people: Rows, cells: Rows, erased: Rows, hard: Rows,
+                  hard_people: Rows) -> dict[tuple[str, ...], list[ReachFigures]]:
+    """Count each level from the distinct (country, kind, person) groups, without the hard-bounced deliveries."""
+    bounced = Counter((country, kind, contact) for country, kind, contact, _ in hard if contact is not None)
+    lost = {(country, kind, contact) for country, kind, contact, n in hard_people
+            if n <= bounced[(country, kind, contact)]}
+    hard_anonymous = Counter((country, kind, campaign) for country, kind, contact, campaign in hard if contact is None)
+    hard_cell = Counter((country, kind, campaign) for country, kind, _, campaign in hard)
+    # Per (country, kind): the people and organisations reached, the campaigns delivered, erased people per campaign.
+    contacts: dict[Cell, set[int]] = {}
+    organisations: dict[Cell, set[str]] = {}
+    # The rows come grouped by (country, kind) (the index's order), so each cell's sets are built in one go.
+    for (country, kind), rows in groupby(people, key=itemgetter(0, 1)):
+        kept = [row for row in rows if (country, kind, row[2]) not in lost]
+        contacts.setdefault((country, kind), set()).update(row[2] for row in kept)
+        organisations.setdefault((country, kind), set()).update(
+            f"{country or ''}|{name.casefold()}" for name in ((row[3] or "").strip() for row in kept) if name)
+    campaigns: dict[Cell, set[str]] = {}
+    for country, kind, campaign, n in cells:
+        if n > hard_cell[(country, kind, campaign)]:
+            campaigns.setdefault((country, kind), set()).add(campaign)
+    anonymous = Counter({(country, kind, campaign): n for country, kind, campaign, n in erased})
+    anonymous.subtract(hard_anonymous)
+    result: dict[tuple[str, ...], list[ReachFigures]] = {}
+    for level in REACH_LEVELS:
+        def key(cell: Cell, level: tuple[str, ...] = level) -> Cell:
+            return (cell[0] if "country" in level else None, cell[1] if "kind" in level else None)
+
+        merged: dict[Cell, list[set[Any]]] = {}
+        every: tuple[dict[Cell, set[Any]], ...] = (contacts, organisations, campaigns)
+        for index, sets in enumerate(every):
+            for cell, members in sets.items():
+                merged.setdefault(key(cell), [set(), set(), set()])[index].update(members)
+        per_campaign: dict[Cell, Counter[str]] = {}
+        for (country, kind, campaign), n in anonymous.items():
+            if n > 0:
+                per_campaign.setdefault(key((country, kind)), Counter())[campaign] += n
+                merged.setdefault(key((country, kind)), [set(), set(), set()])
+        result[level] = [ReachFigures(cell[0], cell[1], len(sets[0]), max(per_campaign.get(cell, {"": 0}).values()),
+                                      len(sets[1]), len(sets[2])) for cell, sets in merged.items()]
+    if not result[()]:
+        result[()] = [ReachFigures(None, None, 0, 0, 0, 0)]
+    return result
 
 
 # --- one person's records (history, GDPR access requests) -------------------------------------------------------

@@ -242,9 +242,7 @@ def build_reach(db: Database, clock: Clock, *, since: date | None = None, until:
     total, each audience total and the grand total is counted distinct on its own (a person who got mail as an
     authority and later as a supplier is one person in the total), see `outreach.tracking.definitions`.
     """
-    def figures(group: tuple[str, ...]) -> list[ReachFigures]:
-        return store.reach_figures(db, group, since=since, until=until, countries=countries, campaigns=campaigns)
-
+    levels = store.reach_figures(db, since=since, until=until, countries=countries, campaigns=campaigns)
     listed = countries or tuple(BSI_COUNTRIES)
     people: dict[str, dict[str, int]] = {code: dict.fromkeys(REACH_COLUMNS, 0) for code in listed}
     organisations: dict[str, dict[str, int]] = {code: dict.fromkeys(REACH_COLUMNS, 0) for code in listed}
@@ -252,6 +250,9 @@ def build_reach(db: Database, clock: Clock, *, since: date | None = None, until:
 
     def cell(table: dict[str, dict[str, int]], country: str | None) -> dict[str, int]:
         return table.setdefault(country or "??", dict.fromkeys(REACH_COLUMNS, 0))
+
+    def figures(level: tuple[str, ...]) -> list[ReachFigures]:
+        return levels[level]
 
     for f in figures(("country", "kind")):
         cell(people, f.country)[audience_of(f.kind)] += f.people + f.anonymous
