@@ -147,50 +147,55 @@ def reach_figures(db: Database, *, since: date | None = None, until: date | None
     trimmed) per country, as the contacts hold them now; erased people have none.
 
     Speed: the distinct (country, kind, person) of the sent deliveries are read in the order of the
-    deliveries_reach index, the per-campaign cells in that of deliveries_report (no sort, no per-row test); the
-    few hard-bounced deliveries are read apart and taken off, and the levels are counted with sets.
+    deliveries_reach index, the per-campaign cells in that of deliveries_report (no sort, no per-row test), the
+    organisation names in one pass over contacts; the few hard-bounced deliveries are looked up by id and taken
+    off, and the levels are counted with sets.
     """
     where, params = _sent_where(since, until, countries, campaigns)
-    people = db.execute(
-        f"SELECT p.country, p.kind, p.contact_id, c.organisation FROM (SELECT DISTINCT country, kind, contact_id "
-        f"FROM deliveries WHERE {where} AND contact_id IS NOT NULL) p JOIN contacts c ON c.id = p.contact_id",
-        params).fetchall()
+    people = db.execute(f"SELECT DISTINCT country, kind, contact_id FROM deliveries WHERE {where} "
+                        f"AND contact_id IS NOT NULL", params).fetchall()
+    names = dict(db.execute("SELECT id, organisation FROM contacts WHERE trim(organisation) <> ''").fetchall())
     # Sent deliveries per (campaign, country, kind) in the report index's order, and those of erased people.
     cells = db.execute(f"SELECT country, kind, campaign, count(*) FROM deliveries INDEXED BY deliveries_report "
                        f"WHERE {where} GROUP BY campaign, country, kind", params).fetchall()
     erased = db.execute(f"SELECT country, kind, campaign, count(*) FROM deliveries WHERE {where} "
                         f"AND contact_id IS NULL GROUP BY country, kind, campaign", params).fetchall()
-    hard = db.execute(f"SELECT country, kind, contact_id, campaign FROM deliveries WHERE {where} "
-                      f"AND id IN ({_HARD})", params).fetchall()
-    # How many messages each person with a hard bounce was sent in the group: one more than bounced, still reached.
+    # The few hard-bounced deliveries, looked up by id (not a test on every sent row) …
+    by_id = f"(SELECT DISTINCT did FROM ({_HARD})) h CROSS JOIN deliveries d ON d.id = h.did"
+    hard = db.execute(f"SELECT country, kind, contact_id, campaign FROM {by_id} WHERE {where}", params).fetchall()
+    # … and how many messages each of those people was sent per group: one more than bounced, still reached.
     hard_people = db.execute(
-        f"SELECT country, kind, contact_id, count(*) FROM deliveries WHERE {where} AND (country, kind, contact_id) "
-        f"IN (SELECT country, kind, contact_id FROM deliveries WHERE {where} AND id IN ({_HARD})) "
-        f"GROUP BY country, kind, contact_id", params * 2).fetchall()
-    return _reach_levels(people, cells, erased, hard, hard_people)
+        f"SELECT country, kind, contact_id, count(*) FROM deliveries INDEXED BY deliveries_contact "
+        f"WHERE contact_id IN (SELECT d.contact_id FROM {by_id}) AND {where} GROUP BY country, kind, contact_id",
+        params).fetchall()
+    return _reach_levels(people, names, cells, erased, hard, hard_people)
 
 
 Rows = list[tuple[Any, ...]]
 Cell = tuple[str | None, str | None]  # (country, kind), either None at a coarser level
 
 
-def _reach_levels(people: Rows, cells: Rows, erased: Rows, hard: Rows,
+def _reach_levels(people: Rows, names: dict[int, str], cells: Rows, erased: Rows, hard: Rows,
                   hard_people: Rows) -> dict[tuple[str, ...], list[ReachFigures]]:
     """Count each level from the distinct (country, kind, person) groups, without the hard-bounced deliveries."""
     bounced = Counter((country, kind, contact) for country, kind, contact, _ in hard if contact is not None)
-    lost = {(country, kind, contact) for country, kind, contact, n in hard_people
-            if n <= bounced[(country, kind, contact)]}
+    lost: dict[Cell, set[int]] = {}  # people all of whose messages in the cell bounced
+    for country, kind, contact, n in hard_people:
+        if n <= bounced[(country, kind, contact)]:
+            lost.setdefault((country, kind), set()).add(contact)
     hard_anonymous = Counter((country, kind, campaign) for country, kind, contact, campaign in hard if contact is None)
     hard_cell = Counter((country, kind, campaign) for country, kind, _, campaign in hard)
     # Per (country, kind): the people and organisations reached, the campaigns delivered, erased people per campaign.
     contacts: dict[Cell, set[int]] = {}
     organisations: dict[Cell, set[str]] = {}
     # The rows come grouped by (country, kind) (the index's order), so each cell's sets are built in one go.
-    for (country, kind), rows in groupby(people, key=itemgetter(0, 1)):
-        kept = [row for row in rows if (country, kind, row[2]) not in lost]
-        contacts.setdefault((country, kind), set()).update(row[2] for row in kept)
-        organisations.setdefault((country, kind), set()).update(
-            f"{country or ''}|{name.casefold()}" for name in ((row[3] or "").strip() for row in kept) if name)
+    for cell, rows in groupby(people, key=itemgetter(0, 1)):
+        ids = contacts.setdefault(cell, set())
+        ids.update(row[2] for row in rows)
+        ids -= lost.get(cell, set())
+        prefix = f"{cell[0] or ''}|"
+        organisations.setdefault(cell, set()).update(
+            prefix + names[contact].strip().casefold() for contact in ids if contact in names)
     campaigns: dict[Cell, set[str]] = {}
     for country, kind, campaign, n in cells:
         if n > hard_cell[(country, kind, campaign)]:
