@@ -165,3 +165,22 @@ def test_report_and_history_show_invited_registered_attended(runner, env, smtpd,
         "attended_at": "2027-03-09T10:00:00Z"}]
     table = runner("contacts", "history", "ivana@grad.example.org", env=env).stdout
     assert "bsi-training" in table and "HR" in table and "registered" in table
+
+
+def test_contacts_show_lists_event_answers(runner, env, settings, tmp_path, db_path, clock) -> None:
+    from outreach.campaigns.folder import load_campaign
+    from outreach.events.registration import decline
+    from outreach.events.sessions import open_session
+    from outreach.models.sessions import Person
+
+    env_settings = event_campaign(settings, tmp_path)
+    _contacts(db_path, clock, [("ewa@gmina.example.org", "Ewa Nowak", "supplier", "PL", "pl")])
+    db = open_database(db_path)
+    opened = open_session(db, clock, load_campaign(env_settings, "training"), "PL")
+    decline(db, clock, opened.row.id, Person("ewa@gmina.example.org", "Ewa Nowak", contact_id=1))
+    db.close()
+    env = {**env, "OUTREACH_CAMPAIGNS": str(env_settings.campaigns_dir)}
+    document = json.loads(runner("contacts", "show", "ewa@gmina.example.org", "--json", env=env).stdout)
+    assert [(r["campaign"], r["session"], r["answer"]) for r in document["registrations"]] == [
+        ("training", "PL", "declined")]
+    assert "event training/PL: declined" in runner("contacts", "show", "ewa@gmina.example.org", env=env).stdout

@@ -74,3 +74,22 @@ def test_mistakes_name_the_line(settings, tmp_path, change, line, words) -> None
 def test_unknown_session_rule_suggests(settings, tmp_path) -> None:
     with pytest.raises(InputError, match=r"default_session = 'webinr' names no .* did you mean 'webinar'"):
         load_campaign(event_campaign(settings, tmp_path, extra='default_session = "webinr"'), "training")
+
+
+def test_invitation_shows_the_readers_session_in_their_language(settings, tmp_path) -> None:
+    from outreach.render.renderer import Links, Renderer
+
+    campaign = load_campaign(event_campaign(settings, tmp_path, extra='default_session = "webinar"'), "training")
+    links = Links("https://news.example.org/u", "https://news.example.org/p", "https://news.example.org/v")
+    renderer = Renderer(settings, campaign)
+    online = renderer.variant("en", "authority").render(
+        Contact(id=1, email="a@example.org", kind=Kind.AUTHORITY, country="DE", language="en"), links)
+    assert "Webinar: reserved contracts" in online.html and "Join online: https://meet.example.org/bsi" in online.text
+    assert 'href="https://meet.example.org/bsi"' in online.html
+    english_in_poland = renderer.variant("en", "authority").render(
+        Contact(id=2, email="b@example.org", kind=Kind.AUTHORITY, country="PL", language="en"), links)
+    assert "Training day" in english_in_poland.text and "Dzień szkoleniowy" not in english_in_poland.text
+    assert "Bring your ID." in english_in_poland.text
+    polish = renderer.variant("pl", "authority").render(
+        Contact(id=3, email="c@example.org", kind=Kind.AUTHORITY, country="PL", language="pl"), links)
+    assert "Dzień szkoleniowy" in polish.html and "Bring your ID." in polish.html  # notes only given in English

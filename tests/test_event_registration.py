@@ -3,6 +3,7 @@ two writing processes on one database file."""
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from outreach.campaigns.folder import load_campaign
 from outreach.db.registrations import count_by_status, list_registrations
 from outreach.db.schema import open_database
 from outreach.errors import NotFoundError
-from outreach.events.registration import Answer, cancel, decline, promote_waiting, register
+from outreach.events.registration import Answer, cancel, decline, places_left, promote_waiting, register
 from outreach.events.sessions import open_session
 from outreach.models.sessions import Person, RegistrationStatus
 
@@ -31,7 +32,12 @@ def session_id(settings, tmp_path, db, clock) -> int:
 
 
 def test_capacity_waiting_list_and_promotion_in_order(db, clock, session_id) -> None:
+    from outreach.db.sessions import get_session_by_id
+
+    row = get_session_by_id(db, session_id)
+    assert row is not None and places_left(db, row) == 2
     answers = [register(db, clock, session_id, _person(n)).answer for n in range(5)]
+    assert places_left(db, row) == 0
     assert answers == [Answer.REGISTERED, Answer.REGISTERED, Answer.WAITING, Answer.WAITING, Answer.WAITING]
     again = register(db, clock, session_id, _person(1))
     assert again.answer is Answer.ALREADY_REGISTERED and not again.changed
@@ -109,3 +115,18 @@ def test_two_processes_never_exceed_capacity(db_path: Path, db, session_id) -> N
     assert answers.count("registered") == 2 and answers.count("waiting") == 38
     counts = count_by_status(db, session_id)
     assert counts[RegistrationStatus.REGISTERED] == 2 and counts[RegistrationStatus.WAITING] == 38
+
+
+def test_erasure_keeps_the_counts_but_not_the_person(db, clock, session_id) -> None:
+    from outreach.contacts.model import clean_fields, erase, insert_contact
+    from outreach.db.registrations import record_attendance
+
+    contact = insert_contact(db, clock, "p1@gmina.example.org", clean_fields({"name": "Osoba 1", "kind": "authority"}))
+    person = dataclasses.replace(_person(1), contact_id=contact.id)
+    register(db, clock, session_id, person)
+    record_attendance(db, "2027-03-18T09:00:00Z", session_id, person.email, contact.id, 1, "sheet.xlsx")
+    erase(db, clock, person.email)
+    rows = db.execute("SELECT email, name, contact_id FROM registrations").fetchall()
+    assert rows == [("erased-1", "", None)]
+    assert db.execute("SELECT email, contact_id FROM attendance").fetchall() == [("erased-1", None)]
+    assert count_by_status(db, session_id)[RegistrationStatus.REGISTERED] == 1

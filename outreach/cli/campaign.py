@@ -16,13 +16,6 @@ campaign_app = App(help="Campaigns: one folder per mailing, one Markdown file pe
 i18n_app = App(help="Translations of the layout and web-page strings.")
 
 
-def register(app: App) -> None:
-    """Add the campaign group, `init` and the i18n group to the root app."""
-    app.add_typer(campaign_app, name="campaign")
-    app.add_typer(i18n_app, name="i18n")
-    app.command("init")(init)
-
-
 @campaign_app.command("new")
 def new(
     slug: Annotated[str, typer.Argument(help="Folder name: lower-case letters, digits, dashes.")],

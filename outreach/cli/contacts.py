@@ -124,10 +124,12 @@ def list_contacts(country: Countries = None, kind: Kinds = None, language: Langu
 @app.command("show")
 def show(email: Annotated[str, typer.Argument(help="The contact's address.")], json_output: Json = False) -> None:
     """Everything held on one person: the contact, its deliveries and events (GDPR access request)."""
+    from outreach.events.history import person_registrations
     from outreach.tracking.reports import person_record
 
     db = state().db
     document = person_record(db, _find_contact(db, email)).document()
+    document["registrations"] = person_registrations(db, email)
     if json_output:
         print_json(document)
         return
@@ -176,6 +178,9 @@ def _print_contact(document: Mapping[str, Any]) -> None:
                       f" {delivery.get('sent_at') or ''}", markup=False)
     for event in document["events"]:
         console.print(f"  {event['created_at']} {event['type']} {event.get('campaign') or ''}", markup=False)
+    for answer in document.get("registrations", []):
+        console.print(f"  event {answer['campaign']}/{answer['session']}: {answer['answer']} {answer['answered_at']}"
+                      + (f", attended {answer['attended_at']}" if answer["attended"] else ""), markup=False)
 
 
 @app.command("edit")
@@ -262,7 +267,7 @@ def count(country: Countries = None, kind: Kinds = None, language: Languages = N
     from outreach.contacts.model import GROUPS, count_by
     from outreach.errors import InputError
 
-    db = state().db
+    db = state().reader
     contact_filter = _filter(country, kind, language, status, tag, search)
     groups = [part.strip().lower() for part in (by or "").split(",") if part.strip()]
     for group in groups:
@@ -280,7 +285,7 @@ def count(country: Countries = None, kind: Kinds = None, language: Languages = N
                                             for row in rows])
         err().print(f"{counts.total} contact(s).")  # beside the table: piped, the rows stay one kind of line
     else:
-        out().print(f"{counts.total} contact(s).")
+        typer.echo(f"{counts.total} contact(s).")  # plain text: no need to load rich for one line
 
 
 @app.command("export")

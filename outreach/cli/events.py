@@ -29,10 +29,7 @@ SessionOpt = Annotated[str | None, typer.Option("--session", help="Only this ses
                                                                   "([events.HR] → HR).")]
 
 
-def register(app: App) -> None:
-    """Add the event group to the root app."""
-    event_app.add_typer(attendance_app, name="attendance")
-    app.add_typer(event_app, name="event")
+event_app.add_typer(attendance_app, name="attendance")
 
 
 @event_app.command("list")

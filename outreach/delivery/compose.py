@@ -15,9 +15,17 @@ from outreach.contacts.model import Contact, normalize_email
 from outreach.delivery.ratelimit import Rate, RateLimiter
 from outreach.delivery.seams import CalendarSource, CampaignLike, RecipientLike, VariantLike, VariantSource
 from outreach.delivery.transport import Transport
+from outreach.mail.dkim import signer_for
 from outreach.mail.headers import address_domain
 from outreach.mail.message import MessageFactory, Personal, SenderInfo, make_message_id
-from outreach.mail.tokens import archive_url, preferences_url, require_secret, unsubscribe_url, verp_address
+from outreach.mail.tokens import (
+    answer_urls,
+    archive_url,
+    preferences_url,
+    require_secret,
+    unsubscribe_url,
+    verp_address,
+)
 from outreach.models import Kind
 
 
@@ -35,6 +43,7 @@ class MessageSource:
         self.subject_prefix = subject_prefix
         self._variants: dict[tuple[str, str], tuple[VariantLike, MessageFactory]] = {}
         self.domain = address_domain(campaign.sender_address)
+        self.signer = signer_for(settings, campaign.sender_address)  # DKIM, when OUTREACH_DKIM_KEY is set
 
     def _variant(self, language: str, kind: str) -> tuple[VariantLike, MessageFactory]:
         key = (language, kind)
@@ -57,14 +66,23 @@ class MessageSource:
         slug = self.campaign.slug
         unsubscribe = unsubscribe_url(self.settings, self.secret, contact.id, contact.email, slug)
         links = Links(unsubscribe, preferences_url(self.settings, self.secret, contact.id, contact.email),
-                      archive_url(self.settings, slug, language))
+                      archive_url(self.settings, slug, language), *self.answer_links(contact))
         rendered = variant.render(contact, links)
         subject = rendered.subject
         if self.subject_prefix:
             subject = self.subject_prefix(language, kind) + subject
         calendar = self.calendars.for_contact(contact, language) if self.calendars else None
-        return factory.build(Personal(contact.name, contact.email, subject, rendered.text, rendered.html,
-                                      unsubscribe, message_id, date, calendar))
+        message = factory.build(Personal(contact.name, contact.email, subject, rendered.text, rendered.html,
+                                         unsubscribe, message_id, date, calendar))
+        return self.signer.sign(message) if self.signer else message
+
+    def answer_links(self, contact: Contact) -> tuple[str, str]:
+        """The contact's "I will attend" / "I cannot attend" links when the campaign invites them to a session
+        that outreach registers for (no outside `registration_url`); empty otherwise."""
+        session = self.campaign.session_for(contact.country)
+        if session is None or session.registration_url:
+            return "", ""
+        return answer_urls(self.settings, self.secret, contact.id, contact.email, self.campaign.slug, session.code)
 
     def message_id(self, delivery_id: int | str) -> str:
         """A new Message-ID for a delivery (or a test message) of this campaign."""

@@ -201,6 +201,7 @@ class MessageFactory:
         self._alt_boundary = f"==alt-{token}=="  # "==" can never occur in quoted-printable or base64 text
         self._mixed_boundary = f"==mixed-{token}==" if attachments else None
         self._attachment_parts = b""
+        self._calendar_encoded: tuple[CalendarPart, bytes] | None = None
         self._mailto = sender.unsubscribe_mailto or sender.address
 
         self._from = (encode_address_header("From", sender.name, sender.address) + "\r\n").encode("ascii")
@@ -299,7 +300,9 @@ class MessageFactory:
         mixed = self._calendar_boundary.encode("ascii")
         alt = self._alt_boundary.encode("ascii")
         method = calendar.method.value.encode("ascii")
-        data = _base64_lines(calendar.data)
+        if self._calendar_encoded is None or self._calendar_encoded[0] is not calendar:
+            self._calendar_encoded = (calendar, _base64_lines(calendar.data))  # the same file for a whole variant
+        data = self._calendar_encoded[1]
         return [b"--" + mixed + b'\r\nContent-Type: multipart/alternative;\r\n boundary="' + alt + b'"\r\n\r\n',
                 self._text_open, text_cte, b"\r\n\r\n", text_body, self._html_open, html_cte, b"\r\n\r\n", html_body,
                 b"\r\n--" + alt + b'\r\nContent-Type: text/calendar; charset="utf-8"; method=' + method

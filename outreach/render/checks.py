@@ -31,7 +31,8 @@ MAX_SUBJECT = 78
 MAX_HTML_BYTES = 102 * 1024  # Gmail clips the HTML part above this
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 SAMPLE_LINKS = ("https://links.example.org/unsubscribe/SAMPLE", "https://links.example.org/preferences/SAMPLE",
-                "https://links.example.org/archive/SAMPLE")
+                "https://links.example.org/archive/SAMPLE", "https://links.example.org/attend/SAMPLE",
+                "https://links.example.org/decline/SAMPLE")
 KNOWN_VARIABLES = {"contact", "event", "links"}
 CONTACT_FIELDS = ("name", "organisation", "role", "kind", "country", "language", "email", "attributes")
 
@@ -104,7 +105,16 @@ def check_campaign(settings: Settings, db: Database | None, slug: str) -> CheckR
     _settings_checks(campaign, report)
     for language in campaign.languages:
         _language_checks(settings, campaign, language, report)
+    _style_checks(campaign, report)
     return report
+
+
+def _style_checks(campaign: Campaign, report: CheckReport) -> None:
+    """The language style sheets' findings (register, labels, typography, glossary variants), as warnings."""
+    from outreach.render.style import campaign_findings
+
+    for language in campaign.languages:
+        report.issues += [Issue("warning", f.where, f.message) for f in campaign_findings(campaign, language)]
 
 
 def _matrix(campaign: Campaign, db: Database | None, report: CheckReport) -> None:
