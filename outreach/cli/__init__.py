@@ -12,6 +12,7 @@ import typer
 
 from outreach import __version__
 from outreach.cli import campaign as campaign_cli
+from outreach.cli import campaign_translate as campaign_translate_cli
 from outreach.cli import contacts as contacts_cli
 from outreach.cli import db as db_cli
 from outreach.cli import sending as sending_cli
@@ -51,6 +52,7 @@ def root(
 setup_cli.register(app)
 app.add_typer(contacts_cli.app, name="contacts")
 campaign_cli.register(app)
+campaign_translate_cli.register(campaign_cli.campaign_app)
 sending_cli.register(app)
 tracking_cli.register(app)
 db_cli.register(app)

@@ -1,4 +1,5 @@
-"""`outreach campaign new|list|preview|check`, `outreach init` and `outreach i18n check`."""
+"""`outreach campaign new|list|preview|check`, `outreach init` and `outreach i18n check` (export, import and pin are
+in `campaign_translate`)."""
 
 from __future__ import annotations
 
@@ -94,8 +95,10 @@ def _print_report(report: CheckReport) -> None:
     rows: list[list[str | Text]] = []
     for row in report.languages:
         status = ("source" if row.language == report.source_language else Text("-", "red") if not row.file else
+                  Text(f"outdated: {' '.join(row.changed)}", "yellow") if row.outdated and row.per_segment else
                   Text("outdated", "yellow") if row.outdated else
-                  Text("no translated_from", "yellow") if row.translated_from is None else "current")
+                  Text("no translated_from", "yellow") if row.translated_from is None and not row.per_segment
+                  else "current")
         rows.append([row.language, "yes" if row.file else Text("missing", "red"), status, str(row.recipients),
                      str(row.fallback), str(row.skipped)])
     print_table(["language", "file", "translation", "recipients", "fallback", "skipped"], rows)

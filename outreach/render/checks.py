@@ -67,6 +67,8 @@ class LanguageRow:
     recipients: int = 0  # audience members who want this language
     fallback: int = 0  # … of whom get the fallback language instead
     skipped: int = 0  # … or get nothing
+    changed: list[str] = field(default_factory=list)  # segments changed in the source since the translation
+    per_segment: bool = False  # the translation records its revision per segment
 
 
 @dataclass
@@ -108,22 +110,26 @@ def check_campaign(settings: Settings, db: Database | None, slug: str) -> CheckR
 
 
 def _matrix(campaign: Campaign, db: Database | None, report: CheckReport) -> None:
-    rows = {status.language: LanguageRow(status.language, True, status.outdated, status.translated_from)
+    rows = {status.language: LanguageRow(status.language, True, status.outdated, status.translated_from,
+                                         changed=list(status.changed), per_segment=status.per_segment)
             for status in translation_status(campaign)}
     for status in translation_status(campaign):
         doc = campaign.documents[status.language]
         if status.is_source:
             continue
         where = f"{doc.path}:{_line_in(doc.raw, 'translated_from')}"
-        if status.translated_from is None:
+        if status.unrecorded:
             report.issues.append(Issue("warning", where, f'no translated_from recorded, so whether it is current '
                                                          f'cannot be told; if it is, add translated_from = '
                                                          f'"{report.revision}"'))
-        elif status.outdated:
+        elif status.outdated and not status.per_segment:
             report.issues.append(Issue("warning", where, f"outdated: translated from {status.translated_from}, the "
                                                          f"{campaign.source_language}.md revision is now "
                                                          f"{report.revision}; update the text, then "
-                                                         f'translated_from = "{report.revision}"'))
+                                                         f'translated_from = "{report.revision}" (or outreach '
+                                                         f"campaign pin {campaign.slug} --lang {status.language})"))
+        elif status.outdated:
+            report.issues.append(_changed_issue(campaign, status.language, where))
     needed = set(campaign.audience.languages)
     for country in campaign.audience.countries:
         needed.update(country_languages(country)[:1])
@@ -151,6 +157,18 @@ def _matrix(campaign: Campaign, db: Database | None, report: CheckReport) -> Non
         report.issues.append(Issue("warning", str(campaign.toml_path), f"{no_event} recipient(s) live in a country "
                                                                        "without an [events.CC] table and are skipped"))
     report.languages = sorted(rows.values(), key=lambda r: (r.language != campaign.source_language, r.language))
+
+
+def _changed_issue(campaign: Campaign, language: str, where: str) -> Issue:
+    """The segments of a translation whose source changed since it was made, each named."""
+    from outreach.campaigns.revisions import changed_segments
+
+    changed = changed_segments(campaign, language) or []
+    listed = "; ".join(segment.describe() for segment in changed)
+    return Issue("warning", where, f"{len(changed)} segment(s) changed in {campaign.source_language}.md since this "
+                                   f"translation (or not translated yet): {listed}; update them (outreach campaign "
+                                   f"export {campaign.slug} --lang {language}), or after review: outreach campaign "
+                                   f"pin {campaign.slug} --lang {language}")
 
 
 def _settings_checks(campaign: Campaign, report: CheckReport) -> None:
