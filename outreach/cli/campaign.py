@@ -114,6 +114,8 @@ def preview(
     lang: Annotated[list[str] | None, typer.Option("--lang", help="Only this language (repeatable).")] = None,
     kind: Annotated[list[str] | None, typer.Option("--kind", help="Only this kind (repeatable).")] = None,
     contact: Annotated[str | None, typer.Option("--contact", help="Render for this stored contact.")] = None,
+    session: Annotated[list[str] | None, typer.Option(
+        "--session", help="Event session (country code, repeatable) or 'all': one variant per session.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Folder to write (default: preview/SLUG).")] = None,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the index in a browser.")] = False,
 ) -> None:
@@ -130,8 +132,9 @@ def preview(
     reader = require_contact(app_state.db, contact) if contact else None
     languages = [parse_language(value) for value in lang or []]
     kinds = [clean_kind(value) for value in kind or []]
+    sessions = sorted(campaign.event) if session and "all" in session else [s.upper() for s in session or []]
     index, items = write_preview(settings, campaign, out or Path("preview") / slug, SystemClock(),
-                                 languages or None, kinds or None, reader)
+                                 languages or None, kinds or None, reader, sessions or None)
     err().print(f"Wrote {len(items)} variant(s) to {index.parent}/ — open {index}")
     if open_browser:
         import webbrowser

@@ -66,6 +66,8 @@ def send(
                           ] = None,
     test_to: Annotated[str | None, typer.Option("--test-to", metavar="ADDRESS", help="Send one test message per "
                                                 "language and kind to this address (not recorded).")] = None,
+    session: Annotated[ListOpt, typer.Option("--session", help="With --test-to: the event sessions (country codes, "
+                                             "or 'all') to send each language in.")] = None,
 ) -> None:
     """Send a campaign to its audience, once per recipient: resumable, rate-limited, with a summary first."""
     from outreach.campaigns.folder import iter_audience, load_campaign
@@ -87,7 +89,7 @@ def send(
     clock = SystemClock()
     console = err()
     if test_to:
-        _send_tests(settings, clock, campaign, test_to, extra, rate)
+        _send_tests(settings, clock, campaign, test_to, extra, rate, _sessions(campaign, session))
         return
     db = app_state.db
     if dry_run:
@@ -192,25 +194,47 @@ def _renderer(settings: Settings, campaign: Campaign) -> Renderer:
     return Renderer(settings, campaign, cached_inliner(settings))
 
 
+def _sessions(campaign: Campaign, values: list[str] | None) -> list[str] | None:
+    """The event sessions --session names ('all': every one); a session the campaign lacks is a usage error."""
+    if not values:
+        return None
+    wanted = sorted(campaign.event) if "all" in values else [v.strip().upper() for v in ",".join(values).split(",")]
+    for value in wanted:
+        if value not in campaign.event:
+            raise typer.BadParameter(f"{campaign.slug} has no event session {value!r} (sessions: "
+                                     f"{', '.join(sorted(campaign.event)) or 'none'}).", param_hint="'--session'")
+    return wanted
+
+
 def _send_tests(settings: Settings, clock: Clock, campaign: Campaign, address: str, extra: ContactFilter,
-                rate: str | None) -> None:
+                rate: str | None, sessions: list[str] | None = None) -> None:
     from outreach.delivery.compose import MessageSource, send_test
     from outreach.delivery.ratelimit import configured_rates
     from outreach.delivery.transport import open_transport
     from outreach.models import Kind
+    from outreach.render.preview import sample_contact
 
     languages = [lang for lang in campaign.languages if not extra.languages or lang in extra.languages]
     kinds = extra.kinds or campaign.audience.kinds or tuple(Kind)
     transport = open_transport(settings)
     rates = configured_rates(rate, settings.rate, "--rate", "OUTREACH_RATE")
+    results = []
     try:
-        source = MessageSource(settings, campaign, _renderer(settings, campaign),
-                               subject_prefix=lambda lang, kind: f"[TEST {lang}/{kind}] ")
-        results = send_test(source, clock, address, languages, kinds, transport, rates)
+        source = MessageSource(settings, campaign, _renderer(settings, campaign))
+        for language in languages:
+            # Each language with every session asked for, or the session its readers would most likely see.
+            default = sample_contact(campaign, language, kinds[0]).country
+            chosen: list[str | None] = list(sessions) if sessions else [default]
+            for session in chosen:
+                label = f"/{session}" if campaign.event and session else ""
+                source.subject_prefix = lambda lang, kind, label=label: f"[TEST {lang}/{kind}{label}] "
+                for lang, kind, reply in send_test(source, clock, address, [language], kinds, transport, rates,
+                                                   country=session):
+                    results.append((f"{lang}/{kind}{label}", reply))
     finally:
         transport.close()
-    for lang, kind, reply in results:
-        err().print(f"[TEST {lang}/{kind}] → {address}: {reply}")
+    for label, reply in results:
+        err().print(f"[TEST {label}] → {address}: {reply}")
     err().print(f"{len(results)} test messages sent to {address} (not recorded as deliveries).")
 
 

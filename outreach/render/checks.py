@@ -279,6 +279,10 @@ def _sample_checks(settings: Settings, campaign: Campaign, language: str, body: 
             continue
         for issue in html_issues(rendered.html, rendered.text, links, doc):
             _add_once(report, seen, issue if issue.where else Issue(issue.level, where, issue.message))
+    from outreach.render.coverage import field_gaps, session_failures
+
+    for issue in [*session_failures(campaign, language, body, links), *field_gaps(campaign, language, body, links)]:
+        _add_once(report, seen, issue)
 
 
 def _add_once(report: CheckReport, seen: set[str], issue: Issue) -> None:

@@ -208,7 +208,12 @@ class Variant:
         self._built: dict[str | None, tuple[Template, Template, tuple[AttributeSpec, ...], dict[str, Any]]] = {}
 
     def _event_key(self, contact: Contact) -> str | None:
-        return contact.country if self.campaign.event and contact.country in self.campaign.event else None
+        """The event session a reader sees: their country's. A preview or test reader outside every session's
+        country (or without a country) sees the first session, so that every language can be looked at; the
+        audience never holds such a reader (`recipient_for` skips them)."""
+        if not self.campaign.event:
+            return None
+        return contact.country if contact.country in self.campaign.event else min(self.campaign.event)
 
     def _build(self, key: str | None) -> tuple[Template, Template, tuple[AttributeSpec, ...], dict[str, Any]]:
         renderer, doc = self.renderer, self.document
@@ -291,7 +296,8 @@ class Renderer:
         env = jinja_environment(self.dirs, language, html, "layout")
         name = f"{self.campaign.layout}.{'html' if html else 'txt'}.j2"
         doc = self.campaign.document(language)
-        values = dict(lang=language, subject=doc.subject, preheader=doc.preheader, campaign=self.campaign.name,
+        values = dict(lang=language, subject=doc.subject, preheader=doc.preheader,
+                      campaign=self.campaign.name_for(language),
                       sender={"name": self.campaign.sender_name, "address": self.campaign.sender_address,
                               "organisation": self.campaign.organisation,
                               "postal_address": self.campaign.postal_address},
