@@ -245,3 +245,22 @@ def test_files_over_the_bound_or_not_translator_files_are_refused(runner, env, t
     plain.write_text('msgid ""\nmsgstr ""\n"Language: pl\\n"\n', "utf-8")
     result = runner("campaign", "import", str(plain), env=env)
     assert result.exit_code != 0 and "does not say which campaign" in result.output
+
+
+@pytest.mark.parametrize("fmt", ["xliff", "po"])
+def test_every_shipped_translation_survives_an_untouched_round_trip(tmp_path: Path, fmt: str) -> None:
+    from outreach.campaigns.translator.importing import import_file
+    from outreach.campaigns.translator.units import export_file
+
+    root = tmp_path / "campaigns"
+    shutil.copytree(REPO / "campaigns", root)
+    for slug in ("bsi-awareness", "bsi-training"):
+        campaign = load_campaign(settings(root), slug)
+        for language in campaign.languages:
+            if language == campaign.source_language:
+                continue
+            before = body_of(root / slug / f"{language}.md")
+            path, _ = export_file(campaign, language, fmt, tmp_path / f"{slug}.{language}.{fmt}")
+            report = import_file(settings(root), path)
+            assert body_of(root / slug / f"{language}.md") == before, f"{slug}/{language}"
+            assert report.untranslated == [], f"{slug}/{language}: {report.untranslated}"

@@ -192,7 +192,7 @@ def _settings_checks(campaign: Campaign, report: CheckReport) -> None:
 
 def _line_in(raw: bytes, key: str) -> int:
     for number, line in enumerate(raw.decode("utf-8", "replace").splitlines(), 1):
-        if re.match(rf"\s*{re.escape(key)}\s*=", line):
+        if re.match(rf"\s*(?:{re.escape(key)}\s*=|\[\s*{re.escape(key)}\s*\])", line):
             return number
     return 1
 
