@@ -108,3 +108,23 @@ def test_check_warns_about_a_field_printed_without_a_fallback(runner, env, tmp_p
     result = runner("campaign", "check", "hr-only", "--json", env=env)
     gaps = [i for i in json.loads(result.stdout)["issues"] if "contact.organisation" in i["message"]]
     assert len(gaps) == 1 and gaps[0]["level"] == "warning" and gaps[0]["where"].endswith("en.md:7")
+
+
+def test_check_counts_the_recipients_who_lack_the_field(runner, env, tmp_path: Path, db_path, clock) -> None:
+    from outreach.contacts.model import clean_fields, insert_contact
+    from outreach.db.schema import open_database
+
+    en = tmp_path / "campaigns" / "hr-only" / "en.md"
+    en.write_text(EN.replace("{% if contact.organisation %}\n", "").replace("{% endif %}\n", ""), "utf-8")
+    db = open_database(db_path)
+    insert_contact(db, clock, "ana@grad.example.org", clean_fields({"organisation": "Grad Zagreb", "kind": "authority",
+                                                                     "country": "HR"}))
+    db.close()
+    result = runner("campaign", "check", "hr-only", "--json", env=env)
+    assert not [i for i in json.loads(result.stdout)["issues"] if "contact.organisation" in i["message"]]
+    db = open_database(db_path)
+    insert_contact(db, clock, "ivo@example.org", clean_fields({"kind": "authority", "country": "HR"}))
+    db.close()
+    result = runner("campaign", "check", "hr-only", "--json", env=env)
+    gaps = [i["message"] for i in json.loads(result.stdout)["issues"] if "contact.organisation" in i["message"]]
+    assert gaps and "1 recipient(s) of the audience without an organisation will read" in gaps[0]

@@ -80,6 +80,7 @@ class CheckReport:
     revision: str
     languages: list[LanguageRow] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
+    lacking: dict[str, int] | None = None  # per optional contact field, audience members without it (with a db)
 
     @property
     def errors(self) -> list[Issue]:
@@ -137,8 +138,11 @@ def _matrix(campaign: Campaign, db: Database | None, report: CheckReport) -> Non
         rows.setdefault(language, LanguageRow(language, False))
     no_event = 0
     if db is not None:
+        report.lacking = dict.fromkeys(("name", "organisation", "role", "country"), 0)
         for recipient in iter_audience(db, campaign):
             contact = recipient.contact
+            for key in report.lacking:
+                report.lacking[key] += not getattr(contact, key)
             wanted = contact.language or default_language(contact.country) or "?"
             row = rows.setdefault(wanted, LanguageRow(wanted, wanted in campaign.documents))
             row.recipients += 1
@@ -281,7 +285,8 @@ def _sample_checks(settings: Settings, campaign: Campaign, language: str, body: 
             _add_once(report, seen, issue if issue.where else Issue(issue.level, where, issue.message))
     from outreach.render.coverage import field_gaps, session_failures
 
-    for issue in [*session_failures(campaign, language, body, links), *field_gaps(campaign, language, body, links)]:
+    for issue in [*session_failures(campaign, language, body, links),
+                  *field_gaps(campaign, language, body, links, report.lacking)]:
         _add_once(report, seen, issue)
 
 

@@ -44,16 +44,20 @@ def _context(campaign: Campaign, language: str, kind: str, session: str | None, 
     return {"contact": contact, "links": links, "event": campaign.event_for(session)}
 
 
-def field_gaps(campaign: Campaign, language: str, body: Template, links: Links) -> list[Issue]:
+def field_gaps(campaign: Campaign, language: str, body: Template, links: Links,
+               lacking: dict[str, int] | None = None) -> list[Issue]:
     """Warnings for contact fields the body prints with nothing around them that copes with an empty value:
-    the text reads the same with the field left out ("As a representative of  you will learn")."""
+    the text reads the same with the field left out ("As a representative of  you will learn"). With `lacking`
+    (audience members without each field, counted in the database) a field everybody has is not reported."""
     doc = campaign.documents[language]
     issues = []
     session = min(campaign.event) if campaign.event else None
     for field_name, label in OPTIONAL_FIELDS.items():
         line = _line_of_field(doc.body, field_name)
-        if line is None:
+        if line is None or (lacking is not None and not lacking.get(field_name)):
             continue
+        who = (f"{lacking[field_name]} recipient(s) of the audience without {label}" if lacking is not None
+               else f"a recipient without {label}")
         for kind in campaign.audience.kinds or tuple(Kind):
             try:
                 full = body.render(_context(campaign, language, kind, session, links, **{field_name: _MARK}))
@@ -62,8 +66,8 @@ def field_gaps(campaign: Campaign, language: str, body: Template, links: Links) 
                 break
             if _MARK in full and empty == full.replace(_MARK, ""):
                 issues.append(Issue("warning", f"{doc.path}:{line + doc.body_line - 1}",
-                                    f"contact.{field_name} is printed as it is: a recipient without {label} reads "
-                                    "the sentence with a gap; wrap it in {% if contact." + field_name +
+                                    f"contact.{field_name} is printed as it is: {who} will read the sentence "
+                                    "with a gap; wrap it in {% if contact." + field_name +
                                     " %}…{% endif %} or write {{ contact." + field_name + ' or "…" }}'))
                 break
     return issues
