@@ -69,6 +69,10 @@ def test_xliff_round_trip_edited_with_elementtree(runner, env, folder: Path, tmp
     tree, units = xliff_units(path)
     root = tree.getroot()
     assert root.get("version") == "2.1" and root.get("srcLang") == "en" and root.get("trgLang") == "pl"
+    order = ["notes", "originalData", "segment"]  # the order XLIFF 2's schema gives a unit's children
+    for unit in units.values():
+        tags = [child.tag.removeprefix(X) for child in unit]
+        assert tags == sorted(tags, key=order.index) and tags.count("segment") == 1, tags
     # The link of the last paragraph is a locked paired code around its translatable label; its target is data.
     link = units["b16"].find(f"{X}segment/{X}source/{X}pc")
     assert link is not None and link.get("canDelete") == "no" and link.get("canCopy") == "no"

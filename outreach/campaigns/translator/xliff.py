@@ -132,17 +132,18 @@ def read_xliff(data: bytes, path: Path) -> tuple[Exchange, dict[str, bool]]:
 
 
 def _parts(element: Any, originals: dict[str, str], unit_id: str, path: Path) -> list[Part]:
-    """A `<target>`'s mixed content as text and codes (their Markdown from `<originalData>`)."""
+    """A `<target>`'s mixed content as text and codes (their Markdown from `<originalData>`; "" when a tool left
+    the reference out, and then only the code's id is checked)."""
     parts: list[Part] = [element.text] if element.text else []
     for child in element:
         name = str(child.tag).rpartition("}")[2]
         code_id = str(child.get("id", ""))
         if name == "ph":
-            parts.append(Code(code_id, "ph", originals.get(str(child.get("dataRef")), "\x00missing")))
+            parts.append(Code(code_id, "ph", originals.get(str(child.get("dataRef")), "")))
         elif name == "pc":
-            parts.append(Code(code_id, "open", originals.get(str(child.get("dataRefStart")), "\x00missing")))
+            parts.append(Code(code_id, "open", originals.get(str(child.get("dataRefStart")), "")))
             parts.extend(_parts(child, originals, unit_id, path))
-            parts.append(Code(code_id, "close", originals.get(str(child.get("dataRefEnd")), "\x00missing")))
+            parts.append(Code(code_id, "close", originals.get(str(child.get("dataRefEnd")), "")))
         elif name == "mrk":
             parts.extend(_parts(child, originals, unit_id, path))
         else:
