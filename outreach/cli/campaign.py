@@ -91,7 +91,8 @@ def _print_report(report: CheckReport) -> None:
 
     console = out()
     console.print(f"Campaign {escape(report.slug)}: source {report.source_language}, revision "
-                  f"[bold]{report.revision}[/] (translators write translated_from = \"{report.revision}\")")
+                  f"[bold]{report.revision}[/] (translations record it per segment: outreach campaign export, import, "
+                  "pin)")
     rows: list[list[str | Text]] = []
     for row in report.languages:
         status = ("source" if row.language == report.source_language else Text("-", "red") if not row.file else
