@@ -268,3 +268,16 @@ def test_every_shipped_translation_survives_an_untouched_round_trip(tmp_path: Pa
             report = import_file(settings(root), path)
             assert body_of(root / slug / f"{language}.md") == before, f"{slug}/{language}"
             assert report.untranslated == [], f"{slug}/{language}: {report.untranslated}"
+
+
+def test_bad_command_lines_get_one_clear_message(runner, env, tmp_path: Path) -> None:
+    result = runner("campaign", "export", SLUG, "--lang", "pl", "--output", str(tmp_path / "no" / "such.xlf"), env=env)
+    assert result.exit_code == 1 and "cannot write the file" in result.output and "Traceback" not in result.output
+    result = runner("campaign", "export", SLUG, "--lang", "en", env=env)
+    assert result.exit_code == 1 and "source language" in result.output
+    result = runner("campaign", "export", SLUG, "--lang", "pl", "--format", "docx", env=env)
+    assert result.exit_code == 2
+    result = runner("campaign", "pin", SLUG, "--lang", "pl", "--segment", "b99", env=env)
+    assert result.exit_code == 1 and "no segment 'b99'" in result.output
+    result = runner("campaign", "import", str(tmp_path / "missing.po"), env=env)
+    assert result.exit_code != 0 and "no such file" in result.output

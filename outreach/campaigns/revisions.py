@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -165,5 +166,13 @@ def pin(campaign: Campaign, language: str, segment_ids: list[str] | None = None)
     pins = current_pins(campaign, language)
     pins.update({sid: source[sid].revision for sid in wanted})
     ordered = {sid: pins[sid] for sid in source if sid in pins}
-    doc.path.write_text(with_pins(doc.raw.decode("utf-8-sig"), ordered), encoding="utf-8")
+    text = with_pins(doc.raw.decode("utf-8-sig"), ordered)
+    temporary = doc.path.with_name(f".{doc.path.name}.pinning")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, doc.path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise InputError(f"{doc.path}: cannot write it ({error.strerror})",
+                         "Check that you can write to the campaign folder.") from None
     return [source[sid] for sid in wanted]

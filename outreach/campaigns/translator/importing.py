@@ -217,12 +217,16 @@ def _write(campaign: Campaign, language: str, source: list[Segment], texts: dict
     text = "".join(["+++\n", *front, *table, "+++\n", body])
     path = campaign.path / f"{language}.md"
     temporary = campaign.path / f".{language}.md.importing"
-    temporary.write_text(text, encoding="utf-8")
     try:
+        temporary.write_text(text, encoding="utf-8")
         read_document(temporary, language)
+        os.replace(temporary, path)
     except InputError as error:
-        temporary.unlink()
+        temporary.unlink(missing_ok=True)
         raise InputError(f"{path}: the imported translation would not be a valid language file "
                          f"({error.message})", error.hint) from None
-    os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write the translation ({error.strerror})",
+                         "Check that the campaign folder exists and that you can write to it.") from None
     return path

@@ -148,6 +148,13 @@ def export_file(campaign: Campaign, language: str, fmt: str, output: Path | None
     data = write_xliff(exchange) if fmt == "xliff" else write_po(exchange)
     path = output or Path(f"{campaign.slug}.{language}.{'xlf' if fmt == 'xliff' else 'po'}")
     temporary = path.with_name(f".{path.name}.writing")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except OSError as error:
+        from outreach.errors import InputError
+
+        temporary.unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write the file ({error.strerror})",
+                         "Give --output a file in a folder that exists and that you can write to.") from None
     return path, exchange
