@@ -281,3 +281,13 @@ def test_bad_command_lines_get_one_clear_message(runner, env, tmp_path: Path) ->
     assert result.exit_code == 1 and "no segment 'b99'" in result.output
     result = runner("campaign", "import", str(tmp_path / "missing.po"), env=env)
     assert result.exit_code != 0 and "no such file" in result.output
+
+
+def test_a_translation_that_would_change_the_structure_is_refused(runner, env, tmp_path: Path) -> None:
+    po = export(runner, env, tmp_path, "pl", "po")
+    catalog = polib.pofile(str(po))
+    entry = next(e for e in catalog if e.msgctxt == "b17")
+    entry.msgstr = "Do zobaczenia!\n\n## Nowy nagłówek"
+    catalog.save(str(po))
+    result = runner("campaign", "import", str(po), env=env)
+    assert result.exit_code != 0 and "segment b17" in result.output and "does not stay one paragraph" in result.output

@@ -32,6 +32,7 @@ class Segment:
     text: str
     line: int  # in the language file (0 for the name, which campaign.toml holds for the source)
     context: str = ""  # the {% if %} branch it sits in
+    prefix: str = ""  # the Markdown before a block's text ("## ", "- ")
 
     @property
     def revision(self) -> str:
@@ -60,7 +61,7 @@ def segments_of(doc: Document, name: str | None) -> list[Segment]:
 
 
 def _body_segment(number: int, block: Block, body_line: int) -> Segment:
-    return Segment(f"b{number}", block.kind, block.text, block.line + body_line - 1, block.context)
+    return Segment(f"b{number}", block.kind, block.text, block.line + body_line - 1, block.context, block.prefix)
 
 
 def source_segments(campaign: Campaign) -> list[Segment]:

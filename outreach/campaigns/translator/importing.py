@@ -141,6 +141,12 @@ def checked_target(segment: Segment, target: list[Part], path: Path) -> str:
                          "Template tags, links and URLs come from the source: use its numbered codes.")
     if segment.id in ("subject", "preheader", "name") and ("\n" in text or "\r" in text):
         raise InputError(f"{where}: the {segment.kind} must be one line")
+    if segment.id.startswith("b"):
+        blocks = blocks_of(parse_body(segment.prefix + text + "\n"))
+        if len(blocks) != 1 or blocks[0].kind != segment.kind or not text.strip():
+            raise InputError(f"{where}: the translation does not stay one {segment.kind} (a blank line, or a line "
+                             "starting with #, - or a number, changes the structure)",
+                             "Translate the segment as one block; the structure comes from the source.")
     return text
 
 
