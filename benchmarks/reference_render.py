@@ -29,7 +29,7 @@ def render_full(settings: Settings, campaign: Campaign, language: str, kind: str
 
     renderer = renderer or Renderer(settings, campaign)
     doc = campaign.document(language)
-    event = campaign.event_for(contact.country) if campaign.event else {}
+    event = campaign.event_for(contact.country, language) if campaign.event else {}
     view = _contact_view(contact)
     view["kind"] = kind
     context = {"contact": view, "links": links, "event": event}

@@ -41,6 +41,7 @@ class DemoResult:
     cells: Counter[tuple[str, str]] = field(default_factory=Counter)  # (country, language) → delivered in total
     previews: list[Path] = field(default_factory=list)
     where_to_look: list[str] = field(default_factory=list)
+    invitation: tuple[Path, Path] | None = None  # an event invitation (.eml) and its calendar file (.ics)
 
 
 # Paths inside the demo folder, relative to it: the folder keeps working when outreach is reinstalled or moved.
@@ -181,6 +182,12 @@ def run_demo(directory: Path, on_step: Callable[[str], None] | None = None) -> D
 
         received = directory / "received"
         _send_to_sink(db, clock, settings, received, result, say)
+        from outreach.events.showcase import write_invitation
+
+        invitation = write_invitation(db, clock, settings, directory / "invitation")
+        if invitation:
+            say(f"Wrote an invitation of bsi-training with its calendar file: {invitation[0]} and {invitation[1]}")
+            result.invitation = invitation
     finally:
         db.close()
 
@@ -191,6 +198,8 @@ def run_demo(directory: Path, on_step: Callable[[str], None] | None = None) -> D
         "Where to look:",
         *(f"  previews: {index}" for index in result.previews),
         f"  received messages (Maildir, one file per message): {received / 'new'}",
+        *([f"  an invitation with its calendar file: {result.invitation[0]} (.eml), {result.invitation[1]} (.ics)",
+           f"  its sessions: {cd}outreach event show bsi-training"] if result.invitation else []),
         f"  the queue: {cd}outreach status {DEMO_CAMPAIGN}",
         f"  subscriber pages (unsubscribe, preferences, archive): {cd}outreach serve",
     ]

@@ -26,6 +26,11 @@ def test_demo_runs_end_to_end_and_twice(tmp_path, monkeypatch) -> None:
     assert (folder / "preview" / "bsi-awareness" / "index.html").is_file()
     assert (folder / "preview" / "bsi-training" / "index.html").is_file()
     assert "serve" in first.output and str(folder / "received" / "new") in first.output
+    invitations = sorted((folder / "invitation").glob("bsi-training-*"))
+    assert [p.suffix for p in invitations] == [".eml", ".ics"] and str(invitations[0]) in first.output
+    ics = invitations[1].read_text(encoding="utf-8")
+    assert "METHOD:PUBLISH" in ics and "BEGIN:VTIMEZONE" in ics and "UID:bsi-training-" in ics
+    assert b"Content-Type: text/calendar" in invitations[0].read_bytes()
     env_text = (folder / ".env").read_text(encoding="utf-8")
     assert "OUTREACH_SECRET_KEY=" in env_text and "relay.example.org" not in env_text
 

@@ -89,14 +89,20 @@ def test_test_to_without_a_country_gets_a_session(runner, env, smtpd) -> None:
 
 
 def test_check_renders_every_session_for_every_language(runner, env, tmp_path: Path) -> None:
-    toml = tmp_path / "campaigns" / "hr-only" / "campaign.toml"
-    # A second session without a venue: an English reader in Sweden would get a broken message.
-    toml.write_text(TOML + '\n[events.SE]\ntitle = "Utbildningsdag"\nstarts = 2027-03-18T09:00:00\n'
-                    'timezone = "Europe/Stockholm"\n', "utf-8")
+    folder = tmp_path / "campaigns" / "hr-only"
+    # The body counts places; a second session has no capacity: an English reader in Sweden would get a
+    # broken message, which the sample of English readers (in the first session, HR) does not show.
+    (folder / "campaign.toml").write_text(TOML.replace('registration_url', 'capacity = 80\nregistration_url')
+                                          + '\n[events.SE]\ntitle = "Utbildningsdag"\nvenue = "Konferenshuset"\n'
+                                          'starts = 2027-03-18T09:00:00\ntimezone = "Europe/Stockholm"\n', "utf-8")
+    for name in ("en.md", "hr.md"):
+        text = (folder / name).read_text("utf-8")
+        (folder / name).write_text(text + "\n{{ event.capacity - 20 }} places.\n", "utf-8")
     result = runner("campaign", "check", "hr-only", "--json", env=env)
-    assert result.exit_code == 1
+    assert result.exit_code == 1, result.output
     errors = [i for i in json.loads(result.stdout)["issues"] if i["level"] == "error"]
-    assert any(i["where"] == "en/authority/SE" and "venue" in i["message"] for i in errors), errors
+    assert any(i["where"] == "en/authority/SE" for i in errors), errors
+    assert not any(i["where"].endswith("/HR") for i in errors), errors
 
 
 def test_check_warns_about_a_field_printed_without_a_fallback(runner, env, tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from outreach.campaigns.segments import Code, blocks_of, join, parse_body, prose_revision, rebuild, tokenize
@@ -15,6 +15,7 @@ PIECES = st.sampled_from([
 LINES = st.lists(st.lists(PIECES, max_size=8).map("".join), max_size=12)
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)  # the machine is shared: no timing here
 @given(LINES, st.sampled_from(["\n", "\r\n"]), st.booleans())
 def test_a_body_is_rebuilt_byte_for_byte(lines: list[str], end: str, final: bool) -> None:
     body = end.join(lines) + (end if final else "")
@@ -22,6 +23,7 @@ def test_a_body_is_rebuilt_byte_for_byte(lines: list[str], end: str, final: bool
     assert rebuild(layout, [block.text for block in blocks_of(layout)]) == body
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(st.lists(PIECES, max_size=20).map("".join))
 def test_tokenize_keeps_every_character_and_pairs_codes(text: str) -> None:
     parts = tokenize(text)

@@ -48,7 +48,7 @@ def recipient_for(campaign: Campaign, contact: Contact) -> Recipient:
     if language is None:
         wanted = contact.language or "/".join(country_languages(contact.country or "")) or "unknown"
         return Recipient(contact, None, True, f"no {wanted} translation and the campaign's fallback is skip")
-    if campaign.event and not campaign.event_for(contact.country):
+    if campaign.event and campaign.session_for(contact.country) is None:
         return Recipient(contact, None, fallback, f"no [events.{contact.country or '?'}] for the contact's country")
     return Recipient(contact, language, fallback, None)
 

@@ -33,6 +33,7 @@ from outreach.campaigns.documents import (
 from outreach.config import Settings
 from outreach.countries import BSI_LANGUAGES, COUNTRIES
 from outreach.errors import InputError, NotFoundError, OutreachError
+from outreach.events.model import SESSION_KEYS, Session, Sessions, read_sessions
 from outreach.models.contacts import ContactFilter
 from outreach.suggest import closest
 
@@ -48,9 +49,9 @@ LAYOUTS_HINT = ("Layouts are <name>.html.j2 + <name>.txt.j2 in OUTREACH_TEMPLATE
 FALLBACKS = ("source", "skip")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 LANGUAGE_FILE_RE = re.compile(r"^[A-Za-z]{2,3}$")  # other .md files (README.md, notes.md) are not languages
-EVENT_KEYS = ("title", "starts", "ends", "timezone", "venue", "address", "registration_url")
+EVENT_KEYS = SESSION_KEYS
 TOP_KEYS = ("name", "layout", "source_language", "fallback", "sender", "organisation", "postal_address",
-            "audience", "attachments", "events")
+            "audience", "attachments", "events", "session", "default_session")
 # One parser per `[audience]` key, so that an error names the line of its key.
 _AUDIENCE: Mapping[str, Callable[[list[str]], ContactFilter]] = MappingProxyType({
     "countries": lambda values: ContactFilter.parse(countries=values),
@@ -86,7 +87,7 @@ class Campaign:
     fallback: str
     layout: str
     languages: tuple[str, ...]
-    event: dict[str, dict[str, Any]] = field(default_factory=dict)  # [events.<CC>] tables by country
+    sessions: Sessions = field(default_factory=Sessions)  # [events.<CODE>] tables and the rule picking one
     attachments: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "all" or a language → paths
     documents: dict[str, Document] = field(default_factory=dict, repr=False)
 
@@ -121,9 +122,19 @@ class Campaign:
             result.append(Attachment(path.name, path, content_type))
         return result
 
-    def event_for(self, country: str | None) -> dict[str, Any]:
-        """The `[events.<CC>]` table for a recipient's country, or {} when there is none."""
-        return self.event.get(country or "", {})
+    @property
+    def event(self) -> Mapping[str, Session]:
+        """The sessions by code (`HR`, `webinar`); empty for a campaign without an event."""
+        return self.sessions.by_code
+
+    def session_for(self, country: str | None) -> Session | None:
+        """The session a reader living in `country` sees (see outreach.events.model), or None."""
+        return self.sessions.for_country(country)
+
+    def event_for(self, country: str | None, language: str | None = None) -> dict[str, Any]:
+        """What templates see as `event` for a reader of this country and language, or {} without a session."""
+        session = self.sessions.for_country(country)
+        return session.view(language or self.source_language) if session else {}
 
 
 def _known_languages() -> set[str]:
@@ -194,13 +205,13 @@ def load_campaign(settings: Settings, slug: str) -> Campaign:
     audience = _read_audience(toml)
     documents = _read_documents(toml, source_language, languages_known)
     attachments = _read_attachments(toml, languages_known)
-    events = _read_events(toml)
+    sessions = read_sessions(toml, source_language, languages_known)
     return Campaign(
         slug=slug, path=folder, name=name.strip(), sender_name=sender_name, sender_address=sender_address,
         reply_to=reply_to, organisation=data.get("organisation", settings.organisation) or "",
         postal_address=data.get("postal_address", settings.postal_address) or "",
         audience=audience, source_language=source_language, fallback=fallback, layout=layout,
-        languages=tuple(sorted(documents)), event=events, attachments=attachments, documents=documents,
+        languages=tuple(sorted(documents)), sessions=sessions, attachments=attachments, documents=documents,
     )
 
 
@@ -294,38 +305,6 @@ def _read_attachments(toml: _Toml, languages_known: set[str]) -> dict[str, tuple
                                  "Put the file in the campaign's files/ folder or fix the path.", table="attachments")
         attachments[key] = names
     return attachments
-
-
-def _read_events(toml: _Toml) -> dict[str, dict[str, Any]]:
-    """`[events.<CC>]` tables: the event in each country, its dates as TOML date-times, its time zone known."""
-    from datetime import date, datetime
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    table = toml.data.get("events", {})
-    if not isinstance(table, dict):
-        raise toml.error("events", "events must be tables like [events.PL]")
-    events: dict[str, dict[str, Any]] = {}
-    for country, event in table.items():
-        where = f"events.{country}"
-        if country not in COUNTRIES or not isinstance(event, dict):
-            raise toml.error("title", f"[events.{country}] is not an EU/EEA country code",
-                             "Use ISO codes in capitals: [events.PL], [events.GR] …", table=where)
-        for key in event:
-            if key not in EVENT_KEYS:
-                raise toml.error(key, f"unknown event key {key!r}", "Keys: " + ", ".join(EVENT_KEYS) + ".",
-                                 table=where)
-        for key in ("starts", "ends"):
-            if key in event and not isinstance(event[key], datetime | date):
-                raise toml.error(key, f"{key} must be a TOML date-time without quotes",
-                                 "Write it as starts = 2027-03-18T09:30:00", table=where)
-        if "timezone" in event:
-            try:
-                ZoneInfo(str(event["timezone"]))
-            except (ZoneInfoNotFoundError, ValueError):
-                raise toml.error("timezone", f"unknown time zone {event['timezone']!r}",
-                                 'Use an IANA name such as "Europe/Warsaw".', table=where) from None
-        events[country] = dict(event)
-    return events
 
 
 def list_campaigns(settings: Settings, errors: list[OutreachError] | None = None) -> list[Campaign]:

@@ -15,6 +15,7 @@ from outreach.cli import campaign as campaign_cli
 from outreach.cli import campaign_translate as campaign_translate_cli
 from outreach.cli import contacts as contacts_cli
 from outreach.cli import db as db_cli
+from outreach.cli import events as events_cli
 from outreach.cli import sending as sending_cli
 from outreach.cli import setup as setup_cli
 from outreach.cli import tracking as tracking_cli
@@ -57,6 +58,7 @@ sending_cli.register(app)
 tracking_cli.register(app)
 db_cli.register(app)
 web_cli.register(app)
+events_cli.register(app)
 
 
 def main() -> None:

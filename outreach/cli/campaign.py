@@ -133,7 +133,9 @@ def preview(
     reader = require_contact(app_state.db, contact) if contact else None
     languages = [parse_language(value) for value in lang or []]
     kinds = [clean_kind(value) for value in kind or []]
-    sessions = sorted(campaign.event) if session and "all" in session else [s.upper() for s in session or []]
+    from outreach.render.preview import pick_sessions
+
+    sessions = pick_sessions(campaign, session)
     index, items = write_preview(settings, campaign, out or Path("preview") / slug, SystemClock(),
                                  languages or None, kinds or None, reader, sessions or None)
     err().print(f"Wrote {len(items)} variant(s) to {index.parent}/ — open {index}")

@@ -124,10 +124,12 @@ def list_contacts(country: Countries = None, kind: Kinds = None, language: Langu
 @app.command("show")
 def show(email: Annotated[str, typer.Argument(help="The contact's address.")], json_output: Json = False) -> None:
     """Everything held on one person: the contact, its deliveries and events (GDPR access request)."""
+    from outreach.events.history import person_registrations
     from outreach.tracking.reports import person_record
 
     db = state().db
     document = person_record(db, _find_contact(db, email)).document()
+    document["registrations"] = person_registrations(db, email)
     if json_output:
         print_json(document)
         return
@@ -176,6 +178,9 @@ def _print_contact(document: Mapping[str, Any]) -> None:
                       f" {delivery.get('sent_at') or ''}", markup=False)
     for event in document["events"]:
         console.print(f"  {event['created_at']} {event['type']} {event.get('campaign') or ''}", markup=False)
+    for answer in document.get("registrations", []):
+        console.print(f"  event {answer['campaign']}/{answer['session']}: {answer['answer']} {answer['answered_at']}"
+                      + (f", attended {answer['attended_at']}" if answer["attended"] else ""), markup=False)
 
 
 @app.command("edit")
@@ -342,9 +347,11 @@ def history(email: Annotated[str, typer.Argument(help="The person's email addres
     """Every campaign sent to one person, with dates, language, outcome and events (also for GDPR requests)."""
     from rich.markup import escape
 
+    from outreach.events.history import person_registrations
     from outreach.tracking.reports import person_history
 
     document = person_history(state().db, email)
+    document["registrations"] = person_registrations(state().db, email)
     if json_output:
         print_json(document)
         return
@@ -365,3 +372,8 @@ def history(email: Annotated[str, typer.Argument(help="The person's email addres
                       e["campaign"] or "", e["detail"]] for e in document["events"]], title="Events", wide=True)
     else:
         console.print("No events.")
+    if document["registrations"]:
+        print_table(["campaign", "session", "starts", "answer", "source", "answered", "attended"],
+                    [[r["campaign"], r["session"], r["starts_at"], r["answer"], r["source"], r["answered_at"],
+                      r["attended_at"] or ""] for r in document["registrations"]],
+                    title="Event registrations and attendance", wide=True)

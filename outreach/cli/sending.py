@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from outreach.contacts.model import ContactFilter
     from outreach.db.schema import Database
     from outreach.delivery.plan import Plan
+    from outreach.delivery.seams import CalendarSource
     from outreach.delivery.sender import Progress, Sender, SendOptions, SendReport
     from outreach.render.renderer import Renderer
 
@@ -68,6 +69,8 @@ def send(
                                                 "language and kind to this address (not recorded).")] = None,
     session: Annotated[ListOpt, typer.Option("--session", help="With --test-to: the event sessions (country codes, "
                                              "or 'all') to send each language in.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Send invitations even to a session that has started or "
+                                                        "was cancelled.")] = False,
 ) -> None:
     """Send a campaign to its audience, once per recipient: resumable, rate-limited, with a summary first."""
     from outreach.campaigns.folder import iter_audience, load_campaign
@@ -95,6 +98,10 @@ def send(
     if dry_run:
         _dry_run(settings, db, clock, campaign, extra)
         return
+    if campaign.event and not force:
+        from outreach.events.invitations import refuse_past_sessions
+
+        refuse_past_sessions(db, campaign, iter_audience(db, campaign, extra), clock.now())
     plan = plan_send(db, campaign.slug, (campaign.audience, extra), iter_audience(db, campaign, extra),
                      retry_failed=retry_failed, reply_code=reply_code)
     unknown = plan.existing.get(DeliveryStatus.UNKNOWN, 0)
@@ -145,7 +152,9 @@ def _dry_run(settings: Settings, db: Database, clock: Clock, campaign: Campaign,
     from outreach.delivery.compose import MessageSource, dry_run
     from outreach.delivery.plan import pending_recipients, plan_send
 
-    source = MessageSource(settings, campaign, _renderer(settings, campaign))
+    # no database for the calendars: a dry run writes nothing, not even a session's first row
+    source = MessageSource(settings, campaign, _renderer(settings, campaign),
+                           calendars=_calendars(campaign, clock, None))
     # Exactly the messages a send would build now: recipients who already have a delivery are not sent again.
     count, size = dry_run(source, clock, pending_recipients(db, campaign.slug, iter_audience(db, campaign, extra)))
     plan = plan_send(db, campaign.slug, (campaign.audience, extra), iter_audience(db, campaign, extra))
@@ -169,7 +178,7 @@ def _send(settings: Settings, db: Database, clock: Clock, campaign: Campaign, ex
     from outreach.delivery.transport import open_transport
     from outreach.tracking.events import smtp_bounce_recorder
 
-    source = MessageSource(settings, campaign, _renderer(settings, campaign))
+    source = MessageSource(settings, campaign, _renderer(settings, campaign), calendars=_calendars(campaign, clock, db))
     sender = Sender(DatabaseStore(db, clock, (campaign.audience, extra)), source, lambda: open_transport(settings),
                     clock, audience=lambda: iter_audience(db, campaign, extra),
                     on_hard_bounce=smtp_bounce_recorder(db, clock), options=options)
@@ -196,14 +205,20 @@ def _renderer(settings: Settings, campaign: Campaign) -> Renderer:
 
 def _sessions(campaign: Campaign, values: list[str] | None) -> list[str] | None:
     """The event sessions --session names ('all': every one); a session the campaign lacks is a usage error."""
-    if not values:
-        return None
-    wanted = sorted(campaign.event) if "all" in values else [v.strip().upper() for v in ",".join(values).split(",")]
-    for value in wanted:
-        if value not in campaign.event:
-            raise typer.BadParameter(f"{campaign.slug} has no event session {value!r} (sessions: "
-                                     f"{', '.join(sorted(campaign.event)) or 'none'}).", param_hint="'--session'")
-    return wanted
+    from outreach.errors import NotFoundError
+    from outreach.render.preview import pick_sessions
+
+    try:
+        return pick_sessions(campaign, values) or None
+    except NotFoundError as error:
+        raise typer.BadParameter(f"{error.message} ({error.hint})", param_hint="'--session'") from None
+
+
+def _calendars(campaign: Campaign, clock: Clock, db: Database | None) -> CalendarSource | None:
+    """An invitation's calendar files (each recipient's session), or None for a campaign without sessions."""
+    from outreach.events.invitations import calendars_for
+
+    return calendars_for(campaign, clock, db)
 
 
 def _send_tests(settings: Settings, clock: Clock, campaign: Campaign, address: str, extra: ContactFilter,
@@ -220,7 +235,8 @@ def _send_tests(settings: Settings, clock: Clock, campaign: Campaign, address: s
     rates = configured_rates(rate, settings.rate, "--rate", "OUTREACH_RATE")
     results = []
     try:
-        source = MessageSource(settings, campaign, _renderer(settings, campaign))
+        source = MessageSource(settings, campaign, _renderer(settings, campaign),
+                               calendars=_calendars(campaign, clock, None))
         for language in languages:
             # Each language with every session asked for, or the session its readers would most likely see.
             default = sample_contact(campaign, language, kinds[0]).country

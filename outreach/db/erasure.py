@@ -22,6 +22,11 @@ def forget_person(db: Database, contact_id: int, email: str) -> None:
     db.execute("UPDATE events SET contact_id = NULL, detail = '', source_id = NULL WHERE contact_id = ?",
                [contact_id])
     db.execute("DELETE FROM signups WHERE email = ?", [email])
+    # Event answers and attendance stay counted (invited → registered → attended) but name no one any more.
+    db.execute("UPDATE registrations SET contact_id = NULL, email = 'erased-' || id, name = '', organisation = '', "
+               "consent_text = '', client = NULL WHERE contact_id = ? OR email = ?", [contact_id, email])
+    db.execute("UPDATE attendance SET contact_id = NULL, email = 'erased-' || id WHERE contact_id = ? OR email = ?",
+               [contact_id, email])
 
 
 def record_erasure(db: Database, created_at: str) -> None:

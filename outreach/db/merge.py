@@ -22,7 +22,8 @@ ColumnRow = dict[str, SQLValue]
 
 REQUIRED_TABLES = ("contacts", "suppressions", "campaigns", "deliveries", "events")
 # The tables merge writes; table names are written into SQL, so nothing else is accepted.
-_TABLES = frozenset({*REQUIRED_TABLES, "inbound_messages"})
+_TABLES = frozenset({*REQUIRED_TABLES, "inbound_messages", "event_sessions", "registrations", "attendance",
+                     "event_mails"})
 _NOT_OUTREACH = "Give the contacts.db file another outreach installation wrote."
 
 

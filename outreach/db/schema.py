@@ -20,6 +20,7 @@ from sqlite_utils.migrations import Migrations
 from outreach.db.trouble import explain, read_only, read_only_reason
 from outreach.errors import DatabaseError, ExitCode
 from outreach.models import BounceType, ContactStatus, DeliveryStatus, EventType, Kind, sql_in
+from outreach.models.sessions import EventMailStatus, RegistrationSource, RegistrationStatus, SessionStatus
 
 __all__ = ["Database", "connect", "open_database", "schema_version", "suppression_hash"]
 
@@ -154,6 +155,74 @@ def m003_report_indexes(db: Database) -> None:
     CREATE INDEX IF NOT EXISTS deliveries_report
         ON deliveries(campaign, country, kind, language, status, sent_at, queued_at);
     CREATE INDEX IF NOT EXISTS deliveries_reach ON deliveries(status, country, kind, contact_id, sent_at, campaign);
+    """)
+
+
+@migrations()
+def m004_event_sessions(db: Database) -> None:
+    """Event sessions (UID, SEQUENCE, cancelled or not), registrations with a waiting list, attendance, and the
+    event mails (reminders, updates, cancellations, promotions) recorded before they are sent."""
+    db.executescript(f"""
+    CREATE TABLE event_sessions (
+        id INTEGER PRIMARY KEY,
+        campaign TEXT NOT NULL,
+        code TEXT NOT NULL,
+        uid TEXT NOT NULL UNIQUE,
+        sequence INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL DEFAULT 'scheduled' CHECK (status IN ({sql_in(SessionStatus)})),
+        fingerprint TEXT NOT NULL,
+        capacity INTEGER CHECK (capacity IS NULL OR capacity > 0),
+        starts_at TEXT NOT NULL,
+        deadline_at TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (campaign, code)
+    ) STRICT;
+
+    CREATE TABLE registrations (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES event_sessions(id),
+        contact_id INTEGER REFERENCES contacts(id) ON DELETE SET NULL,
+        email TEXT NOT NULL,
+        name TEXT NOT NULL DEFAULT '',
+        organisation TEXT NOT NULL DEFAULT '',
+        language TEXT,
+        status TEXT NOT NULL CHECK (status IN ({sql_in(RegistrationStatus)})),
+        source TEXT NOT NULL CHECK (source IN ({sql_in(RegistrationSource)})),
+        consent_text TEXT NOT NULL DEFAULT '',
+        client TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        waiting_since TEXT,
+        registered_at TEXT,
+        UNIQUE (session_id, email)
+    ) STRICT;
+    CREATE INDEX registrations_session_status ON registrations(session_id, status, waiting_since, id);
+    CREATE INDEX registrations_contact ON registrations(contact_id);
+
+    CREATE TABLE attendance (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES event_sessions(id),
+        email TEXT NOT NULL,
+        contact_id INTEGER REFERENCES contacts(id) ON DELETE SET NULL,
+        registration_id INTEGER REFERENCES registrations(id) ON DELETE SET NULL,
+        source TEXT NOT NULL DEFAULT '',
+        recorded_at TEXT NOT NULL,
+        UNIQUE (session_id, email)
+    ) STRICT;
+    CREATE INDEX attendance_contact ON attendance(contact_id);
+
+    CREATE TABLE event_mails (
+        id INTEGER PRIMARY KEY,
+        registration_id INTEGER NOT NULL REFERENCES registrations(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ({sql_in(EventMailStatus)})),
+        message_id TEXT,
+        last_reply TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (registration_id, kind)
+    ) STRICT;
     """)
 
 

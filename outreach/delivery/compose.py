@@ -13,7 +13,7 @@ from outreach.clock import Clock
 from outreach.config import Settings
 from outreach.contacts.model import Contact, normalize_email
 from outreach.delivery.ratelimit import Rate, RateLimiter
-from outreach.delivery.seams import CampaignLike, RecipientLike, VariantLike, VariantSource
+from outreach.delivery.seams import CalendarSource, CampaignLike, RecipientLike, VariantLike, VariantSource
 from outreach.delivery.transport import Transport
 from outreach.mail.headers import address_domain
 from outreach.mail.message import MessageFactory, Personal, SenderInfo, make_message_id
@@ -25,8 +25,10 @@ class MessageSource:
     """Personalised message bytes: the campaign's variants (rendered once each) + a MessageFactory per variant."""
 
     def __init__(self, settings: Settings, campaign: CampaignLike, renderer: VariantSource,
-                 subject_prefix: Callable[[str, str], str] | None = None) -> None:
+                 subject_prefix: Callable[[str, str], str] | None = None,
+                 calendars: CalendarSource | None = None) -> None:
         self.settings = settings
+        self.calendars = calendars
         self.campaign = campaign
         self.secret = require_secret(settings)
         self.renderer = renderer
@@ -60,8 +62,9 @@ class MessageSource:
         subject = rendered.subject
         if self.subject_prefix:
             subject = self.subject_prefix(language, kind) + subject
+        calendar = self.calendars.for_contact(contact, language) if self.calendars else None
         return factory.build(Personal(contact.name, contact.email, subject, rendered.text, rendered.html,
-                                      unsubscribe, message_id, date))
+                                      unsubscribe, message_id, date, calendar))
 
     def message_id(self, delivery_id: int | str) -> str:
         """A new Message-ID for a delivery (or a test message) of this campaign."""

@@ -4,6 +4,7 @@ its `Store` and `Messenger`) and handed in by the caller: delivery imports neith
 - `CampaignLike`: what a campaign must offer to be sent (outreach.campaigns.folder.Campaign is one).
 - `RecipientLike`: one contact of the audience and the language chosen for them (campaigns.folder.Recipient).
 - `VariantSource`: renders a campaign per language × kind (outreach.render.renderer.Renderer).
+- `CalendarSource`: a recipient's calendar file (outreach.events.invitations.InvitationCalendars).
 - `DeliveryStore`: the durable queue the sender asks for work and tells outcomes (delivery.store.DatabaseStore).
 """
 
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from outreach.contacts.model import Contact
+    from outreach.mail.calendar import CalendarPart
     from outreach.mail.message import AttachmentLike
     from outreach.models.deliveries import LockHolder, Outcome, QueuedDelivery
     from outreach.render.renderer import Links, Rendered
@@ -74,6 +76,12 @@ class VariantSource(Protocol):
     """Builds (once each) the variants of a campaign."""
 
     def variant(self, language: str, kind: str) -> VariantLike: ...
+
+
+class CalendarSource(Protocol):
+    """The calendar file (if any) a recipient's message carries: an event invitation's session .ics."""
+
+    def for_contact(self, contact: Contact, language: str) -> CalendarPart | None: ...
 
 
 class SendLock(Protocol):

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Protocol, cast
 
 from outreach.errors import InputError
+from outreach.mail.calendar import CalendarPart
 from outreach.mail.headers import (
     HEADER_WIDTH,
     address_domain,
@@ -169,6 +170,7 @@ class Personal:
     unsubscribe_url: str
     message_id: str
     date: datetime
+    calendar: CalendarPart | None = None  # an event's .ics: added as a text/calendar alternative and attachment
 
 
 def is_utf8(data: bytes) -> bool:
@@ -198,6 +200,8 @@ class MessageFactory:
         token = secrets.token_hex(12)
         self._alt_boundary = f"==alt-{token}=="  # "==" can never occur in quoted-printable or base64 text
         self._mixed_boundary = f"==mixed-{token}==" if attachments else None
+        self._attachment_parts = b""
+        self._calendar_encoded: tuple[CalendarPart, bytes] | None = None
         self._mailto = sender.unsubscribe_mailto or sender.address
 
         self._from = (encode_address_header("From", sender.name, sender.address) + "\r\n").encode("ascii")
@@ -213,6 +217,11 @@ class MessageFactory:
         if sender.language:
             head.append(f"Content-Language: {clean_header_value(sender.language)}")
         head.append("MIME-Version: 1.0")
+        common = "\r\n".join(head) + "\r\n"
+        # A message with a calendar file is always multipart/mixed (the .ics also goes as an attachment).
+        self._calendar_boundary = self._mixed_boundary or f"==mixed-{token}=="
+        self._head_calendar = (common + f'Content-Type: multipart/mixed;\r\n boundary="{self._calendar_boundary}"'
+                               + "\r\n\r\n").encode("ascii")
         if self._mixed_boundary:
             head.append(f'Content-Type: multipart/mixed;\r\n boundary="{self._mixed_boundary}"')
         else:
@@ -239,7 +248,8 @@ class MessageFactory:
                            f"Content-Disposition: attachment{mime_param('filename', attachment.filename)}\r\n")
                 tail.append(b"\r\n--" + mixed + b"\r\n" + headers.encode("ascii") + b"\r\n"
                             + _base64_lines(data))
-            self._mixed_tail = b"".join(tail) + b"\r\n--" + mixed + b"--\r\n"
+            self._attachment_parts = b"".join(tail)
+            self._mixed_tail = self._attachment_parts + b"\r\n--" + mixed + b"--\r\n"
 
     @property
     def cached_lines(self) -> int:
@@ -266,8 +276,11 @@ class MessageFactory:
             middle += f"List-Unsubscribe: {unsubscribe}\r\n"
         text_cte, text_body = encode_body(personal.text, self._qp_text)
         html_cte, html_body = encode_body(personal.html, self._qp_html)
-        parts = [self._from, to.encode("utf-8"), b"\r\n", self._subject(personal.subject), middle.encode("ascii"),
-                 self._head]
+        parts = [self._from, to.encode("utf-8"), b"\r\n", self._subject(personal.subject), middle.encode("ascii")]
+        if personal.calendar is not None:
+            return b"".join([*parts, self._head_calendar, *self._calendar_body(personal.calendar, text_cte, text_body,
+                                                                              html_cte, html_body)])
+        parts.append(self._head)
         if self._mixed_boundary:
             parts.append(self._mixed_open)
         parts += [self._text_open, text_cte, b"\r\n\r\n", text_body,
@@ -276,3 +289,26 @@ class MessageFactory:
             parts.append(self._mixed_tail)
         return b"".join(parts)
 
+    def _calendar_body(self, calendar: CalendarPart, text_cte: bytes, text_body: bytes, html_cte: bytes,
+                       html_body: bytes) -> list[bytes]:
+        """multipart/mixed: (text | HTML | text/calendar) alternatives, the campaign's attachments, the .ics file.
+
+        The calendar travels twice, as most calendar-sending systems do: as the third alternative (mail clients
+        show "add to calendar" / accept buttons from it, RFC 6047 §2.4) and as an `invite.ics` attachment for
+        clients that only offer attachments.
+        """
+        mixed = self._calendar_boundary.encode("ascii")
+        alt = self._alt_boundary.encode("ascii")
+        method = calendar.method.value.encode("ascii")
+        if self._calendar_encoded is None or self._calendar_encoded[0] is not calendar:
+            self._calendar_encoded = (calendar, _base64_lines(calendar.data))  # the same file for a whole variant
+        data = self._calendar_encoded[1]
+        return [b"--" + mixed + b'\r\nContent-Type: multipart/alternative;\r\n boundary="' + alt + b'"\r\n\r\n',
+                self._text_open, text_cte, b"\r\n\r\n", text_body, self._html_open, html_cte, b"\r\n\r\n", html_body,
+                b"\r\n--" + alt + b'\r\nContent-Type: text/calendar; charset="utf-8"; method=' + method
+                + b"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + data, self._alt_close,
+                self._attachment_parts,
+                b"\r\n--" + mixed + b'\r\nContent-Type: application/ics; name="' + calendar.filename.encode("ascii")
+                + b'"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename="'
+                + calendar.filename.encode("ascii") + b'"\r\n\r\n' + data,
+                b"\r\n--" + mixed + b"--\r\n"]

@@ -266,7 +266,7 @@ def _sample_checks(settings: Settings, campaign: Campaign, language: str, body: 
         context = {"contact": {"name": contact.name, "organisation": contact.organisation, "role": "",
                                "kind": contact.kind, "country": contact.country or "", "language": language,
                                "email": contact.email, "attributes": {}},
-                   "links": links, "event": campaign.event_for(contact.country)}
+                   "links": links, "event": campaign.event_for(contact.country, language)}
         where = f"{language}/{contact.kind}" + (f"/{contact.country}" if campaign.event else "")
         try:
             body.render(context)

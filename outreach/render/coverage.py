@@ -41,7 +41,8 @@ def _context(campaign: Campaign, language: str, kind: str, session: str | None, 
                "kind": kind, "country": session or "", "language": language, "email": "sample@example.org",
                "attributes": {}}
     contact.update(fields)
-    return {"contact": contact, "links": links, "event": campaign.event_for(session)}
+    event = campaign.event[session].view(language) if session else {}
+    return {"contact": contact, "links": links, "event": event}
 
 
 def field_gaps(campaign: Campaign, language: str, body: Template, links: Links,

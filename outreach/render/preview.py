@@ -106,14 +106,27 @@ def _or_none(sessions: Sequence[str] | None) -> list[str | None]:
     return list(sessions) if sessions else [None]
 
 
-def _check_sessions(campaign: Campaign, sessions: Sequence[str] | None) -> None:
+def pick_sessions(campaign: Campaign, values: Sequence[str] | None) -> list[str]:
+    """The session codes named on a command line (any case, comma-separated or repeated; `all`: every one);
+    NotFoundError naming the campaign's sessions for one it lacks."""
     from outreach.errors import NotFoundError
 
-    for session in sessions or []:
-        if session not in campaign.event:
-            raise NotFoundError(f"Campaign {campaign.slug!r} has no event session {session!r}",
-                                "Sessions ([events.CC] in campaign.toml): "
+    wanted = [v.strip() for v in ",".join(values or []).split(",") if v.strip()]
+    if any(v.lower() == "all" for v in wanted):
+        return sorted(campaign.event)
+    codes = {code.lower(): code for code in campaign.event}
+    result = []
+    for value in wanted:
+        if value.lower() not in codes:
+            raise NotFoundError(f"Campaign {campaign.slug!r} has no event session {value!r}",
+                                "Sessions ([events.CODE] in campaign.toml): "
                                 f"{', '.join(sorted(campaign.event)) or 'none'}.")
+        result.append(codes[value.lower()])
+    return result
+
+
+def _check_sessions(campaign: Campaign, sessions: Sequence[str] | None) -> None:
+    pick_sessions(campaign, sessions)
 
 
 def _eml(settings: Settings, campaign: Campaign, language: str, kind: str, contact: Contact, links: Links,

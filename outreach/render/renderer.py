@@ -208,16 +208,18 @@ class Variant:
         self._built: dict[str | None, tuple[Template, Template, tuple[AttributeSpec, ...], dict[str, Any]]] = {}
 
     def _event_key(self, contact: Contact) -> str | None:
-        """The event session a reader sees: their country's. A preview or test reader outside every session's
-        country (or without a country) sees the first session, so that every language can be looked at; the
-        audience never holds such a reader (`recipient_for` skips them)."""
+        """The event session a reader sees (`Campaign.session_for`). A preview or test reader whom no session
+        reaches (no country, or one without a session) sees the first session, so that every language can be looked
+        at; the audience never holds such a reader (`recipient_for` skips them)."""
         if not self.campaign.event:
             return None
-        return contact.country if contact.country in self.campaign.event else min(self.campaign.event)
+        session = self.campaign.session_for(contact.country)
+        return session.code if session else min(self.campaign.event)
 
     def _build(self, key: str | None) -> tuple[Template, Template, tuple[AttributeSpec, ...], dict[str, Any]]:
         renderer, doc = self.renderer, self.document
-        event = self.campaign.event_for(key)
+        session = self.campaign.event.get(key or "")
+        event = session.view(self.language) if session else {}
         built = []
         specs: tuple[AttributeSpec, ...] = ()
         for html in (True, False):

@@ -80,6 +80,11 @@ class MergeSummary:
     events_added: int = 0
     suppressions_added: int = 0
     inbound_added: int = 0
+    sessions_added: int = 0
+    sessions_updated: int = 0
+    registrations_added: int = 0
+    registrations_updated: int = 0
+    attendance_added: int = 0
     conflicts: list[Conflict] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
 
@@ -140,6 +145,10 @@ class _Merger:
         if "inbound_messages" in self.other.tables:
             self.copy_new("inbound_messages", ["key", "mailbox", "outcome", "detail", "processed_at"],
                           "inbound_added")
+        if "event_sessions" in self.other.tables:
+            from outreach.tracking.merge_events import merge_events
+
+            merge_events(self.db, self.other, self.now, self.contact_ids, self.summary)
 
     def copy_new(self, table: str, columns: list[str], counter: str) -> None:
         """Rows of a table keyed by a value both databases share: the ones we lack are added."""
