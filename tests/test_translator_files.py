@@ -174,7 +174,9 @@ def test_a_half_translated_import_keeps_the_rest_marked(runner, env, folder: Pat
     (folder / SLUG / "da.md").unlink()  # a language nobody has translated yet
     path = export(runner, env, tmp_path, "da", "po")
     catalog = polib.pofile(str(path))
-    assert all(not e.msgstr for e in catalog)
+    assert all(not e.msgstr for e in catalog if not e.msgctxt.startswith("event-"))
+    # the Danish session's title is written in Danish in campaign.toml: that is its current translation
+    assert [e.msgctxt for e in catalog if e.msgstr] == ["event-DK-title"]
     for entry in catalog:
         if entry.msgctxt == "subject":
             entry.msgstr = "Invitation: national kursusdag"
@@ -186,7 +188,7 @@ def test_a_half_translated_import_keeps_the_rest_marked(runner, env, folder: Pat
     da = folder / SLUG / "da.md"
     front = front_of(da)
     assert front["subject"] == "Invitation: national kursusdag"
-    assert set(front["translated_from"]) == {"subject", "b2"}
+    assert set(front["translated_from"]) == {"subject", "b2", "event-DK-title"}
     en_body = body_of(folder / SLUG / "en.md")
     assert body_of(da) == en_body.replace("## Programme\n", "## Program\n")  # never blanked: the source stays
     changed = {s.id for s in changed_segments(load_campaign(settings(folder), SLUG), "da") or []}
@@ -291,3 +293,30 @@ def test_a_translation_that_would_change_the_structure_is_refused(runner, env, t
     catalog.save(str(po))
     result = runner("campaign", "import", str(po), env=env)
     assert result.exit_code != 0 and "segment b17" in result.output and "does not stay one paragraph" in result.output
+
+
+def test_event_texts_are_translated_into_campaign_toml(runner, env, folder: Path, tmp_path: Path) -> None:
+    toml = folder / SLUG / "campaign.toml"
+    path = export(runner, env, tmp_path, "pl", "po")
+    catalog = polib.pofile(str(path))
+    entry = next(e for e in catalog if e.msgctxt == "event-HR-title")
+    assert entry.msgid == "National training day: socially responsible public procurement" and not entry.msgstr
+    assert "[events.HR]" in entry.comment
+    entry.msgstr = "Krajowy dzień szkoleniowy w Chorwacji"
+    catalog.save(str(path))
+    result = runner("campaign", "import", str(path), env=env)
+    assert result.exit_code == 0, result.output
+    assert '[events.HR.pl]\ntitle = "Krajowy dzień szkoleniowy w Chorwacji"\n' in toml.read_text("utf-8")
+    campaign = load_campaign(settings(folder), SLUG)
+    assert campaign.event["HR"].text("pl").title == "Krajowy dzień szkoleniowy w Chorwacji"
+    assert campaign.event["HR"].text("de").title.startswith("National training day")  # others keep the source's
+    assert "event-HR-title" in front_of(folder / SLUG / "pl.md")["translated_from"]
+    assert changed_segments(campaign, "pl") == []
+    # The English title changes: the Polish one is listed as changed, and a file exported before is refused.
+    toml.write_text(toml.read_text("utf-8").replace(
+        '[events.HR.en]\ntitle = "National training day: socially', '[events.HR.en]\ntitle = "National training '
+        'day in Zagreb: socially'), "utf-8")
+    campaign = load_campaign(settings(folder), SLUG)
+    assert [s.id for s in changed_segments(campaign, "pl") or []] == ["event-HR-title"]
+    result = runner("campaign", "import", str(path), env=env)
+    assert result.exit_code != 0 and "was exported from revision" in result.output

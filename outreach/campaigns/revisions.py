@@ -65,8 +65,26 @@ def _body_segment(number: int, block: Block, body_line: int) -> Segment:
 
 
 def source_segments(campaign: Campaign) -> list[Segment]:
-    """The segments of the source language file, with the campaign's name from campaign.toml."""
-    return segments_of(campaign.document(campaign.source_language), campaign.name)
+    """The segments of the source language file, with the campaign's name and the event sessions' texts from
+    campaign.toml."""
+    from outreach.campaigns.event_texts import source_texts
+
+    segments = segments_of(campaign.document(campaign.source_language), campaign.name)
+    segments += [Segment(sid, f"event {field.replace('_', ' ')}", text, 0, code)
+                 for sid, code, field, text in source_texts(campaign)]
+    return segments
+
+
+def has_translation(campaign: Campaign, language: str, segment_id: str) -> bool:
+    """Whether the translation has its own text for a segment: the body and front matter always; the name and
+    event texts only when given (readers get the source's otherwise, so a missing one is not "changed")."""
+    from outreach.campaigns.event_texts import parse_id, translation
+
+    if segment_id == "name":
+        return bool(campaign.document(language).name)
+    if parse_id(segment_id) is not None:
+        return translation(campaign, language, segment_id) is not None
+    return True
 
 
 def changed_segments(campaign: Campaign, language: str) -> list[Segment] | None:
@@ -77,12 +95,13 @@ def changed_segments(campaign: Campaign, language: str) -> list[Segment] | None:
     doc = campaign.document(language)
     source = source_segments(campaign)
     if doc.pins:
-        return [s for s in source if doc.pins.get(s.id) != s.revision and (s.id != "name" or doc.name)]
+        return [s for s in source if doc.pins.get(s.id) != s.revision and has_translation(campaign, language, s.id)]
     if doc.translated_from is None:
         return None
     if doc.translated_from == source_revision(campaign):
         return []
-    return [s for s in source if s.id != "name"]  # a whole-file revision cannot tell which segment changed
+    # a whole-file revision cannot tell which segment changed
+    return [s for s in source if s.line and has_translation(campaign, language, s.id)]
 
 
 def current_pins(campaign: Campaign, language: str) -> dict[str, str]:
@@ -91,7 +110,8 @@ def current_pins(campaign: Campaign, language: str) -> dict[str, str]:
     if doc.pins:
         return dict(doc.pins)
     if doc.translated_from is not None and doc.translated_from == source_revision(campaign):
-        return {s.id: s.revision for s in source_segments(campaign) if s.id != "name" or doc.name}
+        return {s.id: s.revision for s in source_segments(campaign)
+                if s.line and has_translation(campaign, language, s.id)}
     return {}
 
 
@@ -158,7 +178,7 @@ def pin(campaign: Campaign, language: str, segment_ids: list[str] | None = None)
         raise InputError(f"{language}.md is the source language file of {campaign.slug!r}: it records no revisions",
                          "Pin a translation: --lang pl.")
     doc = campaign.document(language)
-    source = {s.id: s for s in source_segments(campaign) if s.id != "name" or doc.name}
+    source = {s.id: s for s in source_segments(campaign) if has_translation(campaign, language, s.id)}
     wanted = segment_ids or list(source)
     unknown = [sid for sid in wanted if sid not in source]
     if unknown:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from outreach.campaigns.documents import read_document, source_revision
+from outreach.campaigns.documents import read_document
 from outreach.campaigns.revisions import (
     Segment,
     align,
@@ -25,7 +25,7 @@ from outreach.campaigns.revisions import (
     toml_string,
 )
 from outreach.campaigns.segments import Code, Part, blocks_of, join, parse_body, rebuild, tokenize
-from outreach.campaigns.translator.units import Exchange
+from outreach.campaigns.translator.units import Exchange, event_translations, exchange_revision
 from outreach.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
@@ -93,10 +93,11 @@ def _campaign_for(settings: Settings, exchange: Exchange, path: Path, slug: str 
         raise InputError(f"{path}: translates {exchange.source_language or '?'} into {exchange.language}, but "
                          f"{campaign.slug!r} is written in {campaign.source_language}",
                          "Export the campaign again and translate that file.")
-    current = source_revision(campaign)
+    current = exchange_revision(campaign)
     if exchange.revision != current:
-        raise InputError(f"{path} was exported from revision {exchange.revision} of {campaign.source_language}.md; "
-                         f"{campaign.slug} is now at revision {current}",
+        raise InputError(f"{path} was exported from revision {exchange.revision} of {campaign.slug} (its "
+                         f"{campaign.source_language}.md and the texts of campaign.toml); it is now at revision "
+                         f"{current}",
                          f"Export again (outreach campaign export {campaign.slug} --lang {exchange.language}) and "
                          "carry your translations over: the new file shows which segments changed.")
     return campaign
@@ -176,9 +177,9 @@ def import_file(settings: Settings, path: Path, slug: str | None = None,
         if unit.target and join(unit.target).strip():
             targets[unit.id] = checked_target(by_id[unit.id], unit.target, path)
     texts, pins, translated = _merge(campaign, exchange.language, source, targets, done)
-    written = _write(campaign, exchange.language, source, texts, pins)
+    written = _write(settings, campaign, exchange.language, source, texts, pins)
     return ImportReport(campaign.slug, exchange.language, written, translated,
-                        [s.id for s in source if s.id not in translated and (s.id != "name" or s.id in texts)])
+                        [s.id for s in source if s.id not in translated and (s.line or s.id in texts)])
 
 
 def _merge(campaign: Campaign, language: str, source: list[Segment], targets: dict[str, str],
@@ -187,6 +188,7 @@ def _merge(campaign: Campaign, language: str, source: list[Segment], targets: di
     the current translation (with its pin), else the source text; a name nobody translated is left out."""
     existing = campaign.documents.get(language)
     current = align(source, segments_of(existing, existing.name)) if existing is not None else {}
+    current.update(event_translations(campaign, language, source))
     old_pins = current_pins(campaign, language) if existing is not None else {}
     texts: dict[str, str] = {}
     pins: dict[str, str] = {}
@@ -201,15 +203,16 @@ def _merge(campaign: Campaign, language: str, source: list[Segment], targets: di
             texts[segment.id] = current[segment.id].text
             if segment.id in old_pins:
                 pins[segment.id] = old_pins[segment.id]
-        elif segment.id != "name":
+        elif segment.line:  # the name and event texts fall back to the source's by themselves
             texts[segment.id] = segment.text
     return texts, pins, translated
 
 
-def _write(campaign: Campaign, language: str, source: list[Segment], texts: dict[str, str],
+def _write(settings: Settings, campaign: Campaign, language: str, source: list[Segment], texts: dict[str, str],
            pins: dict[str, str]) -> Path:
-    """Write `<lang>.md` atomically: the source's body skeleton with the translated blocks, checked by reading it
-    back before it replaces the old file."""
+    """Write `<lang>.md` (the source's body skeleton with the translated blocks) and, when event texts changed,
+    campaign.toml's `[events.<CODE>.<lang>]` tables; each file replaced whole, both put back if the result does
+    not read as a valid campaign."""
     source_doc = campaign.document(campaign.source_language)
     layout = parse_body(source_doc.body)
     body = rebuild(layout, [texts[f"b{n}"] for n in range(1, len(blocks_of(layout)) + 1)])
@@ -222,17 +225,57 @@ def _write(campaign: Campaign, language: str, source: list[Segment], texts: dict
     table = ["\n", pins_table(ordered)] if ordered else []
     text = "".join(["+++\n", *front, *table, "+++\n", body])
     path = campaign.path / f"{language}.md"
-    temporary = campaign.path / f".{language}.md.importing"
+    toml_text = _event_tables(campaign, language, source, texts)
+    saved = {p: p.read_bytes() if p.is_file() else None for p in (path, campaign.toml_path)}
+    try:
+        if toml_text is not None:
+            _replace(campaign.toml_path, toml_text)
+        _replace(path, text)
+        read_document(path, language)
+        if toml_text is not None:
+            from outreach.campaigns.folder import load_campaign
+
+            load_campaign(settings, campaign.slug)
+    except (InputError, OSError) as error:
+        for original, data in saved.items():  # both files as they were, or neither written
+            if data is None:
+                original.unlink(missing_ok=True)
+            else:
+                _replace(original, data.decode("utf-8-sig"))
+        if isinstance(error, OSError):
+            raise InputError(f"{path}: cannot write the translation ({error.strerror})",
+                             "Check that the campaign folder exists and that you can write to it.") from None
+        raise InputError(f"{path}: the imported translation would not be a valid campaign ({error.message})",
+                         error.hint) from None
+    return path
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write a file through a temporary file in its folder, so that it is either old or new, never half."""
+    temporary = path.with_name(f".{path.name}.importing")
     try:
         temporary.write_text(text, encoding="utf-8")
-        read_document(temporary, language)
         os.replace(temporary, path)
-    except InputError as error:
+    finally:
         temporary.unlink(missing_ok=True)
-        raise InputError(f"{path}: the imported translation would not be a valid language file "
-                         f"({error.message})", error.hint) from None
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot write the translation ({error.strerror})",
-                         "Check that the campaign folder exists and that you can write to it.") from None
-    return path
+
+
+def _event_tables(campaign: Campaign, language: str, source: list[Segment], texts: dict[str, str]) -> str | None:
+    """campaign.toml's new text with the `[events.<CODE>.<language>]` tables, or None when no event text changes."""
+    from outreach.campaigns.event_texts import TEXT_FIELDS, parse_id, with_event_texts
+
+    tables: dict[str, dict[str, str]] = {}
+    for segment in source:
+        parsed = parse_id(segment.id)
+        if parsed is None or segment.id not in texts:
+            continue
+        code, _ = parsed
+        if code not in tables:
+            own = campaign.event[code].texts.get(language)
+            tables[code] = {f: getattr(own, f) for f in TEXT_FIELDS if own is not None and getattr(own, f)}
+        tables[code][parsed[1]] = texts[segment.id]
+    changed = {code: values for code, values in tables.items()
+               if any(getattr(campaign.event[code].texts.get(language), f, None) != v for f, v in values.items())}
+    if not changed:
+        return None
+    return with_event_texts(campaign.toml_path.read_text("utf-8-sig"), language, changed)

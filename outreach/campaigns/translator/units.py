@@ -57,9 +57,14 @@ def codes_legend(parts: list[Part]) -> str:
 
 
 def _note(segment: Segment, source_language: str, state: str, parts: list[Part]) -> str:
-    where = (f"{segment.kind} in {source_language}.md line {segment.line}" if segment.line else
-             f"{segment.kind} (campaign.toml)")
-    lines = [where + (f", in the branch {{% {segment.context} %}}" if segment.context else "") + "."]
+    if segment.line:
+        where = f"{segment.kind} in {source_language}.md line {segment.line}" + (
+            f", in the branch {{% {segment.context} %}}" if segment.context else "")
+    elif segment.context:
+        where = f"{segment.kind} of the event session {segment.context} ([events.{segment.context}] in campaign.toml)"
+    else:
+        where = f"{segment.kind} (campaign.toml)"
+    lines = [where + "."]
     legend = codes_legend(parts)
     if legend:
         lines.append(f"Locked codes, keep each exactly once: {legend}.")
@@ -110,6 +115,27 @@ def match_codes(source: list[Part], target: list[Part]) -> list[Part] | None:
     return result
 
 
+def event_translations(campaign: Campaign, language: str, source: list[Segment]) -> dict[str, Segment]:
+    """The current translations of the event texts, as segments by source id."""
+    from outreach.campaigns.event_texts import translation
+
+    result = {}
+    for segment in source:
+        text = translation(campaign, language, segment.id)
+        if text is not None:
+            result[segment.id] = Segment(segment.id, segment.kind, text, 0, segment.context)
+    return result
+
+
+def exchange_revision(campaign: Campaign) -> str:
+    """What a translator file was made from: the source file's revision, and the campaign.toml texts (name and
+    event texts) by their segment revisions."""
+    import hashlib
+
+    extra = "".join(f"{s.id}={s.revision};" for s in source_segments(campaign) if not s.line)
+    return f"{source_revision(campaign)}-{hashlib.sha256(extra.encode()).hexdigest()[:6]}"
+
+
 def export_units(campaign: Campaign, language: str) -> Exchange:
     """The campaign's segments for a translator into `language`, with the current translation of each."""
     from outreach.errors import InputError
@@ -120,6 +146,7 @@ def export_units(campaign: Campaign, language: str) -> Exchange:
     source = source_segments(campaign)
     doc = campaign.documents.get(language)
     aligned = align(source, segments_of(doc, doc.name)) if doc is not None else {}
+    aligned.update(event_translations(campaign, language, source))
     changed = {s.id for s in (changed_segments(campaign, language) or [])} if doc is not None else set()
     units = []
     for segment in source:
@@ -129,7 +156,7 @@ def export_units(campaign: Campaign, language: str) -> Exchange:
         state = NEW if target is None else CHANGED if segment.id in changed else TRANSLATED
         units.append(Unit(segment.id, segment.kind, parts, target, state,
                           _note(segment, campaign.source_language, state, parts)))
-    return Exchange(campaign.slug, campaign.source_language, language, source_revision(campaign), units)
+    return Exchange(campaign.slug, campaign.source_language, language, exchange_revision(campaign), units)
 
 
 def markdown(parts: list[Part] | None) -> str:
