@@ -130,7 +130,9 @@ def _matrix(campaign: Campaign, db: Database | None, report: CheckReport) -> Non
                                                          f'translated_from = "{report.revision}" (or outreach '
                                                          f"campaign pin {campaign.slug} --lang {status.language})"))
         elif status.outdated:
-            report.issues.append(_changed_issue(campaign, status.language, where))
+            from outreach.render.coverage import changed_issue
+
+            report.issues.append(changed_issue(campaign, status.language, where))
     needed = set(campaign.audience.languages)
     for country in campaign.audience.countries:
         needed.update(country_languages(country)[:1])
@@ -161,18 +163,6 @@ def _matrix(campaign: Campaign, db: Database | None, report: CheckReport) -> Non
         report.issues.append(Issue("warning", str(campaign.toml_path), f"{no_event} recipient(s) live in a country "
                                                                        "without an [events.CC] table and are skipped"))
     report.languages = sorted(rows.values(), key=lambda r: (r.language != campaign.source_language, r.language))
-
-
-def _changed_issue(campaign: Campaign, language: str, where: str) -> Issue:
-    """The segments of a translation whose source changed since it was made, each named."""
-    from outreach.campaigns.revisions import changed_segments
-
-    changed = changed_segments(campaign, language) or []
-    listed = "; ".join(segment.describe() for segment in changed)
-    return Issue("warning", where, f"{len(changed)} segment(s) changed in {campaign.source_language}.md since this "
-                                   f"translation (or not translated yet): {listed}; update them (outreach campaign "
-                                   f"export {campaign.slug} --lang {language}), or after review: outreach campaign "
-                                   f"pin {campaign.slug} --lang {language}")
 
 
 def _settings_checks(campaign: Campaign, report: CheckReport) -> None:

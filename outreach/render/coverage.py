@@ -1,6 +1,7 @@
 """What `campaign check` renders beyond one sample per variant: every event session with every language and kind
 (any reader may live in any session's country, and send time renders exactly that), and the contact fields a body
 prints with nothing to cope with their absence (an empty organisation leaving "As a representative of  you will").
+And the warning naming the segments of a translation that changed in the source since it was made.
 """
 
 from __future__ import annotations
@@ -80,3 +81,14 @@ def _line_of_field(body: str, field_name: str) -> int | None:
             return number
     return None
 
+
+def changed_issue(campaign: Campaign, language: str, where: str) -> Issue:
+    """The segments of a translation whose source changed since it was made, each named."""
+    from outreach.campaigns.revisions import changed_segments
+
+    changed = changed_segments(campaign, language) or []
+    listed = "; ".join(segment.describe() for segment in changed)
+    return Issue("warning", where, f"{len(changed)} segment(s) changed in {campaign.source_language}.md since this "
+                                   f"translation (or not translated yet): {listed}; update them (outreach campaign "
+                                   f"export {campaign.slug} --lang {language}), or after review: outreach campaign "
+                                   f"pin {campaign.slug} --lang {language}")
