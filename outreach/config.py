@@ -93,6 +93,16 @@ class Settings:
         "OUTREACH_SOFT_BOUNCE_CAMPAIGNS", doc="... across at least this many distinct campaigns"))
     topics: tuple[str, ...] = field(default=(), metadata=_env(
         "OUTREACH_TOPICS", doc="comma-separated topics subscribers may choose on the web pages"))
+    dkim_key: Path | None = field(default=None, metadata=_env(
+        "OUTREACH_DKIM_KEY", doc="PEM RSA private key file; when set, every message is DKIM-signed"))
+    dkim_selector: str | None = field(default=None, metadata=_env(
+        "OUTREACH_DKIM_SELECTOR", doc="DKIM selector: the key's record is <selector>._domainkey.<domain>"))
+    dkim_domain: str | None = field(default=None, metadata=_env(
+        "OUTREACH_DKIM_DOMAIN", doc="DKIM signing domain (default: the sender's domain)"))
+    dkim_record: str | None = field(default=None, metadata=_env(
+        "OUTREACH_DKIM_RECORD", doc="the selector's published TXT record (default: looked up in DNS)"))
+    timezone: str | None = field(default=None, metadata=_env(
+        "OUTREACH_TIMEZONE", doc="IANA time zone for send --at when --tz is not given, e.g. Europe/Warsaw"))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

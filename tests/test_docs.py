@@ -16,8 +16,16 @@ from outreach.cli import app
 REPO = Path(__file__).resolve().parent.parent
 
 
+def _subcommands(command) -> dict[str, object]:
+    """A group's commands by name, through click's API (the root builds its commands when asked: cli.LazyGroup)."""
+    if not hasattr(command, "list_commands"):
+        return {}
+    ctx = typer.Context(command)
+    return {name: command.get_command(ctx, name) for name in command.list_commands(ctx)}
+
+
 def _commands(command, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], object]]:
-    subcommands = getattr(command, "commands", None)
+    subcommands = _subcommands(command)
     if subcommands:
         for name, sub in subcommands.items():
             yield from _commands(sub, (*path, name))
@@ -77,14 +85,14 @@ def test_documented_example_uses_existing_command_and_options(where: str, exampl
     # Only the command itself: a comment, a `&& next command` or a pipe ends it.
     words = shlex.split(re.split(r"\s(?:#|&&|\|)\s?", example)[0])
     command, index = typer.main.get_command(app), 0
-    while index < len(words) and getattr(command, "commands", None):
+    while index < len(words) and _subcommands(command):
         word = words[index]
         if word.startswith("-"):  # a global option, and its value unless it is a flag
             option = next(p for p in command.params if word.split("=")[0] in p.opts)
             index += 1 if getattr(option, "is_flag", False) or "=" in word else 2
             continue
-        assert word in command.commands, f"{where}: `outreach {example}` names no command {word!r}"
-        command, index = command.commands[word], index + 1
+        assert word in _subcommands(command), f"{where}: `outreach {example}` names no command {word!r}"
+        command, index = _subcommands(command)[word], index + 1
     options = {name for param in command.params for name in (*param.opts, *param.secondary_opts)} | {"--help"}
     for word in words[index:]:
         word = word.strip("[]")

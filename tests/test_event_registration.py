@@ -16,7 +16,7 @@ from outreach.campaigns.folder import load_campaign
 from outreach.db.registrations import count_by_status, list_registrations
 from outreach.db.schema import open_database
 from outreach.errors import NotFoundError
-from outreach.events.registration import Answer, cancel, decline, promote_waiting, register
+from outreach.events.registration import Answer, cancel, decline, places_left, promote_waiting, register
 from outreach.events.sessions import open_session
 from outreach.models.sessions import Person, RegistrationStatus
 
@@ -32,7 +32,12 @@ def session_id(settings, tmp_path, db, clock) -> int:
 
 
 def test_capacity_waiting_list_and_promotion_in_order(db, clock, session_id) -> None:
+    from outreach.db.sessions import get_session_by_id
+
+    row = get_session_by_id(db, session_id)
+    assert row is not None and places_left(db, row) == 2
     answers = [register(db, clock, session_id, _person(n)).answer for n in range(5)]
+    assert places_left(db, row) == 0
     assert answers == [Answer.REGISTERED, Answer.REGISTERED, Answer.WAITING, Answer.WAITING, Answer.WAITING]
     again = register(db, clock, session_id, _person(1))
     assert again.answer is Answer.ALREADY_REGISTERED and not again.changed

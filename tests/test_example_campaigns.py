@@ -280,3 +280,23 @@ def test_pdf_check_catches_a_broken_file(tmp_path: Path) -> None:
     shifted.write_bytes(good.replace(b"%PDF-1.7\n", b"%PDF-1.7\n\n", 1))
     with pytest.raises(AssertionError):
         _check_pdf(shifted)
+
+
+# The directive's terms beyond the two above, from the style sheets' glossaries (outreach/locale/<lang>/style.toml):
+# the awareness newsletter presents articles 20, 67 and 70, so each language must use its official words for them.
+AWARENESS_TERMS = ("contracting authority", "reserved contracts", "sheltered workshop", "award criteria",
+                   "contract performance conditions", "most economically advantageous tender")
+
+
+@pytest.mark.parametrize("lang", BSI_LANGUAGES)
+def test_awareness_uses_the_directive_terms_of_the_style_glossary(lang: str) -> None:
+    from outreach.render.stylesheet import load_style
+
+    style = load_style(lang)
+    assert style is not None, f"no style sheet for {lang}"
+    text = (CAMPAIGNS / "bsi-awareness" / f"{lang}.md").read_text("utf-8")
+    missing = [t for t in AWARENESS_TERMS if not style.term(t).match.search(text)]
+    assert not missing, f"{lang}: not found: " + ", ".join(f"{t} ({style.term(t).term})" for t in missing)
+    for rule in style.rules:
+        if "glossary term" in rule.message:
+            assert not rule.pattern.search(text), f"{lang}: {rule.pattern.pattern} {rule.message}"

@@ -38,6 +38,7 @@ def test_wheel_bundles_campaigns_layouts_examples_catalogs_and_pages(tmp_path: P
         "outreach/_bundled/campaigns/bsi-training/el.md",
         "outreach/locale/pl/LC_MESSAGES/emails.po",
         "outreach/locale/el/LC_MESSAGES/web.po",
+        "outreach/locale/lv/style.toml",
         "outreach/tracking/templates/report.html.j2",
         "outreach/contacts/importing/aliases.toml",
     ]

@@ -1,29 +1,85 @@
-"""The `outreach` command: the root app, its global options, and the groups joined with add_typer.
+"""The `outreach` command: the root app, its global options, and its commands and groups, loaded when used.
 
-Each group lives in its own module and owns nothing but parsing, calling the core and printing.
+Each command group lives in its own module and owns nothing but parsing, calling the core and printing. The root
+knows them by name (`COMMANDS`) and imports a module, and builds its click commands, only when that command runs
+(or `--help` lists them all): `outreach contacts count` never imports the campaign, sending or web modules.
 """
 
 from __future__ import annotations
 
+import importlib
+from difflib import get_close_matches
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from outreach import __version__
-from outreach.cli import campaign as campaign_cli
-from outreach.cli import campaign_translate as campaign_translate_cli
-from outreach.cli import contacts as contacts_cli
-from outreach.cli import db as db_cli
-from outreach.cli import events as events_cli
-from outreach.cli import sending as sending_cli
-from outreach.cli import setup as setup_cli
-from outreach.cli import tracking as tracking_cli
-from outreach.cli import web as web_cli
 from outreach.cli._common import App, AppState
+
+# Every command of the root, in the order `outreach --help` lists them: name → "module:attribute", where the
+# attribute is a command function or an App holding a group of commands.
+COMMANDS: dict[str, str] = {
+    "init": "outreach.cli.campaign:init",
+    "config": "outreach.cli.setup:config",
+    "countries": "outreach.cli.setup:countries",
+    "contacts": "outreach.cli.contacts:app",
+    "campaign": "outreach.cli.campaign:campaign_app",
+    "i18n": "outreach.cli.campaign:i18n_app",
+    "send": "outreach.cli.sending:send",
+    "status": "outreach.cli.status:status",
+    "schedule": "outreach.cli.schedule:app",
+    "run-due": "outreach.cli.schedule:run_due",
+    "report": "outreach.cli.tracking:report",
+    "bounces": "outreach.cli.tracking:bounces_app",
+    "unsubscribes": "outreach.cli.tracking:unsubscribes_app",
+    "serve": "outreach.cli.web:serve",
+    "event": "outreach.cli.events:event_app",
+    "db": "outreach.cli.db:db_app",
+    "dkim": "outreach.cli.dkim:app",
+    "sink": "outreach.cli.demo:sink",
+    "demo": "outreach.cli.demo:demo",
+}
+
+
+def load_command(name: str) -> Any:
+    """The click command (or group) for one of COMMANDS, imported and built now."""
+    module, _, attribute = COMMANDS[name].partition(":")
+    target = getattr(importlib.import_module(module), attribute)
+    if isinstance(target, typer.Typer):
+        command: Any = typer.main.get_group(target)
+    else:
+        single = App()
+        single.command(name)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
+class LazyGroup(TyperGroup):
+    """The root group: its commands are built on first use from COMMANDS (click's lazy-loading pattern)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.add_command(load_command(cmd_name), cmd_name)
+        return self.commands.get(cmd_name)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            matches = get_close_matches(name, list(COMMANDS))
+            ctx.fail(f"No such command {name!r}." + (f" Did you mean {', '.join(map(repr, matches))}?"
+                                                     if matches else ""))
+        return super().resolve_command(ctx, args)
+
 
 app = App(
     name="outreach",
+    cls=LazyGroup,
     help="Multilingual newsletters and outreach: contacts, localized campaigns, careful sending, tracking.",
 )
 
@@ -48,17 +104,6 @@ def root(
 ) -> None:
     """Multilingual newsletters and outreach: contacts, localized campaigns, careful sending, tracking."""
     ctx.obj = AppState(db_option=db, env_file=env_file)
-
-
-setup_cli.register(app)
-app.add_typer(contacts_cli.app, name="contacts")
-campaign_cli.register(app)
-campaign_translate_cli.register(campaign_cli.campaign_app)
-sending_cli.register(app)
-tracking_cli.register(app)
-db_cli.register(app)
-web_cli.register(app)
-events_cli.register(app)
 
 
 def main() -> None:

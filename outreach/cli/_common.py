@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from outreach.config import Settings, Workspace
+    from outreach.db.reading import Reader
     from outreach.db.schema import Database
 
 P = ParamSpec("P")
@@ -51,6 +51,7 @@ class AppState:
     _workspace: Workspace | bool | None = field(default=None, repr=False)  # False: looked, none found
     _settings: Settings | None = field(default=None, repr=False)
     _db: Database | None = field(default=None, repr=False)
+    _reader: sqlite3.Connection | None = field(default=None, repr=False)
     _stderr: Console | None = field(default=None, repr=False)
 
     @property
@@ -99,19 +100,32 @@ class AppState:
         self.require_workspace()
         return self.settings_anywhere()
 
+    def _existing_path(self) -> Path:
+        path = self.settings.db_path
+        if not path.exists():
+            raise NotFoundError(f"No database at {path}",
+                                "Import contacts to create it (outreach contacts import FILE), or check "
+                                "--db / OUTREACH_DB (outreach config shows the settings in force).")
+        return path
+
     @property
     def db(self) -> Database:
         """The existing database, opened (and migrated) once per command; never created here."""
         if self._db is None:
-            path = self.settings.db_path
-            if not path.exists():
-                raise NotFoundError(f"No database at {path}",
-                                    "Import contacts to create it (outreach contacts import FILE), or check "
-                                    "--db / OUTREACH_DB (outreach config shows the settings in force).")
             from outreach.db.schema import open_database
 
-            self._db = open_database(path)
+            self._db = open_database(self._existing_path())
         return self._db
+
+    @property
+    def reader(self) -> Reader:
+        """For a command that only reads: a bare read-only connection when the file is at this code's schema
+        (sqlite-utils is then never imported: outreach.db.reading), else the database opened the full way."""
+        if self._db is None and self._reader is None:
+            from outreach.db.reading import open_reader
+
+            self._reader = open_reader(self._existing_path())
+        return self._reader if self._db is None and self._reader is not None else self.db
 
     def creating_db(self) -> Database:
         """The database, created when it does not exist yet (and said so on stderr): for init, import and add."""
@@ -164,6 +178,9 @@ class AppState:
         if self._db is not None:
             self._db.close()
             self._db = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
 
 @runtime_checkable
@@ -247,6 +264,8 @@ def one_of(value: str, choices: Sequence[str], option: str) -> str:
 
 def print_json(document: Any) -> None:
     """Exactly one JSON document on stdout, non-ASCII kept as is."""
+    import json
+
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
     sys.stdout.flush()
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from outreach.cli import campaign_translate
 from outreach.cli._common import App, AppState, err, out, print_json, print_table, state
 
 if TYPE_CHECKING:
@@ -15,13 +16,7 @@ if TYPE_CHECKING:
 
 campaign_app = App(help="Campaigns: one folder per mailing, one Markdown file per language.")
 i18n_app = App(help="Translations of the layout and web-page strings.")
-
-
-def register(app: App) -> None:
-    """Add the campaign group, `init` and the i18n group to the root app."""
-    app.add_typer(campaign_app, name="campaign")
-    app.add_typer(i18n_app, name="i18n")
-    app.command("init")(init)
+campaign_translate.register(campaign_app)  # export, import, pin: translator files (their own module)
 
 
 @campaign_app.command("new")

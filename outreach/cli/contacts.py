@@ -267,7 +267,7 @@ def count(country: Countries = None, kind: Kinds = None, language: Languages = N
     from outreach.contacts.model import GROUPS, count_by
     from outreach.errors import InputError
 
-    db = state().db
+    db = state().reader
     contact_filter = _filter(country, kind, language, status, tag, search)
     groups = [part.strip().lower() for part in (by or "").split(",") if part.strip()]
     for group in groups:
@@ -285,7 +285,7 @@ def count(country: Countries = None, kind: Kinds = None, language: Languages = N
                                             for row in rows])
         err().print(f"{counts.total} contact(s).")  # beside the table: piped, the rows stay one kind of line
     else:
-        out().print(f"{counts.total} contact(s).")
+        typer.echo(f"{counts.total} contact(s).")  # plain text: no need to load rich for one line
 
 
 @app.command("export")

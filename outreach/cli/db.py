@@ -14,11 +14,6 @@ db_app = App(help="The database file: merge another expert's database, make a ba
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 
-def register(app: App) -> None:
-    """Add the db group to the root app."""
-    app.add_typer(db_app, name="db")
-
-
 @db_app.command("merge")
 def db_merge(
     other: Annotated[Path, typer.Argument(help="Another expert's contacts.db (opened read-only).",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from outreach.cli._common import App, err, state
+from outreach.cli._common import err, state
 from outreach.errors import ExitCode, InputError, TransportError
 
 if TYPE_CHECKING:
@@ -25,17 +25,7 @@ if TYPE_CHECKING:
     from outreach.delivery.seams import CalendarSource
     from outreach.delivery.sender import Progress, Sender, SendOptions, SendReport
     from outreach.render.renderer import Renderer
-
-
-def register(app: App) -> None:
-    """Add this part's commands to the root app."""
-    from outreach.cli.demo import demo, sink
-    from outreach.cli.status import status
-
-    app.command("send")(send)
-    app.command("status")(status)
-    app.command("sink")(sink)
-    app.command("demo")(demo)
+    from outreach.scheduling import SendRequest
 
 
 ListOpt = list[str] | None
@@ -71,6 +61,11 @@ def send(
                                              "or 'all') to send each language in.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Send invitations even to a session that has started or "
                                                         "was cancelled.")] = False,
+    at: Annotated[str | None, typer.Option("--at", metavar="WHEN", help='Schedule the send instead, e.g. '
+                                           '"2027-03-01 09:00"; run by `outreach run-due` or `outreach serve`.',
+                                           show_default=False)] = None,
+    tz: Annotated[str | None, typer.Option("--tz", metavar="ZONE", help="The time zone of --at, e.g. Europe/Warsaw "
+                                           "(default: OUTREACH_TIMEZONE).", show_default=False)] = None,
 ) -> None:
     """Send a campaign to its audience, once per recipient: resumable, rate-limited, with a summary first."""
     from outreach.campaigns.folder import iter_audience, load_campaign
@@ -91,7 +86,16 @@ def send(
     _check_reply_code(reply_code, retry_failed)
     clock = SystemClock()
     console = err()
+    if at is not None or tz is not None:
+        from outreach.scheduling import SendRequest
+
+        request = SendRequest(tuple(country or ()), tuple(kind or ()), tuple(language or ()), tuple(tag or ()),
+                              limit, rate, domain_rate, workers)
+        _schedule(settings, app_state.db, clock, campaign, extra, request, at, tz, yes=yes,
+                  other=dry_run or bool(test_to) or retry_unknown or retry_failed)
+        return
     if test_to:
+        check_dkim(settings, campaign.sender_address)
         _send_tests(settings, clock, campaign, test_to, extra, rate, _sessions(campaign, session))
         return
     db = app_state.db
@@ -114,6 +118,7 @@ def send(
                          if failed and not retry_failed else ""))
         return
     _print_plan(plan, describe_transport(settings))
+    check_dkim(settings, campaign.sender_address)
     if not yes:
         if not sys.stdin.isatty():
             raise InputError("Not sending without a confirmation, and there is no terminal to ask in",
@@ -131,6 +136,62 @@ def send(
     # are listed, but were the previous run's: they do not make this one partial.
     if report.failed_count or report.uncertain:
         raise typer.Exit(int(ExitCode.PARTIAL))
+
+
+def _schedule(settings: Settings, db: Database, clock: Clock, campaign: Campaign, extra: ContactFilter,
+              request: SendRequest, at: str | None, tz: str | None, *, yes: bool, other: bool) -> None:
+    """`send --at`: show what would be sent now, ask, and record the schedule."""
+    from outreach.campaigns.folder import iter_audience
+    from outreach.delivery.plan import plan_send
+    from outreach.delivery.transport import describe_transport
+    from outreach.scheduling import EXAMPLE, parse_at, schedule_send
+
+    if at is None:
+        raise typer.BadParameter(f"--tz only gives the zone of --at; add --at, e.g. {EXAMPLE}", param_hint="--tz")
+    if other:
+        raise typer.BadParameter("--at schedules a plain send; --dry-run, --test-to, --retry-unknown and "
+                                 "--retry-failed run now, without --at.", param_hint="--at")
+    when = parse_at(at, tz, settings.timezone, clock.now())
+    check_dkim(settings, campaign.sender_address)
+    plan = plan_send(db, campaign.slug, (campaign.audience, extra), iter_audience(db, campaign, extra))
+    _print_plan(plan, describe_transport(settings))
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InputError("Not scheduling without a confirmation, and there is no terminal to ask in",
+                             f'Check the summary above, then add --yes: outreach send {campaign.slug} --at "{at}"'
+                             + (f" --tz {tz}" if tz else "") + " --yes")
+        typer.confirm(f"Schedule {campaign.slug!r} for {when.describe()}?", abort=True, err=True)
+    number = schedule_send(db, clock, campaign.slug, when, request)
+    err().print(f"Scheduled #{number}: {campaign.slug} at {when.describe()}. The audience is taken when it starts "
+                "(now: the summary above). It starts when `outreach run-due` runs after that time (cron, a systemd "
+                f"timer) or while `outreach serve` runs; `outreach schedule cancel {number}` cancels it.")
+
+
+def start_scheduled(settings: Settings, db: Database, clock: Clock, slug: str, request: SendRequest) -> SendReport:
+    """Run a scheduled send now, as `outreach send SLUG --yes` with its options would (no prompt)."""
+    from outreach.campaigns.folder import load_campaign
+    from outreach.contacts.model import ContactFilter
+    from outreach.delivery.sender import SendOptions
+
+    campaign = load_campaign(settings, slug)
+    extra = ContactFilter.parse(countries=list(request.countries), kinds=list(request.kinds),
+                                languages=list(request.languages), tags=list(request.tags))
+    check_dkim(settings, campaign.sender_address)
+    options = SendOptions.from_settings(settings, rate=request.rate, domain_rate=request.domain_rate,
+                                        workers=request.workers, limit=request.limit)
+    return _send(settings, db, clock, campaign, extra, options)
+
+
+def check_dkim(settings: Settings, sender_address: str) -> None:
+    """With OUTREACH_DKIM_KEY set: stop unless the key matches its selector's record (and say what signs)."""
+    from outreach.mail.dkim import check_key, load_key
+
+    key = load_key(settings.dkim_key, settings.dkim_selector, settings.dkim_domain, sender_address)
+    if key is None:
+        return
+    found = check_key(key, settings.dkim_record)
+    err().print(f"DKIM: messages are signed for {found.record_name} ({found.bits}-bit key, matching the "
+                f"{found.source}).")
 
 
 def _check_reply_code(reply_code: str | None, retry_failed: bool) -> None:

@@ -6,13 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from outreach.cli._common import App, print_json, print_table, state
-
-
-def register(app: App) -> None:
-    """Add `config` and `countries` to the root app."""
-    app.command("config")(config)
-    app.command("countries")(countries)
+from outreach.cli._common import print_json, print_table, state
 
 
 def config(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:

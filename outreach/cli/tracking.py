@@ -26,13 +26,6 @@ PathsArgument = Annotated[list[Path], typer.Argument(help="mbox files, Maildir f
                                                      show_default=False)]
 
 
-def register(app: App) -> None:
-    """Add this part's commands and groups to the root app."""
-    app.add_typer(bounces_app, name="bounces")
-    app.add_typer(unsubscribes_app, name="unsubscribes")
-    app.command("report")(report)
-
-
 # --- bounces and unsubscribes ----------------------------------------------------------------------------------
 
 

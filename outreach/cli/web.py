@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from outreach.cli._common import App, err, state
+from outreach.cli._common import err, state
 
-
-def register(app: App) -> None:
-    """Add this part's commands and groups to the root app."""
-    app.command("serve")(serve)
+if TYPE_CHECKING:
+    from outreach.scheduling import DueWatcher
 
 
 def serve(
@@ -26,6 +25,9 @@ def serve(
         "--allow-host", metavar="NAME",
         help="Also answer requests for this host name (repeatable); by default only the host of "
              "OUTREACH_PUBLIC_URL is served.")] = None,
+    run_due: Annotated[bool, typer.Option(
+        "--run-due/--no-run-due", help="Also start scheduled sends when they are due (as `outreach run-due`).")
+    ] = True,
 ) -> None:
     """Serve the subscriber pages: sign-up, confirmation, unsubscribe, preferences and the archive."""
     from outreach.errors import InputError
@@ -55,4 +57,24 @@ def serve(
     err().print(f"Serving the subscriber pages on http://{host}:{port}/subscribe "
                 f"(links in emails point to {settings.public_url}; answering to {hosts}; {trust}). "
                 "Press Ctrl-C to stop.")
-    uvicorn.Server(config).run()
+    watcher = _due_watcher(settings.db_path) if run_due else None
+    if watcher is not None:
+        watcher.start()
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        if watcher is not None:
+            watcher.stop()
+
+
+def _due_watcher(db_path: Path) -> DueWatcher:
+    """Runs `outreach run-due` (this interpreter, this database, this settings file) when a schedule is due."""
+    import sys
+
+    from outreach.scheduling import DueWatcher
+
+    env_file = state().env_file
+    command = [sys.executable, "-m", "outreach", "--db", str(db_path.resolve()),
+               *(["--env-file", str(env_file.resolve())] if env_file else []), "run-due"]
+    err().print("Scheduled sends start here when they are due (--no-run-due: leave them to cron).")
+    return DueWatcher(db_path, command)

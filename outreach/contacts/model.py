@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outreach.clock import Clock, utcnow_iso
 from outreach.contacts.importing.limits import MAX_ATTRIBUTES
@@ -19,10 +19,13 @@ from outreach.countries import default_language, parse_country, parse_language
 from outreach.db import contacts as store
 from outreach.db.contacts import count_contacts, is_suppressed, iter_contacts, unsuppress
 from outreach.db.erasure import forget_person, record_erasure
-from outreach.db.schema import Database
 from outreach.errors import InputError, NotFoundError
 from outreach.models import ContactStatus, Kind
 from outreach.models.contacts import Contact, ContactFilter, parse_kind
+
+if TYPE_CHECKING:  # not at run time: `contacts count` reads without sqlite-utils (db/reading.py)
+    from outreach.db.reading import Reader
+    from outreach.db.schema import Database
 
 __all__ = [
     "CONTROL", "EDITABLE_FIELDS", "GROUPS", "SUPPRESSING", "TEXT_FIELDS", "Contact", "ContactCounts", "ContactFilter",
@@ -223,7 +226,7 @@ def counts_by_country_and_kind(db: Database) -> dict[tuple[str | None, str], int
     return store.counts_by_country_and_kind(db)
 
 
-def count_by(db: Database, contact_filter: ContactFilter | None, by: Sequence[str] = ()) -> ContactCounts:
+def count_by(db: Reader, contact_filter: ContactFilter | None, by: Sequence[str] = ()) -> ContactCounts:
     """Count the matching contacts, and per distinct value of the `by` columns (of GROUPS; repeats ignored)."""
     columns = tuple(dict.fromkeys(by))
     total = count_contacts(db, contact_filter)

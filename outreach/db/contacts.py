@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
+from typing import TYPE_CHECKING
 
-from outreach.db.schema import Database, suppression_hash
+from outreach.db.contacts_hash import suppression_hash
 from outreach.models import ContactStatus, Kind
 from outreach.models.contacts import (
     IMPORT_COLUMNS,
@@ -21,6 +22,10 @@ from outreach.models.contacts import (
     ImportRow,
     StoredForImport,
 )
+
+if TYPE_CHECKING:  # not at run time: the reading commands open the file without sqlite-utils (db/reading.py)
+    from outreach.db.reading import Reader
+    from outreach.db.schema import Database
 
 # Columns a caller may change through `update_contact` (the rest are set by outreach when a row is made).
 UPDATABLE = frozenset({"name", "organisation", "role", "kind", "country", "language", "tags", "topics",
@@ -130,13 +135,13 @@ def iter_contacts(db: Database, contact_filter: ContactFilter | None = None,
         yield Contact.from_row(row)
 
 
-def count_contacts(db: Database, contact_filter: ContactFilter | None = None) -> int:
+def count_contacts(db: Reader, contact_filter: ContactFilter | None = None) -> int:
     """How many contacts match."""
     where, params = filter_sql(contact_filter)
     return int(db.execute(f"SELECT count(*) FROM contacts WHERE {where}", params).fetchone()[0])
 
 
-def count_grouped(db: Database, contact_filter: ContactFilter | None,
+def count_grouped(db: Reader, contact_filter: ContactFilter | None,
                   columns: Sequence[str]) -> list[tuple[tuple[str | None, ...], int]]:
     """Matching contacts counted per distinct value of `columns` (of GROUPABLE), ordered by them.
 

@@ -7,8 +7,12 @@ inside one transaction, with the contact's deletion and the suppression entry.
 
 from __future__ import annotations
 
-from outreach.db.schema import Database
+from typing import TYPE_CHECKING
+
 from outreach.models import EventType
+
+if TYPE_CHECKING:
+    from outreach.db.schema import Database
 
 
 def forget_person(db: Database, contact_id: int, email: str) -> None:

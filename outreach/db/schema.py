@@ -9,7 +9,6 @@ add `m00N_…` after it. A database that has steps this code does not know is ne
 
 from __future__ import annotations
 
-import hmac
 import sqlite3
 from pathlib import Path
 from urllib.parse import quote
@@ -17,6 +16,8 @@ from urllib.parse import quote
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from outreach.db.contacts_hash import suppression_hash
+from outreach.db.reading import casefold
 from outreach.db.trouble import explain, read_only, read_only_reason
 from outreach.errors import DatabaseError, ExitCode
 from outreach.models import BounceType, ContactStatus, DeliveryStatus, EventType, Kind, sql_in
@@ -159,6 +160,29 @@ def m003_report_indexes(db: Database) -> None:
 
 
 @migrations()
+def m008_schedules(db: Database) -> None:
+    """Scheduled sends: a campaign, when (UTC, and the local time and zone it was asked in), the send's filters."""
+    db.executescript("""
+    CREATE TABLE schedules (
+        id INTEGER PRIMARY KEY,
+        campaign TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        local_time TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        request TEXT NOT NULL DEFAULT '{}',
+        status TEXT NOT NULL DEFAULT 'scheduled'
+            CHECK (status IN ('scheduled', 'running', 'done', 'failed', 'cancelled')),
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        runner TEXT,
+        note TEXT NOT NULL DEFAULT ''
+    ) STRICT;
+    CREATE INDEX schedules_due ON schedules(status, due_at);
+    """)
+
+
+@migrations()
 def m004_event_sessions(db: Database) -> None:
     """Event sessions (UID, SEQUENCE, cancelled or not), registrations with a waiting list, attendance, and the
     event mails (reminders, updates, cancellations, promotions) recorded before they are sent."""
@@ -246,8 +270,7 @@ def connect(path: Path | str) -> Database:
         db.conn.execute("PRAGMA secure_delete = ON")
         db.conn.execute("PRAGMA busy_timeout = 10000")
         db.conn.execute("PRAGMA foreign_keys = ON")
-        # SQLite's lower() folds ASCII only; searches for "Żółkiewska" or "ΔΉΜΟΣ" need Unicode case folding.
-        db.conn.create_function("casefold", 1, _casefold, deterministic=True)
+        db.conn.create_function("casefold", 1, casefold, deterministic=True)
     except sqlite3.DatabaseError as error:
         raise _not_usable(path, error) from None
     return db
@@ -288,10 +311,6 @@ def _not_usable(path: Path, error: sqlite3.DatabaseError) -> DatabaseError:
         "Point --db or OUTREACH_DB at a contacts.db made by outreach, or at a new file name.")
 
 
-def _casefold(value: str | None) -> str | None:
-    return value.casefold() if isinstance(value, str) else value
-
-
 def open_database(path: Path | str) -> Database:
     """Open (creating on first use) and migrate the database, refusing one newer than this code."""
     path = Path(path)
@@ -322,16 +341,6 @@ def open_database(path: Path | str) -> Database:
 def schema_version(db: Database) -> list[str]:
     """The names of the schema steps applied to this database, oldest first."""
     return [m.name for m in migrations.applied(db)]
-
-
-# A project-wide key: every outreach database hashes an address the same way, so suppressions can be merged
-# between the national databases. The hash is keyed so that a leaked table is no plain list of sha256(email).
-_SUPPRESSION_KEY = b"outreach/suppression/v1"
-
-
-def suppression_hash(normalized_email: str) -> str:
-    """The salted hash kept for an address that must never be mailed again."""
-    return hmac.digest(_SUPPRESSION_KEY, normalized_email.encode("utf-8"), "sha256").hex()
 
 
 def ping(db: Database) -> bool:

@@ -15,6 +15,7 @@ from outreach.contacts.model import Contact, normalize_email
 from outreach.delivery.ratelimit import Rate, RateLimiter
 from outreach.delivery.seams import CalendarSource, CampaignLike, RecipientLike, VariantLike, VariantSource
 from outreach.delivery.transport import Transport
+from outreach.mail.dkim import signer_for
 from outreach.mail.headers import address_domain
 from outreach.mail.message import MessageFactory, Personal, SenderInfo, make_message_id
 from outreach.mail.tokens import archive_url, preferences_url, require_secret, unsubscribe_url, verp_address
@@ -35,6 +36,7 @@ class MessageSource:
         self.subject_prefix = subject_prefix
         self._variants: dict[tuple[str, str], tuple[VariantLike, MessageFactory]] = {}
         self.domain = address_domain(campaign.sender_address)
+        self.signer = signer_for(settings, campaign.sender_address)  # DKIM, when OUTREACH_DKIM_KEY is set
 
     def _variant(self, language: str, kind: str) -> tuple[VariantLike, MessageFactory]:
         key = (language, kind)
@@ -63,8 +65,9 @@ class MessageSource:
         if self.subject_prefix:
             subject = self.subject_prefix(language, kind) + subject
         calendar = self.calendars.for_contact(contact, language) if self.calendars else None
-        return factory.build(Personal(contact.name, contact.email, subject, rendered.text, rendered.html,
-                                      unsubscribe, message_id, date, calendar))
+        message = factory.build(Personal(contact.name, contact.email, subject, rendered.text, rendered.html,
+                                         unsubscribe, message_id, date, calendar))
+        return self.signer.sign(message) if self.signer else message
 
     def message_id(self, delivery_id: int | str) -> str:
         """A new Message-ID for a delivery (or a test message) of this campaign."""

@@ -21,7 +21,8 @@ HEARTBEAT_EVERY = 10.0  # seconds between heartbeats while sending
 STALE_AFTER = 120.0  # a heartbeat older than this means the holder is gone
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -33,7 +34,7 @@ def _pid_alive(pid: int) -> bool:
 
 def is_stale(clock: Clock, holder: LockHolder, host: str | None = None) -> bool:
     """Whether a holder is certainly gone: same host and no such process, or no heartbeat for STALE_AFTER."""
-    if holder.host == (host or socket.gethostname()) and not _pid_alive(holder.pid):
+    if holder.host == (host or socket.gethostname()) and not pid_alive(holder.pid):
         return True
     return (clock.now() - parse_isoformat(holder.heartbeat_at)).total_seconds() > STALE_AFTER
 

@@ -27,7 +27,7 @@ from outreach.models.sessions import (
     SessionStatus,
 )
 
-__all__ = ["Answer", "RegistrationResult", "cancel", "decline", "promote_waiting", "register"]
+__all__ = ["Answer", "RegistrationResult", "cancel", "decline", "places_left", "promote_waiting", "register"]
 
 
 class Answer(StrEnum):
@@ -150,3 +150,13 @@ def promote_waiting(db: Database, clock: Clock, session_id: int) -> list[Registr
         while (moved := store.promote_first(db, now, session_id, session.capacity)) is not None:
             promoted.append(moved)
     return promoted
+
+
+def places_left(db: Database, session: SessionRow) -> int | None:
+    """Free places of a session now (None: no limit); 0 means a new registration goes on the waiting list."""
+    if session.capacity is None:
+        return None
+    counts = store.count_by_status(db, session.id)
+    if counts[RegistrationStatus.WAITING]:
+        return 0
+    return max(0, session.capacity - counts[RegistrationStatus.REGISTERED])

@@ -107,7 +107,16 @@ def check_campaign(settings: Settings, db: Database | None, slug: str) -> CheckR
     _settings_checks(campaign, report)
     for language in campaign.languages:
         _language_checks(settings, campaign, language, report)
+    _style_checks(campaign, report)
     return report
+
+
+def _style_checks(campaign: Campaign, report: CheckReport) -> None:
+    """The language style sheets' findings (register, labels, typography, glossary variants), as warnings."""
+    from outreach.render.style import campaign_findings
+
+    for language in campaign.languages:
+        report.issues += [Issue("warning", f.where, f.message) for f in campaign_findings(campaign, language)]
 
 
 def _matrix(campaign: Campaign, db: Database | None, report: CheckReport) -> None:

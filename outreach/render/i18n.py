@@ -97,8 +97,10 @@ def check_catalogs(domain: str, languages: tuple[str, ...] = BSI_LANGUAGES,
 
 
 def format_date(value: date | datetime, language: str, fmt: str = "long") -> str:
-    """A date in the reader's language and conventions (CLDR), e.g. "18 marca 2027"."""
+    """A date in the reader's language and conventions (CLDR), e.g. "18 marca 2027"; English day-month-year."""
     from babel.dates import format_date as babel_format_date
 
+    from outreach.render.stylesheet import babel_locale
+
     day = value.date() if isinstance(value, datetime) else value
-    return str(babel_format_date(day, format=fmt, locale=language))
+    return str(babel_format_date(day, format=fmt, locale=babel_locale(language)))

@@ -73,14 +73,14 @@ class Rendered:
 # --- environments ---------------------------------------------------------------------------------------------
 
 def _event_datetime(value: datetime, language: str) -> str:
-    """Long date and short time joined the way the locale joins them ("18 marca 2027 09:30")."""
-    from babel.dates import format_time, get_datetime_format
+    """The date as running text has it and the time, joined the way the locale joins them ("18 marca 2027 09:30")."""
+    from babel.dates import get_datetime_format
 
-    from outreach.render.i18n import format_date
+    from outreach.render.stylesheet import babel_locale, date_in_text, time_of_day
 
-    pattern = str(get_datetime_format("long", locale=language))
-    return pattern.replace("{1}", format_date(value, language)).replace(
-        "{0}", str(format_time(value, "short", locale=language))).replace("'", "")
+    pattern = str(get_datetime_format("long", locale=babel_locale(language)))
+    return pattern.replace("{1}", date_in_text(value, language)).replace(
+        "{0}", time_of_day(value, language)).replace("'", "")
 
 
 def _filters(language: str) -> dict[str, Callable[..., str]]:
@@ -88,14 +88,17 @@ def _filters(language: str) -> dict[str, Callable[..., str]]:
     Babel takes far longer than the rest of a message's fill-in."""
     from functools import lru_cache
 
-    from babel.dates import format_time
-
     from outreach.render.i18n import format_date
+    from outreach.render.stylesheet import date_in_text, time_of_day
+
+    def date(value: Any, fmt: str | None = None) -> str:
+        """`{{ d | date }}` as the language's running text writes it; `date("short")` etc. as CLDR has them."""
+        return date_in_text(value, language) if fmt is None else format_date(value, language, fmt)
 
     return {
-        "date": lru_cache(maxsize=512)(lambda value, fmt="long": format_date(value, language, fmt)),
+        "date": lru_cache(maxsize=512)(date),
         "datetime": lru_cache(maxsize=512)(lambda value: _event_datetime(value, language)),
-        "time": lru_cache(maxsize=512)(lambda value: str(format_time(value, "short", locale=language))),
+        "time": lru_cache(maxsize=512)(lambda value: time_of_day(value, language)),
     }
 
 
@@ -103,21 +106,24 @@ def _event_lines(event: dict[str, Any], language: str) -> dict[str, str]:
     """The date line, time line and time-zone note of an event box, in the reader's language."""
     from babel.dates import format_date, format_interval, get_timezone, get_timezone_name
 
+    from outreach.render.stylesheet import babel_locale
+
+    locale = babel_locale(language)  # en → en_IE: "Tuesday 20 April 2027", never "Tuesday, April 20, 2027"
     starts, ends = event.get("starts"), event.get("ends")
     lines = {"date": "", "time": "", "zone": ""}
     if starts is None:
         return lines
     if ends is not None and hasattr(starts, "hour") and starts.date() != ends.date():
-        lines["date"] = str(format_interval(starts.date(), ends.date(), "yMMMMd", locale=language))
+        lines["date"] = str(format_interval(starts.date(), ends.date(), "yMMMMd", locale=locale))
     else:
-        lines["date"] = str(format_date(starts, "full", locale=language))
+        lines["date"] = str(format_date(starts, "full", locale=locale))
     if hasattr(starts, "hour"):
         if ends is not None and starts.date() == ends.date():
-            lines["time"] = str(format_interval(starts, ends, "Hm", locale=language))
+            lines["time"] = str(format_interval(starts, ends, "Hm", locale=locale))
         else:
             lines["time"] = _event_datetime(starts, language)
     if event.get("timezone"):
-        lines["zone"] = str(get_timezone_name(get_timezone(str(event["timezone"])), locale=language))
+        lines["zone"] = str(get_timezone_name(get_timezone(str(event["timezone"])), locale=locale))
     return lines
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from outreach.clock import Clock
 from outreach.config import Settings
 from outreach.errors import ConfigError
+from outreach.mail.dkim import signer_for
 from outreach.mail.headers import address_domain
 from outreach.mail.message import MessageFactory, Personal, SenderInfo, make_message_id
 
@@ -56,6 +57,9 @@ def build_message(settings: Settings, clock: Clock, *, to_email: str, to_name: s
     message_id = make_message_id(address_domain(from_address))
     data = MessageFactory(sender).build(Personal(to_name, to_email, subject, text, html, "", message_id,
                                                  clock.now()))
+    signer = signer_for(settings, from_address)
+    if signer is not None:
+        data = signer.sign(data)
     return OutgoingMail(data, from_address, to_email)
 
 

@@ -230,7 +230,7 @@ def _template_environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(date=_date, country=_country, language=own_language_name)
+    env.filters.update(date=_date, date_in_text=_date_in_text, country=_country, language=own_language_name)
     return env
 
 
@@ -238,6 +238,13 @@ def _date(value: date | datetime, language: str) -> str:
     from outreach.render.i18n import format_date
 
     return format_date(value, language)
+
+
+def _date_in_text(value: date | datetime, language: str) -> str:
+    """A date inside a sentence ("Sent on …"), as the language's style sheet writes it (Latvian locative…)."""
+    from outreach.render.stylesheet import date_in_text
+
+    return date_in_text(value, language)
 
 
 def _country(code: str, language: str) -> str:
