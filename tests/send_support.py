@@ -39,6 +39,9 @@ class FakeCampaign:
     def attachments_for(self, language: str) -> list[Any]:
         return list(self.attachments)
 
+    def session_for(self, country: str | None) -> None:
+        return None  # a newsletter: no event session, so no attend/decline links
+
 
 class FakeVariant:
     def __init__(self, campaign: FakeCampaign, language: str, kind: str) -> None:

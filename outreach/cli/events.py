@@ -29,6 +29,8 @@ RetryUnknown = Annotated[bool, typer.Option("--retry-unknown", help="Send again 
                                                                  "unknown (a person may get a second copy).")]
 SessionOpt = Annotated[str | None, typer.Option("--session", help="Only this session: its code in campaign.toml "
                                                                   "([events.HR] → HR).")]
+
+
 event_app.add_typer(attendance_app, name="attendance")
 
 

@@ -59,13 +59,13 @@ def send(
                                                 "language and kind to this address (not recorded).")] = None,
     session: Annotated[ListOpt, typer.Option("--session", help="With --test-to: the event sessions (country codes, "
                                              "or 'all') to send each language in.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Send invitations even to a session that has started or "
-                                                        "was cancelled.")] = False,
     at: Annotated[str | None, typer.Option("--at", metavar="WHEN", help='Schedule the send instead, e.g. '
                                            '"2027-03-01 09:00"; run by `outreach run-due` or `outreach serve`.',
                                            show_default=False)] = None,
     tz: Annotated[str | None, typer.Option("--tz", metavar="ZONE", help="The time zone of --at, e.g. Europe/Warsaw "
                                            "(default: OUTREACH_TIMEZONE).", show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Send invitations even to a session that has started or "
+                                                        "was cancelled.")] = False,
 ) -> None:
     """Send a campaign to its audience, once per recipient: resumable, rate-limited, with a summary first."""
     from outreach.campaigns.folder import iter_audience, load_campaign

@@ -160,29 +160,6 @@ def m003_report_indexes(db: Database) -> None:
 
 
 @migrations()
-def m008_schedules(db: Database) -> None:
-    """Scheduled sends: a campaign, when (UTC, and the local time and zone it was asked in), the send's filters."""
-    db.executescript("""
-    CREATE TABLE schedules (
-        id INTEGER PRIMARY KEY,
-        campaign TEXT NOT NULL,
-        due_at TEXT NOT NULL,
-        local_time TEXT NOT NULL,
-        timezone TEXT NOT NULL,
-        request TEXT NOT NULL DEFAULT '{}',
-        status TEXT NOT NULL DEFAULT 'scheduled'
-            CHECK (status IN ('scheduled', 'running', 'done', 'failed', 'cancelled')),
-        created_at TEXT NOT NULL,
-        started_at TEXT,
-        finished_at TEXT,
-        runner TEXT,
-        note TEXT NOT NULL DEFAULT ''
-    ) STRICT;
-    CREATE INDEX schedules_due ON schedules(status, due_at);
-    """)
-
-
-@migrations()
 def m004_event_sessions(db: Database) -> None:
     """Event sessions (UID, SEQUENCE, cancelled or not), registrations with a waiting list, attendance, and the
     event mails (reminders, updates, cancellations, promotions) recorded before they are sent."""
@@ -247,6 +224,29 @@ def m004_event_sessions(db: Database) -> None:
         updated_at TEXT NOT NULL,
         UNIQUE (registration_id, kind)
     ) STRICT;
+    """)
+
+
+@migrations()
+def m008_schedules(db: Database) -> None:
+    """Scheduled sends: a campaign, when (UTC, and the local time and zone it was asked in), the send's filters."""
+    db.executescript("""
+    CREATE TABLE schedules (
+        id INTEGER PRIMARY KEY,
+        campaign TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        local_time TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        request TEXT NOT NULL DEFAULT '{}',
+        status TEXT NOT NULL DEFAULT 'scheduled'
+            CHECK (status IN ('scheduled', 'running', 'done', 'failed', 'cancelled')),
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        runner TEXT,
+        note TEXT NOT NULL DEFAULT ''
+    ) STRICT;
+    CREATE INDEX schedules_due ON schedules(status, due_at);
     """)
 
 

@@ -18,7 +18,14 @@ from outreach.delivery.transport import Transport
 from outreach.mail.dkim import signer_for
 from outreach.mail.headers import address_domain
 from outreach.mail.message import MessageFactory, Personal, SenderInfo, make_message_id
-from outreach.mail.tokens import archive_url, preferences_url, require_secret, unsubscribe_url, verp_address
+from outreach.mail.tokens import (
+    answer_urls,
+    archive_url,
+    preferences_url,
+    require_secret,
+    unsubscribe_url,
+    verp_address,
+)
 from outreach.models import Kind
 
 
@@ -59,7 +66,7 @@ class MessageSource:
         slug = self.campaign.slug
         unsubscribe = unsubscribe_url(self.settings, self.secret, contact.id, contact.email, slug)
         links = Links(unsubscribe, preferences_url(self.settings, self.secret, contact.id, contact.email),
-                      archive_url(self.settings, slug, language))
+                      archive_url(self.settings, slug, language), *self.answer_links(contact))
         rendered = variant.render(contact, links)
         subject = rendered.subject
         if self.subject_prefix:
@@ -68,6 +75,14 @@ class MessageSource:
         message = factory.build(Personal(contact.name, contact.email, subject, rendered.text, rendered.html,
                                          unsubscribe, message_id, date, calendar))
         return self.signer.sign(message) if self.signer else message
+
+    def answer_links(self, contact: Contact) -> tuple[str, str]:
+        """The contact's "I will attend" / "I cannot attend" links when the campaign invites them to a session
+        that outreach registers for (no outside `registration_url`); empty otherwise."""
+        session = self.campaign.session_for(contact.country)
+        if session is None or session.registration_url:
+            return "", ""
+        return answer_urls(self.settings, self.secret, contact.id, contact.email, self.campaign.slug, session.code)
 
     def message_id(self, delivery_id: int | str) -> str:
         """A new Message-ID for a delivery (or a test message) of this campaign."""

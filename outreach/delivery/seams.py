@@ -30,8 +30,18 @@ class DocumentLike(Protocol):
     def raw(self) -> bytes: ...
 
 
+class SessionLike(Protocol):
+    """An event session an invitation is for (outreach.events.model.Session is one)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def registration_url(self) -> str: ...
+
+
 class CampaignLike(Protocol):
-    """What delivery reads of a campaign: its identity, its sender, its documents and attachments."""
+    """What delivery reads of a campaign: its identity, its sender, its documents and attachments, and the event
+    session a recipient is invited to (for the "I will attend" / "I cannot attend" links)."""
 
     @property
     def slug(self) -> str: ...
@@ -51,6 +61,8 @@ class CampaignLike(Protocol):
     def documents(self) -> Mapping[str, DocumentLike]: ...
 
     def attachments_for(self, language: str) -> Sequence[AttachmentLike]: ...
+
+    def session_for(self, country: str | None) -> SessionLike | None: ...
 
 
 class RecipientLike(Protocol):

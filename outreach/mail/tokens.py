@@ -28,6 +28,9 @@ class Purpose(StrEnum):
     CONFIRM = "confirm"  # double opt-in; payload names a sign-up, not a contact
     DATA = "data"  # a fresh link mailed to the address itself: see the data held, or erase it
     BOUNCE = "bounce"  # VERP envelope sender
+    ATTEND = "attend"  # "I will attend" in an invitation: names a contact and an event session
+    DECLINE = "decline"  # "I cannot attend" (or cancel a place): names a contact and an event session
+    REGISTER = "register"  # confirms a registration from the public event page; names a sign-up, like CONFIRM
 
 
 MAX_AGE: dict[Purpose, int | None] = {
@@ -36,6 +39,10 @@ MAX_AGE: dict[Purpose, int | None] = {
     Purpose.CONFIRM: 7 * 24 * 3600,
     Purpose.DATA: 3600,  # short: it shows personal data and can erase it
     Purpose.BOUNCE: None,
+    # An invitation's answer links live as long as an invitation matters; the session's deadline decides earlier.
+    Purpose.ATTEND: 400 * 24 * 3600,
+    Purpose.DECLINE: 400 * 24 * 3600,
+    Purpose.REGISTER: 7 * 24 * 3600,
 }
 
 
@@ -94,6 +101,26 @@ def contact_token(secret: str, purpose: Purpose, contact_id: int, email: str,
     if campaign:
         payload["k"] = campaign
     return make_token(secret, purpose, payload)
+
+
+def answer_token(secret: str, purpose: Purpose, email: str, event: str, session: str, *,
+                 contact_id: int | None = None, registration_id: int | None = None) -> str:
+    """An attend/decline token for one event session, naming a contact (the links of an invitation) or a
+    registration (the "I cannot attend" link of a confirmation mail), with the address's fingerprint."""
+    payload: dict[str, Any] = {"e": email_fingerprint(email), "v": event, "s": session}
+    if contact_id is not None:
+        payload["c"] = contact_id
+    if registration_id is not None:
+        payload["r"] = registration_id
+    return make_token(secret, purpose, payload)
+
+
+def answer_urls(settings: Settings, secret: str, contact_id: int, email: str, event: str,
+                session: str) -> tuple[str, str]:
+    """The "I will attend" and "I cannot attend" links of one recipient of an invitation for one session."""
+    attend = answer_token(secret, Purpose.ATTEND, email, event, session, contact_id=contact_id)
+    decline = answer_token(secret, Purpose.DECLINE, email, event, session, contact_id=contact_id)
+    return public_link(settings, f"attend/{attend}"), public_link(settings, f"decline/{decline}")
 
 
 def public_link(settings: Settings, path: str) -> str:

@@ -31,7 +31,8 @@ MAX_SUBJECT = 78
 MAX_HTML_BYTES = 102 * 1024  # Gmail clips the HTML part above this
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 SAMPLE_LINKS = ("https://links.example.org/unsubscribe/SAMPLE", "https://links.example.org/preferences/SAMPLE",
-                "https://links.example.org/archive/SAMPLE")
+                "https://links.example.org/archive/SAMPLE", "https://links.example.org/attend/SAMPLE",
+                "https://links.example.org/decline/SAMPLE")
 KNOWN_VARIABLES = {"contact", "event", "links"}
 CONTACT_FIELDS = ("name", "organisation", "role", "kind", "country", "language", "email", "attributes")
 

@@ -54,13 +54,17 @@ def sample_contact(campaign: Campaign, language: str, kind: str, session: str | 
 
 def preview_links(settings: Settings, campaign: Campaign, language: str, contact: Contact) -> Links:
     """Real signed links for a stored contact when a secret is set; otherwise harmless sample links."""
-    from outreach.mail.tokens import archive_url, preferences_url, public_link, unsubscribe_url
+    from outreach.mail.tokens import answer_urls, archive_url, preferences_url, public_link, unsubscribe_url
 
     view = archive_url(settings, campaign.slug, language)
+    session = campaign.session_for(contact.country)
     if contact.id and settings.secret_key and len(settings.secret_key) >= 32:
+        answers = answer_urls(settings, settings.secret_key, contact.id, contact.email, campaign.slug,
+                              session.code) if session else ("", "")
         return Links(unsubscribe_url(settings, settings.secret_key, contact.id, contact.email, campaign.slug),
-                     preferences_url(settings, settings.secret_key, contact.id, contact.email), view)
-    return Links(public_link(settings, "unsubscribe/preview"), public_link(settings, "preferences/preview"), view)
+                     preferences_url(settings, settings.secret_key, contact.id, contact.email), view, *answers)
+    return Links(public_link(settings, "unsubscribe/preview"), public_link(settings, "preferences/preview"), view,
+                 public_link(settings, "attend/preview"), public_link(settings, "decline/preview"))
 
 
 def write_preview(settings: Settings, campaign: Campaign, out_dir: Path, clock: Clock,

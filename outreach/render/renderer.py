@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from outreach.contacts.model import Contact
 
 CONTACT_FIELDS = ("name", "organisation", "role", "kind", "country", "language", "email", "attributes")
-LINK_FIELDS = ("unsubscribe_url", "preferences_url", "view_url")
+LINK_FIELDS = ("unsubscribe_url", "preferences_url", "view_url", "attend_url", "decline_url")
 
 
 class _GettextEnvironment(Protocol):
@@ -53,11 +53,13 @@ class _GettextEnvironment(Protocol):
 
 @dataclass(frozen=True)
 class Links:
-    """The per-recipient URLs every message carries."""
+    """The per-recipient URLs every message carries; an invitation also "I will attend" / "I cannot attend"."""
 
     unsubscribe_url: str
     preferences_url: str
     view_url: str
+    attend_url: str = ""
+    decline_url: str = ""
 
 
 @dataclass(frozen=True)

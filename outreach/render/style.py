@@ -203,18 +203,14 @@ def _french_spacing(style: StyleSheet, text: str) -> Iterator[str]:
 def campaign_findings(campaign: Campaign, language: str) -> list[Finding]:
     """The style problems a campaign's reader of one language would see: the language file, the events held in
     that language's countries, and the layout strings of the emails catalog."""
-    from outreach.countries import country_languages
     from outreach.render.i18n import catalog_path
 
     pieces = list(document_pieces(campaign.documents[language].path))
     for code, session in sorted(campaign.event.items()):
-        # the session's texts written in this language ([events.HR] in Croatian, [events.HR.en] in English)
-        text = session.texts.get(language)
-        if text is not None:
-            where = f"[events.{code}]" if session.language == language else f"[events.{code}.{language}]"
-            address = [session.address] if country_languages(code)[:1] == (language,) else []
-            pieces.extend(value_pieces(f"{campaign.toml_path} {where}",
-                                       [text.title, text.venue, text.venue_description, text.notes, *address]))
+        texts = session.texts.get(language)  # the session's texts written in this language, if any
+        if texts is not None:
+            pieces.extend(value_pieces(f"{campaign.toml_path} [events.{code}]",
+                                       [texts.title, texts.venue, texts.venue_description, texts.notes]))
     emails = catalog_path(language, "emails")
     if emails.is_file():
         pieces.extend(catalog_pieces(emails))

@@ -67,7 +67,7 @@ def routes() -> list[BaseRoute]:
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
 
-    from outreach.web.pages import archive, data, links, root, subscribe
+    from outreach.web.pages import archive, data, events, links, root, subscribe
 
     get, post = ["GET"], ["POST"]
     return [
@@ -89,5 +89,15 @@ def routes() -> list[BaseRoute]:
         Route("/archive", archive.index_redirect, methods=get),
         Route("/archive/", archive.index, methods=get),
         Route("/archive/{slug}/{lang}", archive.show, methods=get),
+        Route("/events/{slug}", events.event_get, methods=get),
+        Route("/events/{slug}/{code}.ics", events.session_ics, methods=get),
+        Route("/events/{slug}/{code}", events.session_get, methods=get),
+        Route("/events/{slug}/{code}/register", events.register_post, methods=post),
+        Route("/attend/{token}", events.answer_get, methods=get),
+        Route("/attend/{token}", events.answer_post, methods=post),
+        Route("/decline/{token}", events.answer_get, methods=get),
+        Route("/decline/{token}", events.answer_post, methods=post),
+        Route("/register/{token}", events.confirm_get, methods=get),
+        Route("/register/{token}", events.confirm_post, methods=post),
         Mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
     ]

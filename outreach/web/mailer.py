@@ -27,6 +27,8 @@ from outreach.mail.message import MessageFactory, Personal, SenderInfo, make_mes
 if TYPE_CHECKING:
     from jinja2 import Environment
 
+    from outreach.mail.calendar import CalendarPart
+
 
 @dataclass(frozen=True)
 class OutgoingMail:
@@ -47,8 +49,9 @@ def sender_of(settings: Settings) -> tuple[str, str]:
 
 
 def build_message(settings: Settings, clock: Clock, *, to_email: str, to_name: str, language: str,
-                  subject: str, text: str, html: str) -> OutgoingMail:
-    """A transactional UTF-8 multipart/alternative message to one address (header values cleaned by the factory)."""
+                  subject: str, text: str, html: str, calendar: CalendarPart | None = None) -> OutgoingMail:
+    """A transactional UTF-8 multipart/alternative message to one address (header values cleaned by the factory),
+    with the calendar file of an event session when given (as the campaign mail factory adds it)."""
     from_name, from_address = sender_of(settings)
     # Reply-To as an address only (a display name in OUTREACH_REPLY_TO is dropped, as campaign mail needs it bare)
     reply_to = parseaddr(settings.reply_to)[1] or None if settings.reply_to else None
@@ -56,7 +59,7 @@ def build_message(settings: Settings, clock: Clock, *, to_email: str, to_name: s
                         transactional=True)
     message_id = make_message_id(address_domain(from_address))
     data = MessageFactory(sender).build(Personal(to_name, to_email, subject, text, html, "", message_id,
-                                                 clock.now()))
+                                                 clock.now(), calendar))
     signer = signer_for(settings, from_address)
     if signer is not None:
         data = signer.sign(data)
