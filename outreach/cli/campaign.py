@@ -98,6 +98,9 @@ def _print_report(report: CheckReport) -> None:
         rows.append([row.language, "yes" if row.file else Text("missing", "red"), status, str(row.recipients),
                      str(row.fallback), str(row.skipped)])
     print_table(["language", "file", "translation", "recipients", "fallback", "skipped"], rows)
+    if report.not_translated:
+        console.print(f"Not translated (nobody in the audience needs them): {' '.join(report.not_translated)}",
+                      markup=False, highlight=False)
     for issue in report.issues:
         colour = "red" if issue.level == "error" else "yellow"
         console.print(f"[{colour}]{issue.level}[/] {escape(issue.where)}: {escape(issue.message)}")

@@ -90,7 +90,7 @@ def send(
         from outreach.scheduling import SendRequest
 
         request = SendRequest(tuple(country or ()), tuple(kind or ()), tuple(language or ()), tuple(tag or ()),
-                              limit, rate, domain_rate, workers)
+                              limit, rate, domain_rate, workers, force)
         _schedule(settings, app_state.db, clock, campaign, extra, request, at, tz, yes=yes,
                   other=dry_run or bool(test_to) or retry_unknown or retry_failed)
         return
@@ -155,6 +155,10 @@ def _schedule(settings: Settings, db: Database, clock: Clock, campaign: Campaign
                                  "--retry-failed run now, without --at.", param_hint="--at")
     when = parse_at(at, tz, settings.timezone, clock.now())
     check_dkim(settings, campaign.sender_address)
+    if campaign.event and not request.force:  # an invitation to a session that will have started by then
+        from outreach.events.invitations import refuse_past_sessions
+
+        refuse_past_sessions(db, campaign, iter_audience(db, campaign, extra), when.utc)
     plan = plan_send(db, campaign.slug, (campaign.audience, extra), iter_audience(db, campaign, extra))
     _print_plan(plan, describe_transport(settings))
     if not yes:
@@ -179,6 +183,11 @@ def start_scheduled(settings: Settings, db: Database, clock: Clock, slug: str, r
     extra = ContactFilter.parse(countries=list(request.countries), kinds=list(request.kinds),
                                 languages=list(request.languages), tags=list(request.tags))
     check_dkim(settings, campaign.sender_address)
+    if campaign.event and not request.force:
+        from outreach.campaigns.folder import iter_audience
+        from outreach.events.invitations import refuse_past_sessions
+
+        refuse_past_sessions(db, campaign, iter_audience(db, campaign, extra), clock.now())
     options = SendOptions.from_settings(settings, rate=request.rate, domain_rate=request.domain_rate,
                                         workers=request.workers, limit=request.limit)
     return _send(settings, db, clock, campaign, extra, options)
@@ -236,6 +245,7 @@ def _send(settings: Settings, db: Database, clock: Clock, campaign: Campaign, ex
     Ctrl-C stops it after the current message. The report is printed (also when the transport fails)."""
     from outreach.campaigns.folder import iter_audience
     from outreach.delivery.compose import MessageSource
+    from outreach.delivery.relays import relay_pool
     from outreach.delivery.sender import Sender
     from outreach.delivery.store import DatabaseStore
     from outreach.delivery.transport import open_transport
@@ -244,7 +254,8 @@ def _send(settings: Settings, db: Database, clock: Clock, campaign: Campaign, ex
     source = MessageSource(settings, campaign, _renderer(settings, campaign), calendars=_calendars(campaign, clock, db))
     sender = Sender(DatabaseStore(db, clock, (campaign.audience, extra)), source, lambda: open_transport(settings),
                     clock, audience=lambda: iter_audience(db, campaign, extra),
-                    on_hard_bounce=smtp_bounce_recorder(db, clock), options=options)
+                    on_hard_bounce=smtp_bounce_recorder(db, clock), options=options,
+                    connections=relay_pool(settings, clock))
     stop = threading.Event()
     restore = _on_ctrl_c(stop)
     try:

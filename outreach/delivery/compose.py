@@ -15,6 +15,7 @@ from outreach.contacts.model import Contact, normalize_email
 from outreach.delivery.ratelimit import Rate, RateLimiter
 from outreach.delivery.seams import CalendarSource, CampaignLike, RecipientLike, VariantLike, VariantSource
 from outreach.delivery.transport import Transport
+from outreach.emblem import related_parts
 from outreach.mail.dkim import signer_for
 from outreach.mail.headers import address_domain
 from outreach.mail.message import MessageFactory, Personal, SenderInfo, make_message_id
@@ -54,7 +55,8 @@ class MessageSource:
                                 reply_to=campaign.reply_to or self.settings.reply_to,
                                 list_name=campaign.organisation or campaign.sender_name,
                                 unsubscribe_mailto=self.settings.unsubscribe_mailto, language=language)
-            found = (self.renderer.variant(language, kind), MessageFactory(sender, campaign.attachments_for(language)))
+            factory = MessageFactory(sender, campaign.attachments_for(language), related_parts(self.settings))
+            found = (self.renderer.variant(language, kind), factory)
             self._variants[key] = found
         return found
 

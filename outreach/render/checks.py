@@ -16,7 +16,7 @@ from outreach.campaigns.audience import iter_audience
 from outreach.campaigns.documents import Document, source_revision, translation_status
 from outreach.campaigns.folder import Campaign, load_campaign
 from outreach.config import Settings
-from outreach.countries import country_languages, default_language
+from outreach.countries import EU_LANGUAGES, country_languages, default_language
 from outreach.db.schema import Database
 from outreach.errors import OutreachError
 from outreach.models import Kind
@@ -82,6 +82,8 @@ class CheckReport:
     languages: list[LanguageRow] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     lacking: dict[str, int] | None = None  # per optional contact field, audience members without it (with a db)
+    # EU languages the layouts and pages speak but this campaign has no file for, and nobody needs: information only
+    not_translated: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Issue]:
@@ -97,7 +99,7 @@ class CheckReport:
         """The JSON document of `campaign check --json`."""
         return {"slug": self.slug, "source_language": self.source_language, "revision": self.revision,
                 "ok": not self.errors, "languages": [asdict(row) for row in self.languages],
-                "issues": [asdict(issue) for issue in self.issues]}
+                "issues": [asdict(issue) for issue in self.issues], "not_translated": self.not_translated}
 
 
 def check_campaign(settings: Settings, db: Database | None, slug: str) -> CheckReport:
@@ -173,6 +175,7 @@ def _matrix(campaign: Campaign, db: Database | None, report: CheckReport) -> Non
         report.issues.append(Issue("warning", str(campaign.toml_path), f"{no_event} recipient(s) live in a country "
                                                                        "without an [events.CC] table and are skipped"))
     report.languages = sorted(rows.values(), key=lambda r: (r.language != campaign.source_language, r.language))
+    report.not_translated = [language for language in EU_LANGUAGES if language not in rows]
 
 
 def _settings_checks(campaign: Campaign, report: CheckReport) -> None:
@@ -256,6 +259,8 @@ def _language_checks(settings: Settings, campaign: Campaign, language: str, repo
 def _sample_checks(settings: Settings, campaign: Campaign, language: str, body: Template,
                    report: CheckReport) -> None:
     """Render the body alone, then the whole message, for every sample recipient; report each problem once."""
+    from outreach.emblem import eu_block_missing
+    from outreach.render.i18n import get_translations
     from outreach.render.renderer import Links, Renderer, template_error
 
     doc = campaign.documents[language]
@@ -283,6 +288,9 @@ def _sample_checks(settings: Settings, campaign: Campaign, language: str, body: 
             continue
         for issue in html_issues(rendered.html, rendered.text, links, doc):
             _add_once(report, seen, issue if issue.where else Issue(issue.level, where, issue.message))
+        translate = get_translations(language, "emails").ugettext
+        if missing := eu_block_missing(settings, rendered.html, rendered.text, translate):
+            _add_once(report, seen, Issue("warning", f"{campaign.layout} layout ({where})", missing))
     from outreach.render.coverage import field_gaps, session_failures
 
     for issue in [*session_failures(campaign, language, body, links),

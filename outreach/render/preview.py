@@ -17,6 +17,7 @@ from outreach.clock import Clock
 from outreach.config import Settings
 from outreach.contacts.model import Contact
 from outreach.countries import BSI_COUNTRIES, country_languages
+from outreach.emblem import CONTENT_ID, png_data_uri
 from outreach.models import Kind
 from outreach.render.renderer import Links, Rendered, Renderer
 
@@ -96,7 +97,8 @@ def write_preview(settings: Settings, campaign: Campaign, out_dir: Path, clock: 
             stem = f"{language}-{kind}" + (f"-{session}" if session else "")
             html_path, text_path, eml_path = (out_dir / f"{stem}.html", out_dir / f"{stem}.txt",
                                               out_dir / f"{stem}.eml")
-            html_path.write_text(rendered.html, encoding="utf-8")
+            # the .html file is opened alone in a browser: the emblem comes inline instead of from the mail's part
+            html_path.write_text(rendered.html.replace(f"cid:{CONTENT_ID}", png_data_uri()), encoding="utf-8")
             text_path.write_text(rendered.text, encoding="utf-8")
             eml_path.write_bytes(_eml(settings, campaign, language, kind, reader, links, rendered, clock))
             items.append(PreviewItem(language, kind, rendered.subject, rendered.preheader, html_path, text_path,
@@ -136,12 +138,13 @@ def _check_sessions(campaign: Campaign, sessions: Sequence[str] | None) -> None:
 def _eml(settings: Settings, campaign: Campaign, language: str, kind: str, contact: Contact, links: Links,
          rendered: Rendered, clock: Clock) -> bytes:
     """The complete message as the sender would build it (outreach.mail.message)."""
+    from outreach.emblem import related_parts
     from outreach.mail.message import MessageFactory, Personal, SenderInfo, make_message_id
 
     address = campaign.sender_address or "sender-not-configured@example.org"
     sender = SenderInfo(name=campaign.sender_name, address=address, reply_to=campaign.reply_to,
                         list_name=campaign.name, unsubscribe_mailto=settings.unsubscribe_mailto, language=language)
-    factory = MessageFactory(sender, campaign.attachments_for(language))
+    factory = MessageFactory(sender, campaign.attachments_for(language), related_parts(settings))
     personal = Personal(to_name=contact.name, to_address=contact.email, subject=rendered.subject,
                         text=rendered.text, html=rendered.html, unsubscribe_url=links.unsubscribe_url,
                         message_id=make_message_id(sender.domain, "preview", campaign.slug, language, kind),

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from outreach.campaigns.folder import Campaign, layout_dirs
 from outreach.config import Settings
+from outreach.emblem import funding_for, png_data_uri
 from outreach.errors import TemplateError
 from outreach.models import Kind
 from outreach.render.inline import Inliner, PremailerInliner
@@ -357,6 +358,8 @@ class Renderer:
                               "postal_address": self.campaign.postal_address},
                       web_version=False, layout=self.campaign.layout)
         values.update(context)
+        # the archive's page of a mail has no related parts: its emblem comes inline
+        values["eu"] = funding_for(self.settings, src=png_data_uri() if values["web_version"] else None)
         try:
             return env.get_template(name).render(values)
         except LateValueError:
