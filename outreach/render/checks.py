@@ -8,7 +8,6 @@ attachment sizes. Errors make the command fail; warnings are worth reading but d
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +18,6 @@ from outreach.config import Settings
 from outreach.countries import EU_LANGUAGES, country_languages, default_language
 from outreach.db.schema import Database
 from outreach.errors import OutreachError
-from outreach.models import Kind
-from outreach.models.contacts import Contact
 
 if TYPE_CHECKING:
     from jinja2 import Template
@@ -204,20 +201,6 @@ def _line_in(raw: bytes, key: str) -> int:
     return 1
 
 
-def samples(campaign: Campaign, language: str) -> Iterator[Contact]:
-    """Sample recipients that reach every branch a body is likely to test: each kind, each event country,
-    with and without a name."""
-    kinds = campaign.audience.kinds or tuple(Kind)
-    countries: list[str | None] = [c for c in sorted(campaign.event) if language in country_languages(c)]
-    if not countries:
-        countries = [sorted(campaign.event)[0]] if campaign.event else [None]
-    for kind in kinds:
-        for country in countries:
-            for name in ("Ana Example", ""):
-                yield Contact(id=0, email="sample@example.org", name=name, organisation="Example Organisation",
-                              kind=kind, country=country, language=language)
-
-
 def _language_checks(settings: Settings, campaign: Campaign, language: str, report: CheckReport) -> None:
     from jinja2 import meta
 
@@ -267,6 +250,8 @@ def _sample_checks(settings: Settings, campaign: Campaign, language: str, body: 
     renderer = Renderer(settings, campaign)
     links = Links(*SAMPLE_LINKS)
     seen: set[str] = set()
+    from outreach.render.coverage import samples
+
     for contact in samples(campaign, language):
         context = {"contact": {"name": contact.name, "organisation": contact.organisation, "role": "",
                                "kind": contact.kind, "country": contact.country or "", "language": language,

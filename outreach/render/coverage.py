@@ -7,9 +7,12 @@ And the warning naming the segments of a translation that changed in the source 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from outreach.countries import country_languages
 from outreach.models import Kind
+from outreach.models.contacts import Contact
 from outreach.render.checks import Issue
 
 if TYPE_CHECKING:
@@ -92,3 +95,17 @@ def changed_issue(campaign: Campaign, language: str, where: str) -> Issue:
                                    f"translation (or not translated yet): {listed}; update them (outreach campaign "
                                    f"export {campaign.slug} --lang {language}), or after review: outreach campaign "
                                    f"pin {campaign.slug} --lang {language}")
+
+
+def samples(campaign: Campaign, language: str) -> Iterator[Contact]:
+    """Sample recipients that reach every branch a body is likely to test: each kind, each event country,
+    with and without a name."""
+    kinds = campaign.audience.kinds or tuple(Kind)
+    countries: list[str | None] = [c for c in sorted(campaign.event) if language in country_languages(c)]
+    if not countries:
+        countries = [sorted(campaign.event)[0]] if campaign.event else [None]
+    for kind in kinds:
+        for country in countries:
+            for name in ("Ana Example", ""):
+                yield Contact(id=0, email="sample@example.org", name=name, organisation="Example Organisation",
+                              kind=kind, country=country, language=language)
