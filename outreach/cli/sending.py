@@ -57,6 +57,8 @@ def send(
                           ] = None,
     test_to: Annotated[str | None, typer.Option("--test-to", metavar="ADDRESS", help="Send one test message per "
                                                 "language and kind to this address (not recorded).")] = None,
+    session: Annotated[ListOpt, typer.Option("--session", help="With --test-to: the event sessions (country codes, "
+                                             "or 'all') to send each language in.")] = None,
     at: Annotated[str | None, typer.Option("--at", metavar="WHEN", help='Schedule the send instead, e.g. '
                                            '"2027-03-01 09:00"; run by `outreach run-due` or `outreach serve`.',
                                            show_default=False)] = None,
@@ -94,7 +96,9 @@ def send(
         return
     if test_to:
         check_dkim(settings, campaign.sender_address)
-        _send_tests(settings, clock, campaign, test_to, extra, rate)
+        from outreach.cli.sending_test_to import send_tests, sessions_option
+
+        send_tests(settings, clock, campaign, test_to, extra, rate, sessions_option(campaign, session))
         return
     db = app_state.db
     if dry_run:
@@ -278,29 +282,6 @@ def _calendars(campaign: Campaign, clock: Clock, db: Database | None) -> Calenda
     from outreach.events.invitations import calendars_for
 
     return calendars_for(campaign, clock, db)
-
-
-def _send_tests(settings: Settings, clock: Clock, campaign: Campaign, address: str, extra: ContactFilter,
-                rate: str | None) -> None:
-    from outreach.delivery.compose import MessageSource, send_test
-    from outreach.delivery.ratelimit import configured_rates
-    from outreach.delivery.transport import open_transport
-    from outreach.models import Kind
-
-    languages = [lang for lang in campaign.languages if not extra.languages or lang in extra.languages]
-    kinds = extra.kinds or campaign.audience.kinds or tuple(Kind)
-    transport = open_transport(settings)
-    rates = configured_rates(rate, settings.rate, "--rate", "OUTREACH_RATE")
-    try:
-        source = MessageSource(settings, campaign, _renderer(settings, campaign),
-                               subject_prefix=lambda lang, kind: f"[TEST {lang}/{kind}] ",
-                               calendars=_calendars(campaign, clock, None))
-        results = send_test(source, clock, address, languages, kinds, transport, rates)
-    finally:
-        transport.close()
-    for lang, kind, reply in results:
-        err().print(f"[TEST {lang}/{kind}] → {address}: {reply}")
-    err().print(f"{len(results)} test messages sent to {address} (not recorded as deliveries).")
 
 
 def _on_ctrl_c(stop: threading.Event) -> Callable[[], object]:

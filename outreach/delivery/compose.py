@@ -99,9 +99,11 @@ class MessageSource:
 
 
 def send_test(source: MessageSource, clock: Clock, address: str, languages: Iterable[str], kinds: Iterable[str],
-              transport: Transport, rates: Sequence[Rate] = ()) -> list[tuple[str, str, str]]:
+              transport: Transport, rates: Sequence[Rate] = (),
+              country: str | None = None) -> list[tuple[str, str, str]]:
     """`--test-to`: one message per language × kind to one address, not recorded. Give `source` a subject prefix
-    such as `[TEST lang/kind] `; `rates` pace the messages as a send would.
+    such as `[TEST lang/kind] `; `rates` pace the messages as a send would. `country` places the test reader
+    (and so picks the campaign's event session for that country).
 
     Returns (language, kind, server reply) per message; a refusal raises (it is the one address asked for).
     """
@@ -113,7 +115,7 @@ def send_test(source: MessageSource, clock: Clock, address: str, languages: Iter
     for language in languages:
         for kind in kinds:
             contact = Contact(id=0, email=email, name="Test", organisation=campaign.organisation, kind=Kind(kind),
-                              language=language)
+                              country=country, language=language)
             message = source.build(contact, language, kind, source.message_id(f"test-{language}-{kind}"),
                                    clock.now())
             if limiter:

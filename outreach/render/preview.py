@@ -43,12 +43,14 @@ class PreviewItem:
     eml_path: Path
 
 
-def sample_contact(campaign: Campaign, language: str, kind: str) -> Contact:
-    """A made-up reader of this language and kind, living where the language is spoken (and an event is)."""
+def sample_contact(campaign: Campaign, language: str, kind: str, session: str | None = None) -> Contact:
+    """A made-up reader of this language and kind, living in `session`'s country when given, else where the
+    language is spoken and an event session is, else in the first session's country (an English reader of a
+    campaign whose only event is in Croatia reads about that event)."""
     countries = [c for c in sorted(campaign.event or BSI_COUNTRIES) if language in country_languages(c)]
+    country = session or (countries[0] if countries else min(campaign.event) if campaign.event else None)
     return Contact(id=0, email=f"preview.{language}@example.org", name=SAMPLE_NAMES.get(language, "Alex Example"),
-                   organisation="Example Organisation", kind=Kind(kind), country=countries[0] if countries else None,
-                   language=language)
+                   organisation="Example Organisation", kind=Kind(kind), country=country, language=language)
 
 
 def preview_links(settings: Settings, campaign: Campaign, language: str, contact: Contact) -> Links:
@@ -68,8 +70,10 @@ def preview_links(settings: Settings, campaign: Campaign, language: str, contact
 
 def write_preview(settings: Settings, campaign: Campaign, out_dir: Path, clock: Clock,
                   languages: list[str] | None = None, kinds: Sequence[str] | None = None,
-                  contact: Contact | None = None) -> tuple[Path, list[PreviewItem]]:
-    """Write the variants and index.html into `out_dir`; returns the index path and what was written."""
+                  contact: Contact | None = None,
+                  sessions: Sequence[str] | None = None) -> tuple[Path, list[PreviewItem]]:
+    """Write the variants and index.html into `out_dir`; returns the index path and what was written.
+    With `sessions` (event countries), every language × kind is written once per session."""
     from outreach.errors import NotFoundError
 
     for language in languages or []:
@@ -84,12 +88,13 @@ def write_preview(settings: Settings, campaign: Campaign, out_dir: Path, clock: 
     renderer = Renderer(settings, campaign)
     out_dir.mkdir(parents=True, exist_ok=True)
     items = []
+    _check_sessions(campaign, sessions)
     for language in languages or list(campaign.languages):
-        for kind in kinds:
-            reader = contact or sample_contact(campaign, language, kind)
+        for kind, session in [(k, s) for k in kinds for s in _or_none(sessions)]:
+            reader = contact or sample_contact(campaign, language, kind, session)
             links = preview_links(settings, campaign, language, reader)
             rendered = renderer.variant(language, kind).render(reader, links)
-            stem = f"{language}-{kind}"
+            stem = f"{language}-{kind}" + (f"-{session}" if session else "")
             html_path, text_path, eml_path = (out_dir / f"{stem}.html", out_dir / f"{stem}.txt",
                                               out_dir / f"{stem}.eml")
             # the .html file is opened alone in a browser: the emblem comes inline instead of from the mail's part
@@ -101,6 +106,33 @@ def write_preview(settings: Settings, campaign: Campaign, out_dir: Path, clock: 
     index = out_dir / "index.html"
     index.write_text(_index_page(campaign, items), encoding="utf-8")
     return index, items
+
+
+def _or_none(sessions: Sequence[str] | None) -> list[str | None]:
+    return list(sessions) if sessions else [None]
+
+
+def pick_sessions(campaign: Campaign, values: Sequence[str] | None) -> list[str]:
+    """The session codes named on a command line (any case, comma-separated or repeated; `all`: every one);
+    NotFoundError naming the campaign's sessions for one it lacks."""
+    from outreach.errors import NotFoundError
+
+    wanted = [v.strip() for v in ",".join(values or []).split(",") if v.strip()]
+    if any(v.lower() == "all" for v in wanted):
+        return sorted(campaign.event)
+    codes = {code.lower(): code for code in campaign.event}
+    result = []
+    for value in wanted:
+        if value.lower() not in codes:
+            raise NotFoundError(f"Campaign {campaign.slug!r} has no event session {value!r}",
+                                "Sessions ([events.CODE] in campaign.toml): "
+                                f"{', '.join(sorted(campaign.event)) or 'none'}.")
+        result.append(codes[value.lower()])
+    return result
+
+
+def _check_sessions(campaign: Campaign, sessions: Sequence[str] | None) -> None:
+    pick_sessions(campaign, sessions)
 
 
 def _eml(settings: Settings, campaign: Campaign, language: str, kind: str, contact: Contact, links: Links,
