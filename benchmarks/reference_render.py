@@ -48,4 +48,12 @@ def render_full(settings: Settings, campaign: Campaign, language: str, kind: str
         page = renderer.layout(language, html, body=body, contact=view, links=links, event=event,
                                greeting=greeting, web_version=web_version)
         parts.append(renderer.inliner.inline(page) if html else page)
+    if campaign.track_clicks and not web_version:
+        from outreach.render.clicks import replace_links
+
+        # Which links count clicks is decided on the built message (a link holding a personal value does not).
+        pairs = renderer.variant(language, kind).click_urls(contact)
+        urls, tracked = [url for url, _ in pairs], [link for _, link in pairs]
+        parts = [replace_links(parts[0], urls, tracked.__getitem__, True),
+                 replace_links(parts[1], urls, tracked.__getitem__, False)]
     return Rendered(doc.subject, doc.preheader, parts[0], parts[1])

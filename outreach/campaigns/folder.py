@@ -51,7 +51,7 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 LANGUAGE_FILE_RE = re.compile(r"^[A-Za-z]{2,3}$")  # other .md files (README.md, notes.md) are not languages
 EVENT_KEYS = SESSION_KEYS
 TOP_KEYS = ("name", "layout", "source_language", "fallback", "sender", "organisation", "postal_address",
-            "audience", "attachments", "events", "session", "default_session")
+            "audience", "attachments", "events", "session", "default_session", "track_clicks")
 # One parser per `[audience]` key, so that an error names the line of its key.
 _AUDIENCE: Mapping[str, Callable[[list[str]], ContactFilter]] = MappingProxyType({
     "countries": lambda values: ContactFilter.parse(countries=values),
@@ -90,6 +90,7 @@ class Campaign:
     sessions: Sessions = field(default_factory=Sessions)  # [events.<CODE>] tables and the rule picking one
     attachments: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "all" or a language → paths
     documents: dict[str, Document] = field(default_factory=dict, repr=False)
+    track_clicks: bool = False  # links in the mail count clicks per variant (docs/tracking.md), never per person
 
     @property
     def toml_path(self) -> Path:
@@ -200,12 +201,16 @@ def load_campaign(settings: Settings, slug: str) -> Campaign:
     documents = _read_documents(toml, source_language, languages_known)
     attachments = _read_attachments(toml, languages_known)
     sessions = read_sessions(toml, source_language, languages_known)
+    track_clicks = data.get("track_clicks", False)
+    if not isinstance(track_clicks, bool):
+        raise toml.error("track_clicks", "track_clicks must be true or false", "Write track_clicks = true (no quotes).")
     return Campaign(
         slug=slug, path=folder, name=name.strip(), sender_name=sender_name, sender_address=sender_address,
         reply_to=reply_to, organisation=data.get("organisation", settings.organisation) or "",
         postal_address=data.get("postal_address", settings.postal_address) or "",
         audience=audience, source_language=source_language, fallback=fallback, layout=layout,
         languages=tuple(sorted(documents)), sessions=sessions, attachments=attachments, documents=documents,
+        track_clicks=track_clicks,
     )
 
 

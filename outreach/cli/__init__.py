@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "bounces": "outreach.cli.tracking:bounces_app",
     "unsubscribes": "outreach.cli.tracking:unsubscribes_app",
     "serve": "outreach.cli.web:serve",
+    "browse": "outreach.cli.browse:browse",
     "db": "outreach.cli.db:db_app",
     "dkim": "outreach.cli.dkim:app",
     "sink": "outreach.cli.demo:sink",

@@ -23,7 +23,8 @@ def db_merge(
 ) -> None:
     """Bring another outreach database in: contacts, campaigns, deliveries, events, suppressions.
 
-    The most recently updated value wins per field; unsubscribes and suppressions always win. Safe to repeat.
+    Tags are united; otherwise the most recently updated value wins per field, and only values that really differ
+    are conflicts; unsubscribes and suppressions always win. Safe to repeat.
     """
     from rich.markup import escape
 
@@ -43,9 +44,16 @@ def db_merge(
         f"{k.replace('_', ' ')} {v}" for k, v in counts.items() if v))
     if not summary.changed:
         console.print("Nothing to change: this database already holds everything in it.")
+    if summary.changes and (dry_run or len(summary.changes) <= 50):
+        print_table(["email", "field", "before", "after"],
+                    [[c.email, c.field, _shown(c.before), _shown(c.after)] for c in summary.changes[:200]],
+                    title=f"{len(summary.changes)} field changes on contacts both databases hold"
+                          + (" (would be made)" if dry_run else ""), wide=True)
+        if len(summary.changes) > 200:
+            err().print(f"… and {len(summary.changes) - 200} more (use --json for all).")
     if summary.conflicts:
         print_table(["email", "field", "here", "there", "kept"],
-                    [[c.email, c.field, str(c.here), str(c.there), c.kept] for c in summary.conflicts[:200]],
+                    [[c.email, c.field, _shown(c.here), _shown(c.there), c.kept] for c in summary.conflicts[:200]],
                     title=f"{len(summary.conflicts)} conflicts", wide=True)
         if len(summary.conflicts) > 200:
             err().print(f"… and {len(summary.conflicts) - 200} more (use --json for all).")
@@ -55,6 +63,19 @@ def db_merge(
         console.print(f"… and {len(summary.skipped) - 200} more skipped (use --json for all).")
     if dry_run:
         console.print("Dry run: nothing was changed.")
+
+
+def _shown(value: object) -> str:
+    """A field value in a table cell: lists as comma-separated items, nothing as a dash."""
+    import json
+
+    if value is None or value == "" or value == [] or value == {}:
+        return "–"
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
 
 
 @db_app.command("backup")

@@ -118,8 +118,15 @@ def report(
     output_format: Annotated[str, typer.Option(
         "--format", help="table | csv | json | html (html: one standalone file for the Commission report).")] = "table",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file instead of stdout.")] = None,
+    clicks: Annotated[bool, typer.Option("--clicks", help="Clicks on tracked links per link × country × language "
+                                         "instead (counts 1–4 shown as <5; table, csv or json).")] = False,
 ) -> None:
     """Targeted, sent, failed, unknown, bounced, complained, unsubscribed and pending, with totals and rates."""
+    if clicks:
+        from outreach.cli.clicks import show_clicks
+
+        show_clicks(target, by, since, until, output_format, output)
+        return
     from outreach.clock import SystemClock
     from outreach.errors import InputError
     from outreach.tracking.reports import build_reach, build_report, parse_by, parse_day

@@ -228,6 +228,25 @@ def m004_event_sessions(db: Database) -> None:
 
 
 @migrations()
+def m005_link_clicks(db: Database) -> None:
+    """Click counts of tracked links, aggregated: per campaign × link × language × country × kind × day, with
+    the requests taken for scanners counted apart. No contact, address, IP address or user agent."""
+    db.executescript("""
+    CREATE TABLE link_clicks (
+        campaign TEXT NOT NULL,
+        url TEXT NOT NULL,
+        language TEXT NOT NULL,
+        country TEXT NOT NULL DEFAULT '',
+        kind TEXT NOT NULL,
+        day TEXT NOT NULL,
+        clicks INTEGER NOT NULL DEFAULT 0,
+        scanner_hits INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (campaign, url, language, country, kind, day)
+    ) STRICT;
+    """)
+
+
+@migrations()
 def m008_schedules(db: Database) -> None:
     """Scheduled sends: a campaign, when (UTC, and the local time and zone it was asked in), the send's filters."""
     db.executescript("""

@@ -9,6 +9,7 @@ message to keep working.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -31,6 +32,7 @@ class Purpose(StrEnum):
     ATTEND = "attend"  # "I will attend" in an invitation: names a contact and an event session
     DECLINE = "decline"  # "I cannot attend" (or cancel a place): names a contact and an event session
     REGISTER = "register"  # confirms a registration from the public event page; names a sign-up, like CONFIRM
+    CLICK = "click"  # a tracked link: names campaign, link, language, country and kind — never a contact
 
 
 MAX_AGE: dict[Purpose, int | None] = {
@@ -43,6 +45,7 @@ MAX_AGE: dict[Purpose, int | None] = {
     Purpose.ATTEND: 400 * 24 * 3600,
     Purpose.DECLINE: 400 * 24 * 3600,
     Purpose.REGISTER: 7 * 24 * 3600,
+    Purpose.CLICK: None,  # a link in an old message keeps leading where it led
 }
 
 
@@ -142,6 +145,50 @@ def preferences_url(settings: Settings, secret: str, contact_id: int, email: str
 def archive_url(settings: Settings, slug: str, language: str) -> str:
     """The web version of a campaign ("view in your browser")."""
     return public_link(settings, f"archive/{quote(slug)}/{quote(language)}")
+
+
+_CLICK_SALT = f"outreach/{Purpose.CLICK.value}"
+
+
+@dataclass(frozen=True)
+class ClickTarget:
+    """What a tracked link names: the campaign, the link it leads to, and the variant it was sent in."""
+
+    campaign: str
+    url: str
+    language: str
+    country: str  # "" when the recipients had no country
+    kind: str
+
+
+def click_url(settings: Settings, secret: str, target: ClickTarget) -> str:
+    """The `/l/<token>` link that counts a click on `target.url` and leads there. One per variant, not per person."""
+    from itsdangerous import URLSafeSerializer
+
+    payload = {"k": target.campaign, "u": target.url, "l": target.language, "c": target.country, "t": target.kind}
+    # Without a timestamp: the same variant gets the same link in every run of a send (and tests compare renders).
+    token = URLSafeSerializer(secret, salt=_CLICK_SALT).dumps(payload)
+    return public_link(settings, "l/" + str(token))
+
+
+def read_click(secret: str, token: str) -> ClickTarget:
+    """The target of a tracked link; TokenError when the token is forged, damaged or another purpose's."""
+    from itsdangerous import BadSignature, URLSafeSerializer
+
+    try:
+        payload = URLSafeSerializer(secret, salt=_CLICK_SALT).loads(token)
+    except BadSignature:
+        raise TokenError("This link is not valid") from None
+    if not isinstance(payload, dict):
+        raise TokenError("This link is not valid")
+    values = [payload.get(key) for key in ("k", "u", "l", "c", "t")]
+    if not all(isinstance(value, str) for value in values):
+        raise TokenError("This link is not valid")
+    target = ClickTarget(*(str(value) for value in values))
+    url = target.url
+    if not url.lower().startswith(("https://", "http://")) or any(not "!" <= char <= "~" for char in url):
+        raise TokenError("This link is not valid")  # only web links in printable ASCII are ever signed
+    return target
 
 
 def _verp_mac(secret: str, delivery_id: int) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from outreach.campaigns.folder import Campaign, layout_dirs
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from outreach.contacts.model import Contact
 
+_Built = tuple["Template", "Template", tuple[AttributeSpec, ...], dict[str, Any], tuple[str, ...]]
 CONTACT_FIELDS = ("name", "organisation", "role", "kind", "country", "language", "email", "attributes")
 LINK_FIELDS = ("unsubscribe_url", "preferences_url", "view_url", "attend_url", "decline_url")
 
@@ -169,6 +170,11 @@ def jinja_environment(template_dirs: tuple[str, ...], language: str, html: bool,
     return env
 
 
+def _tracked_slot(slots: Slots, index: int) -> str:
+    """The placeholder that stands for the reader's tracked link number `index` until the message is filled in."""
+    return slots.add("expr", f"outreach_tracked[{index}]")
+
+
 def _contact_view(contact: Contact) -> dict[str, Any]:
     return {"name": contact.name or "", "organisation": contact.organisation or "", "role": contact.role or "",
             "kind": contact.kind, "country": contact.country or "", "language": contact.language or "",
@@ -212,19 +218,24 @@ class Variant:
         self.kind = kind
         self.web_version = web_version
         self.document = renderer.campaign.document(language)
-        # per event key: (HTML template, text template, the HTML's attribute specs, the event)
-        self._built: dict[str | None, tuple[Template, Template, tuple[AttributeSpec, ...], dict[str, Any]]] = {}
+        self.tracks_clicks = renderer.campaign.track_clicks and not web_version
+        # per event key: (HTML template, text template, the HTML's attribute specs, the event, the tracked links)
+        self._built: dict[str | None, _Built] = {}
+        self._click_urls: dict[tuple[str | None, str], list[str]] = {}  # (event key, country) → tracked links
 
     def _event_key(self, contact: Contact) -> str | None:
         session = self.campaign.session_for(contact.country) if self.campaign.event else None
         return session.code if session else None
 
-    def _build(self, key: str | None) -> tuple[Template, Template, tuple[AttributeSpec, ...], dict[str, Any]]:
+    def _build(self, key: str | None) -> _Built:
+        from outreach.render.clicks import event_resolver, replace_links, tracked_links
+
         renderer, doc = self.renderer, self.document
         session = self.campaign.event.get(key or "")
         event = session.view(self.language) if session else {}
         built = []
         specs: tuple[AttributeSpec, ...] = ()
+        links_tracked: list[str] = []
         for html in (True, False):
             slots = Slots()
             contact: dict[str, Any] = {f: Late(slots, f"contact.{f}") for f in CONTACT_FIELDS if f != "kind"}
@@ -235,6 +246,11 @@ class Variant:
                                    greeting=Late(slots, "greeting_for(contact)"), web_version=self.web_version)
             if html:
                 page = renderer.inliner.inline(page)
+            if self.tracks_clicks:
+                resolve = event_resolver(slots, event)
+                if html:
+                    links_tracked = tracked_links(page, renderer.settings.public_url, resolve)
+                page = replace_links(page, links_tracked, partial(_tracked_slot, slots), html, resolve)
             source = slots.restore(page, "html" if html else "plain")
             specs = specs or tuple(slots.attributes)
             late = jinja_environment(renderer.dirs, self.language, html, "late")
@@ -242,19 +258,47 @@ class Variant:
                 built.append(late.from_string(source))
             except Exception as error:
                 raise template_error(error, str(doc.path)) from None
-        return built[0], built[1], specs, event
+        return built[0], built[1], specs, event, tuple(links_tracked)
 
-    def render(self, contact: Contact, links: Links) -> Rendered:
-        """The message for one recipient. Only the personal fields are filled in here."""
+    def _templates(self, contact: Contact) -> tuple[str | None, _Built]:
         key = self._event_key(contact)
         templates = self._built.get(key)
         if templates is None:
             templates = self._built[key] = self._build(key)
+        return key, templates
+
+    def click_urls(self, contact: Contact) -> list[tuple[str, str]]:
+        """(link, the `/l/` link that counts it) for every tracked link of this reader's message; [] untracked."""
+        key, templates = self._templates(contact)
+        return list(zip(templates[4], self._tracked(key, templates, contact.country or ""), strict=True))
+
+    def _tracked(self, key: str | None, templates: _Built, country: str) -> list[str]:
+        """The tracked links of a built message for readers in `country`. They name the variant and the country,
+        not the reader, so each is signed once per variant and country."""
+        urls = self._click_urls.get((key, country))
+        if urls is None:
+            from outreach.mail.tokens import MIN_SECRET_LENGTH, ClickTarget, click_url, public_link
+
+            settings = self.renderer.settings
+            secret = settings.secret_key or ""
+            if len(secret) < MIN_SECRET_LENGTH:  # a check or preview without a key (a send refuses to start)
+                urls = [public_link(settings, "l/unsigned") for _ in templates[4]]
+            else:
+                urls = [click_url(settings, secret, ClickTarget(self.campaign.slug, url, self.language, country,
+                                                                self.kind)) for url in templates[4]]
+            self._click_urls[(key, country)] = urls
+        return urls
+
+    def render(self, contact: Contact, links: Links) -> Rendered:
+        """The message for one recipient. Only the personal fields are filled in here."""
+        key, templates = self._templates(contact)
+        tracked = self._tracked(key, templates, contact.country or "") if templates[4] else []
         # The specs travel in the render context, not as template globals: Jinja copies a template's globals
         # into every new context, which costs more than the rest of the fill-in.
         view = _contact_view(contact)
         view["kind"] = self.kind  # the variant's kind decides, as in the reference render and in the layout
-        context = {"contact": view, "links": links, "event": templates[3], "attribute_specs": templates[2]}
+        context = {"contact": view, "links": links, "event": templates[3], "attribute_specs": templates[2],
+                   "outreach_tracked": tracked}
         try:
             html = templates[0].render(context)
             text = templates[1].render(context)

@@ -3,9 +3,11 @@
 Merging rules, in the order they are applied (all in one transaction; a dry run rolls it back):
 1. suppressions are added (an address suppressed anywhere is suppressed everywhere);
 2. campaigns are added, or their sending dates widened;
-3. contacts are matched by normalized email; per field the most recently updated value wins (contacts keep a
-   timestamp per field in `field_updated_at`); a status that stops mailing (unsubscribed, bounced, complained)
-   always wins over `active`; an address erased here is not brought back;
+3. contacts are matched by normalized email; tags are united; attributes are merged key by key; for every other
+   field the most recently updated value wins (contacts keep a timestamp per field in `field_updated_at`), a field
+   never filled in there does not empty ours, and values are compared normalised (`tracking.merge_fields`), so
+   only a real difference is a conflict; a status that stops mailing (unsubscribed, bounced, complained) always
+   wins over `active`; an address erased here is not brought back;
 4. local contacts now on the suppression list stop being mailed (erased ones are erased here too);
 5. deliveries (one per campaign × contact, contact ids remapped; the further-along status wins), events and the
    processed inbound-message keys are added.
@@ -34,23 +36,13 @@ from outreach.db.schema import Database
 from outreach.errors import DatabaseError, ExitCode, InputError
 from outreach.models import ContactStatus, DeliveryStatus
 from outreach.models.tracking import SQLValue
+from outreach.tracking.merge_fields import UNITED, Change, Conflict, empty, merged_attributes, same, shown, united_list
 
-__all__ = ["Conflict", "MergeSummary", "Skipped", "backup_database", "merge_database", "open_other"]
+__all__ = ["Change", "Conflict", "MergeSummary", "Skipped", "backup_database", "merge_database", "open_other"]
 
 # How far along a delivery is: when both databases have one for the same campaign × contact, the further wins.
 _RANK: dict[str, int] = {DeliveryStatus.QUEUED: 0, DeliveryStatus.SENDING: 1, DeliveryStatus.UNKNOWN: 2,
                          DeliveryStatus.FAILED: 3, DeliveryStatus.SENT: 4}
-
-
-@dataclass
-class Conflict:
-    """Both databases had a different value; `kept` says which side won and why."""
-
-    email: str
-    field: str
-    here: object
-    there: object
-    kept: str
 
 
 @dataclass
@@ -86,6 +78,7 @@ class MergeSummary:
     registrations_updated: int = 0
     attendance_added: int = 0
     conflicts: list[Conflict] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)  # fields changed on contacts both sides hold
     skipped: list[Skipped] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -95,7 +88,8 @@ class MergeSummary:
     @property
     def changed(self) -> bool:
         """Whether the merge added or changed anything (conflicts alone change nothing)."""
-        informational = ("source", "dry_run", "contacts_unchanged", "contacts_not_restored", "conflicts", "skipped")
+        informational = ("source", "dry_run", "contacts_unchanged", "contacts_not_restored", "conflicts", "changes",
+                         "skipped")
         return any(v for k, v in asdict(self).items() if k not in informational)
 
 
@@ -211,21 +205,20 @@ class _Merger:
         changes: dict[str, SQLValue] = {}
         for name in [f for f in EDITABLE_FIELDS if f in theirs and f in mine]:
             here, there = mine[name], theirs[name]
-            if _same(here, there):
-                continue
+            if same(name, here, there) or (empty(there) and name not in stamps_there):
+                continue  # the same, or never filled in there (an emptied field carries its own stamp)
             when_here = stamps_here.get(name) or _text(mine.get("updated_at")) or ""
             when_there = stamps_there.get(name) or _text(theirs.get("updated_at")) or ""
-            take = when_there > when_here
-            if take:
-                changes[name] = there
-                stamps_here[name] = when_there
-            if not _empty(here) and not _empty(there):
-                self.summary.conflicts.append(Conflict(email, name, _show(here), _show(there), (
-                    f"there (updated {when_there} > {when_here})" if take else f"here (updated {when_here})")))
+            value = self.merged_field(email, name, here, there, (when_here, when_there))
+            if value is not None:
+                changes[name] = value
+                stamps_here[name] = max(when_here, when_there)
+                self.summary.changes.append(Change(email, name, shown(here), shown(value)))
         status = self.merged_status(mine, theirs, stamps_here, stamps_there)
         if status is not None:
             changes["status"] = status
             stamps_here["status"] = max(stamps_here.get("status", ""), stamps_there.get("status", ""), self.now)
+            self.summary.changes.append(Change(email, "status", mine["status"], status))
         if not changes:
             self.summary.contacts_unchanged += 1
             return
@@ -235,6 +228,25 @@ class _Merger:
         if changes.get("status", ContactStatus.ACTIVE) != ContactStatus.ACTIVE:
             suppress(self.db, self.clock, email, str(changes["status"]))
         self.summary.contacts_updated += 1
+
+    def merged_field(self, email: str, name: str, here: SQLValue, there: SQLValue,
+                     when: tuple[str, str]) -> SQLValue:
+        """The value to write for a field whose two values really differ, or None to keep ours."""
+        when_here, when_there = when
+        take = when_there > when_here
+        why = f"there (updated {when_there} > {when_here})" if take else f"here (updated {when_here})"
+        if name in UNITED:
+            return united_list(here, there)
+        if name == "attributes":
+            value, differing = merged_attributes(here, there, take)
+            mine, theirs = shown(here), shown(there)
+            for key in differing:
+                assert isinstance(mine, dict) and isinstance(theirs, dict)
+                self.summary.conflicts.append(Conflict(email, f"attributes.{key}", mine[key], theirs[key], why))
+            return value
+        if not empty(here) and not empty(there):
+            self.summary.conflicts.append(Conflict(email, name, shown(here), shown(there), why))
+        return there if take else None
 
     def merged_status(self, mine: ColumnRow, theirs: ColumnRow, stamps_here: dict[str, str],
                       stamps_there: dict[str, str]) -> str | None:
@@ -345,30 +357,6 @@ def _status_for(reason: str) -> str:
 def _text(value: SQLValue) -> str | None:
     """A stored text value (None stays None)."""
     return None if value is None else str(value)
-
-
-def _same(a: SQLValue, b: SQLValue) -> bool:
-    """Whether two stored values mean the same (JSON compared as data; empty equals empty)."""
-    if isinstance(a, str) and isinstance(b, str) and a[:1] in "[{" and b[:1] in "[{":
-        try:
-            return bool(json.loads(a) == json.loads(b))
-        except ValueError:
-            pass
-    return bool(a == b or (_empty(a) and _empty(b)))
-
-
-def _empty(value: SQLValue) -> bool:
-    return value is None or value in ("", "[]", "{}")
-
-
-def _show(value: SQLValue) -> object:
-    """A value as a conflict report shows it: JSON columns as data."""
-    if isinstance(value, str) and value[:1] in "[{":
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
 
 
 def backup_database(db: Database, target: Path) -> int:

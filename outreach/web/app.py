@@ -67,7 +67,7 @@ def routes() -> list[BaseRoute]:
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
 
-    from outreach.web.pages import archive, data, events, links, root, subscribe
+    from outreach.web.pages import archive, clicks, data, events, links, root, subscribe
 
     get, post = ["GET"], ["POST"]
     return [
@@ -99,5 +99,6 @@ def routes() -> list[BaseRoute]:
         Route("/decline/{token}", events.answer_post, methods=post),
         Route("/register/{token}", events.confirm_get, methods=get),
         Route("/register/{token}", events.confirm_post, methods=post),
+        Route("/l/{token}", clicks.follow, methods=get),  # HEAD too (Starlette adds it to GET routes)
         Mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
     ]

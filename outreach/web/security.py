@@ -242,7 +242,7 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-_TOKEN_PATH = re.compile(r"/(confirm|unsubscribe|preferences|data|attend|decline|register)/[^/?#\s]+")
+_TOKEN_PATH = re.compile(r"/(confirm|unsubscribe|preferences|data|attend|decline|register|l)/[^/?#\s]+")
 
 
 def redact_tokens(text: str) -> str:
