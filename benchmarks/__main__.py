@@ -16,7 +16,7 @@ from pathlib import Path
 
 from benchmarks.common import REPO, WORK, Context, Row, Scale, load, machine, save_json
 
-CASES = ("startup", "reports", "import", "render", "send", "memory", "sheets")
+CASES = ("startup", "reports", "import", "render", "send", "latency", "memory", "sheets")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

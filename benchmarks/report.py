@@ -30,7 +30,7 @@ python -m benchmarks --size 2000 --no-docs   # quick check, leaves this page alo
 ```
 
 Options: `--size small|full|N` (N = contacts; the other cases scale from it), `--only CASE,…` (`startup`,
-`reports`, `import`, `render`, `send`, `memory`,
+`reports`, `import`, `render`, `send`, `latency`, `memory`,
 `sheets`), `--runs K` (each figure is the median of K runs),
 `--output FILE` or `--no-docs`, `--no-mailmerge` (skip installing mailmerge), `--docs-from-results` (rewrite
 this page from the last run's `benchmarks/.work/results.json` without measuring). Generated data (contact lists,
@@ -90,6 +90,16 @@ CASES = [
         'with as many connections as outreach uses; the `mailmerge` CLI (`--no-limit`, `ratelimit = 0`) '
         'sending 1,000 of the same messages, whole process',
         '≥ 0.8× bare smtplib, ≥ 5× mailmerge',
+    ),
+    (
+        'latency',
+        'a relay 40 ms away: a delay proxy on 127.0.0.1 (`benchmarks/delay_proxy.py`, its own process, 20 ms each '
+        'way) in front of the sink, which advertises PIPELINING; `Sender.run()` of 1,000 messages with 1 and 4 '
+        'connections (pipelined, RFC 2920), and the whole `outreach send` process for 1,000',
+        'through the same proxy: the fully pipelined floor (`benchmarks/reference_pipelined.py`, the next '
+        'envelope with the previous final dot, pre-built messages), bare `smtplib` `sendmail` on as many '
+        'connections, and mailmerge\'s whole process (a connection per message)',
+        '≥ 18 msg/s and ≥ 0.8× the floor on 1 connection, ≥ 70 msg/s on 4, ≥ 5× mailmerge',
     ),
     (
         'memory',

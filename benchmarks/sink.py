@@ -1,6 +1,8 @@
 """A counting SMTP sink for the benchmarks: aiosmtpd on 127.0.0.1 that accepts every message and discards it.
 
-Run as its own process (`python benchmarks/sink.py PORT`) so that the server's CPU is not the sender's. It prints
+Run as its own process (`python benchmarks/sink.py PORT [pipelining]`) so that the server's CPU is not the
+sender's; with `pipelining` it advertises PIPELINING (RFC 2920; aiosmtpd serves pipelined commands in order but
+does not say so). It prints
 "ready" once listening; then each line "count" on stdin is answered with the number of messages accepted so far,
 and end of input stops it. `Sink` is the parent's handle on such a process.
 """
@@ -25,10 +27,16 @@ class _Counter:
         return "250 OK discarded"
 
 
-def serve(port: int) -> None:
+class _PipeliningCounter(_Counter):
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # type: ignore[no-untyped-def]
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+
+def serve(port: int, pipelining: bool = False) -> None:
     from aiosmtpd.controller import Controller
 
-    handler = _Counter()
+    handler = _PipeliningCounter() if pipelining else _Counter()
     controller = Controller(handler, hostname="127.0.0.1", port=port, enable_SMTPUTF8=True, decode_data=False)
     controller.start()
     print("ready", flush=True)
@@ -49,12 +57,14 @@ def free_port() -> int:
 class Sink:
     """The sink process, started with `with Sink() as sink:`; `sink.count()` asks how many it has accepted."""
 
-    def __init__(self) -> None:
+    def __init__(self, pipelining: bool = False) -> None:
         self.port = free_port()
+        self.pipelining = pipelining
         self.process: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> Sink:
-        self.process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), str(self.port)],
+        self.process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), str(self.port),
+                                         *(["pipelining"] if self.pipelining else [])],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
@@ -97,4 +107,4 @@ class Sink:
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]))
+    serve(int(sys.argv[1]), pipelining=sys.argv[2:] == ["pipelining"])

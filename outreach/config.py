@@ -45,6 +45,13 @@ class Settings:
     smtp_timeout: float = field(default=30.0, metadata=_env("OUTREACH_SMTP_TIMEOUT", doc="seconds"))
     smtp_helo: str | None = field(default=None, metadata=_env(
         "OUTREACH_SMTP_HELO", doc="HELO/EHLO name (default: this machine's name)"))
+    smtp_pipelining: str = field(default="on", metadata=_env(
+        "OUTREACH_SMTP_PIPELINING", doc="on: pipeline commands when the relay offers PIPELINING (RFC 2920) | off"))
+    relays: tuple[str, ...] = field(default=(), metadata=_env(
+        "OUTREACH_RELAYS", doc="names of several relays (each set with OUTREACH_RELAY_<NAME>_HOST …); empty: the "
+                               "one relay of OUTREACH_SMTP_*"))
+    relay_values: tuple[tuple[str, str], ...] = field(default=(), metadata=_env(
+        "OUTREACH_RELAY_<NAME>_*", doc="HOST PORT SECURITY USER PASSWORD WORKERS RATE WEIGHT DOMAINS of each relay"))
     sender: str | None = field(default=None, metadata=_env(
         "OUTREACH_FROM", doc='default sender, "Name <address>"'))
     reply_to: str | None = field(default=None, metadata=_env("OUTREACH_REPLY_TO"))
@@ -93,6 +100,11 @@ class Settings:
         "OUTREACH_SOFT_BOUNCE_CAMPAIGNS", doc="... across at least this many distinct campaigns"))
     topics: tuple[str, ...] = field(default=(), metadata=_env(
         "OUTREACH_TOPICS", doc="comma-separated topics subscribers may choose on the web pages"))
+    eu_funding: str | None = field(default=None, metadata=_env(
+        "OUTREACH_EU_FUNDING", doc="funded | co-funded: the EU emblem, funding statement and disclaimer in every "
+                                   "mail and page footer (unset: the plain line 'Co-funded by the European Union')"))
+    eu_granting_authority: str | None = field(default=None, metadata=_env(
+        "OUTREACH_EU_GRANTING_AUTHORITY", doc="the granting authority named in the EU disclaimer, e.g. EACEA"))
     dkim_key: Path | None = field(default=None, metadata=_env(
         "OUTREACH_DKIM_KEY", doc="PEM RSA private key file; when set, every message is DKIM-signed"))
     dkim_selector: str | None = field(default=None, metadata=_env(
@@ -115,6 +127,8 @@ class Settings:
                 continue
             raw = raw.strip()
             values[f.name] = _convert(f.name, name, raw, f.default)
+        values["relay_values"] = tuple(sorted((k, v.strip()) for k, v in env.items()
+                                              if k.startswith(RELAY_PREFIX) and v and v.strip()))
         settings = cls(**values)
         settings.validate()
         return settings
@@ -126,6 +140,8 @@ class Settings:
                 f"OUTREACH_SMTP_SECURITY is {self.smtp_security!r}",
                 f"Use one of: {', '.join(SECURITY_CHOICES)}.",
             )
+        if self.smtp_pipelining not in ("on", "off"):
+            raise ConfigError(f"OUTREACH_SMTP_PIPELINING is {self.smtp_pipelining!r}", "Use on or off.")
         if self.sender is not None:
             _, address = parseaddr(self.sender)
             if "@" not in address:
@@ -140,6 +156,18 @@ class Settings:
             )
         if self.workers < 1:
             raise ConfigError("OUTREACH_WORKERS must be at least 1")
+        self._validate_eu()
+
+    def _validate_eu(self) -> None:
+        if self.eu_funding is None:
+            return
+        if self.eu_funding not in ("funded", "co-funded"):
+            raise ConfigError(f"OUTREACH_EU_FUNDING is {self.eu_funding!r}",
+                              "Use funded or co-funded (as the grant agreement says), or leave it empty.")
+        if not self.eu_granting_authority:
+            raise ConfigError("OUTREACH_EU_FUNDING is set but OUTREACH_EU_GRANTING_AUTHORITY is empty",
+                              "The EU disclaimer names the granting authority: set OUTREACH_EU_GRANTING_AUTHORITY "
+                              "(e.g. EACEA, or European Commission).")
 
     @property
     def effective_smtp_port(self) -> int:
@@ -169,6 +197,9 @@ class Settings:
         rows = []
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "relay_values":
+                rows += [(name, mask(value) if is_relay_secret(name) else value, "") for name, value in value]
+                continue
             if value is None or value == ():
                 shown = ""
             elif f.metadata["secret"]:
@@ -183,7 +214,16 @@ class Settings:
     def secrets(self) -> list[str]:
         """The secret values in force, so logs and error messages can mask them."""
         return [str(getattr(self, f.name)) for f in fields(self)
-                if f.metadata["secret"] and getattr(self, f.name)]
+                if f.metadata["secret"] and getattr(self, f.name)] + [
+                    value for name, value in self.relay_values if is_relay_secret(name)]
+
+
+RELAY_PREFIX = "OUTREACH_RELAY_"
+
+
+def is_relay_secret(name: str) -> bool:
+    """Whether a relay's variable holds a secret (its password)."""
+    return name.endswith("_PASSWORD")
 
 
 def mask(secret: str) -> str:

@@ -1,4 +1,5 @@
-"""Countries and languages: the 15 BSI countries, every EU/EEA country, and names in any EU language.
+"""Countries and languages: the 15 BSI countries, every EU/EEA country, the 24 EU languages, and names in any
+EU language.
 
 A country may be written as an ISO 3166-1 alpha-2 code, EU usage ("EL" for Greece), or its name in any
 official EU language (from CLDR via Babel), in any case and with or without accents: "Czechia", "Česko",
@@ -33,9 +34,13 @@ BSI_LANGUAGES: tuple[str, ...] = ("hr", "cs", "da", "fr", "de", "el", "hu", "it"
                                   "ro", "sk", "sv")
 SOURCE_LANGUAGE = "en"
 
+# The 24 official EU languages, in the EU's protocol order (by each language's own name). Every email layout
+# string, web page and country/language name exists in all of them; the shipped campaigns stay in BSI_LANGUAGES.
+EU_LANGUAGES: tuple[str, ...] = ("bg", "es", "cs", "da", "de", "et", "el", "en", "fr", "ga", "hr", "it", "lv",
+                                 "lt", "hu", "mt", "nl", "pl", "pt", "ro", "sk", "sl", "fi", "sv")
+
 # Official EU languages (plus the EEA's), whose CLDR country names are accepted as aliases.
-_NAME_LOCALES = ("bg", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "ga", "hr", "hu", "it", "lt", "lv",
-                 "mt", "nl", "pl", "pt", "ro", "sk", "sl", "sv", "is", "nb")
+_NAME_LOCALES = (*EU_LANGUAGES, "is", "nb")
 
 _EXTRA_ALIASES = {
     "EL": "GR", "UK": None, "HELLAS": "GR", "CZECH REPUBLIC": "CZ", "THE NETHERLANDS": "NL", "HOLLAND": "NL",
@@ -96,7 +101,7 @@ def default_language(country: str | None) -> str | None:
 
 @cache
 def _language_codes() -> frozenset[str]:
-    return frozenset(BSI_LANGUAGES) | {lang for langs in COUNTRIES.values() for lang in langs}
+    return frozenset(EU_LANGUAGES) | {lang for langs in COUNTRIES.values() for lang in langs}
 
 
 @cache
@@ -125,7 +130,7 @@ def parse_language(value: str) -> str:
     if code is None:
         raise InputError(
             f"Unknown language {value!r}",
-            "Use an ISO 639-1 code of an EU/EEA language: " + ", ".join(BSI_LANGUAGES) + ", …",
+            "Use an ISO 639-1 code of an EU/EEA language: " + ", ".join(EU_LANGUAGES) + ", …",
         )
     return code
 

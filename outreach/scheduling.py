@@ -50,6 +50,7 @@ class SendRequest:
     rate: str | None = None
     domain_rate: str | None = None
     workers: int | None = None
+    force: bool = False  # invitations even to sessions that will have started (send --force)
 
     def to_json(self) -> str:
         return json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()},
@@ -69,7 +70,7 @@ class SendRequest:
                  for value in getattr(self, name)]
         parts += [f"--{name.replace('_', '-')} {value}" for name in ("limit", "rate", "domain_rate", "workers")
                   if (value := getattr(self, name)) is not None]
-        return " ".join(parts)
+        return " ".join(parts + (["--force"] if self.force else []))
 
 
 @dataclass(frozen=True)

@@ -106,10 +106,11 @@ def make_sender(settings: Settings, db: Database, clock: FakeClock, campaign: Fa
     SendOptions.from_settings's (rate, workers, limit…) plus `transport_factory`."""
     campaign = campaign or FakeCampaign()
     transports = options.pop("transport_factory", None) or (lambda: open_transport(settings))
+    connections = options.pop("connections", None)  # several relays: delivery.relays.relay_pool
     return Sender(DatabaseStore(db, clock, (campaign.audience,)),
                   MessageSource(settings, campaign, FakeRenderer(campaign)), transports, clock,
                   audience=audience_of(db), on_hard_bounce=bounce_recorder(db, clock),
-                  options=SendOptions.from_settings(settings, **options))
+                  options=SendOptions.from_settings(settings, **options), connections=connections)
 
 
 def smtp_settings(settings: Settings, smtpd: Any, **extra: str) -> Settings:

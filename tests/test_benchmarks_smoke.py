@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-CASES = {"start-up", "reports", "import", "render", "send", "memory", "sheets"}
+CASES = {"start-up", "reports", "import", "render", "send", "latency", "memory", "sheets"}
 
 
 @pytest.mark.slow

@@ -39,6 +39,8 @@ def test_check_exit_codes_and_json(runner, env) -> None:
     strict = runner("campaign", "check", "tiny", "--strict", env=env)
     assert strict.exit_code == 1  # the outdated German translation is a warning
     assert "outdated" in strict.stdout and f"translated_from = \"{report['revision']}\"" in strict.stdout
+    assert "bg" in report["not_translated"] and "pl" not in report["not_translated"]
+    assert "Not translated (nobody in the audience needs them): bg es cs" in strict.stdout
     bad = runner("campaign", "check", "bad-links", env=env)
     assert bad.exit_code == 1 and "keep it to 78" in bad.stdout
 
@@ -108,7 +110,7 @@ def test_i18n_check_lists_missing_strings(runner) -> None:
     result = runner("i18n", "check", "--json")
     document = json.loads(result.stdout)
     emails = [row for row in document if row["domain"] == "emails"]
-    assert len(emails) == 15 and all(row["ok"] for row in emails)
+    assert len(emails) == 24 and all(row["ok"] for row in emails)
     assert result.exit_code == (0 if all(row["ok"] for row in document) else 1)
 
 

@@ -92,7 +92,8 @@ def test_config_goes_to_stdout(workspace, tmp_path: Path) -> None:
     (("contacts", "count", "--by", "country,kind"), ["country", "kind", "count"], "PL\tauthority\t1", "PL"),
     (("campaign", "list"), ["slug", "name", "layout", "languages", "outdated"], "bsi-awareness\t", "bsi-awareness"),
     (("report", "--by", "country"), None, "bsi-awareness\tPL\t1\t1\t", "bsi-awareness"),
-    (("report", "reach"), ["country", "authorities", "suppliers", "others", "total", "campaigns"],
+    (("report", "reach"), ["country", "authorities", "suppliers", "others", "total", "campaigns", "authority orgs",
+                           "supplier orgs", "other orgs", "total orgs"],
      "PL\t1\t0\t0\t1\t1", "PL"),
 ])
 def test_tables_are_tab_separated_on_stdout(workspace, tmp_path: Path, args, header, expected,

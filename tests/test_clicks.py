@@ -37,13 +37,17 @@ track_clicks = true
 
 [events.PL]
 title = "Dzień szkoleniowy"
+venue = "Centrum Konferencyjne"
 starts = 2027-03-18T09:30:00
+ends = 2027-03-18T16:00:00
 timezone = "Europe/Warsaw"
 registration_url = "{REGISTER}"
 
 [events.IE]
 title = "Training day"
+venue = "Fairshare Quay Conference Centre"
 starts = 2027-04-22T10:00:00
+ends = 2027-04-22T12:00:00
 timezone = "Europe/Dublin"
 """
 BODY = f"""+++

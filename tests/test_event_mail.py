@@ -83,8 +83,10 @@ def test_interrupted_reminder_is_not_sent_again(world, db, smtpd) -> None:
         claim_mail(db, "2027-03-17T08:00:00Z", registration.id, "reminder:2d")
     transport = open_transport(settings)
     outcome = lifecycle.remind(settings, db, clock, campaign, "2d", "PL", transport)[0]
-    transport.close()
     assert outcome.mails.unknown == ["ana@gmina.example.org"] and smtpd.messages == []
+    retried = lifecycle.remind(settings, db, clock, campaign, "2d", "PL", transport, retry_unknown=True)[0]
+    transport.close()
+    assert retried.mails.sent == ["ana@gmina.example.org"] and len(smtpd.messages) == 1
 
 
 def test_update_then_cancel_keep_the_uid_and_raise_the_sequence(world, db, smtpd, settings, tmp_path) -> None:

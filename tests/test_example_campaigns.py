@@ -135,7 +135,7 @@ def test_front_matter(slug: str, lang: str) -> None:
     assert len(subject) <= 78, f"subject has {len(subject)} characters: {subject!r}"
     assert isinstance(preheader, str) and preheader.strip() and "\n" not in preheader
     assert len(preheader) <= 140, f"preheader has {len(preheader)} characters"
-    assert set(front) <= {"subject", "preheader", "translated_from"}, f"unknown keys {set(front)}"
+    assert set(front) <= {"subject", "preheader", "name", "translated_from"}, f"unknown keys {set(front)}"
     assert body.strip()
 
 
@@ -144,6 +144,14 @@ def test_translation_records_the_current_source_revision(slug: str, lang: str) -
     front, _ = split(CAMPAIGNS / slug / f"{lang}.md")
     if lang == SOURCE:
         assert "translated_from" not in front, "the source file records no translated_from"
+    elif isinstance(front.get("translated_from"), dict):  # per segment, as `outreach campaign pin` writes it
+        from outreach.campaigns.folder import load_campaign
+        from outreach.campaigns.revisions import changed_segments
+        from outreach.config import Settings
+
+        campaign = load_campaign(Settings(campaigns_dir=CAMPAIGNS), slug)
+        changed = [segment.describe() for segment in changed_segments(campaign, lang) or []]
+        assert not changed, f"{slug}/{lang}.md: changed in {SOURCE}.md since translated: {changed}"
     else:
         assert front.get("translated_from") == revision(CAMPAIGNS / slug / f"{SOURCE}.md"), (
             f"{slug}/{lang}.md was translated from another revision of {SOURCE}.md: update the text and "

@@ -199,3 +199,14 @@ def test_the_serve_watcher_runs_due_sends_in_a_child_process(monkeypatch, env, s
     db = open_database(db_path)
     assert get_schedule(db, 1).status is ScheduleStatus.DONE
     db.close()
+
+
+def test_an_invitation_cannot_be_scheduled_for_after_its_sessions_began(runner, env, people) -> None:  # noqa: F811
+    late = runner("send", "bsi-training", "--at", "2099-01-01 09:00", "--tz", "Europe/Warsaw", "--yes", env=env)
+    assert late.exit_code == 1 and "Not sending invitations to a past or cancelled event" in late.output
+    assert json.loads(runner("schedule", "list", "--json").stdout) == []
+    forced = runner("send", "bsi-training", "--at", "2099-01-01 09:00", "--tz", "Europe/Warsaw", "--force", "--yes",
+                    env=env)
+    assert forced.exit_code == 0, forced.output
+    [row] = json.loads(runner("schedule", "list", "--json").stdout)
+    assert row["request"]["force"] is True

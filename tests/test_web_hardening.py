@@ -268,7 +268,7 @@ def test_non_ascii_local_part_without_smtputf8_is_a_clear_503(db_path, tmp_path,
 
 
 def test_every_page_string_is_in_the_catalog() -> None:
-    """What the templates and pages ask gettext for exists in the English catalog (and so, checked above, in all 15)."""
+    """What the templates and pages ask gettext for exists in the English catalog (so, by test_web, in all 24)."""
     from babel.messages.extract import extract_from_dir
     from babel.messages.pofile import read_po
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from web_support import csrf_of, form_of, link_in, web_settings
 
 from outreach.contacts.model import get_contact, get_contact_by_id, insert_contact, is_suppressed
-from outreach.countries import BSI_LANGUAGES
+from outreach.countries import EU_LANGUAGES
 from outreach.db.schema import open_database
 from outreach.mail.tokens import Purpose, contact_token, unsubscribe_url
 from outreach.models import ContactStatus
@@ -330,16 +330,16 @@ def test_archive_web_version_has_no_personal_data(site, person) -> None:
 @given(st.text(max_size=200))
 def test_accept_language_parser_never_fails(header: str) -> None:
     result = parse_accept_language(header)
-    assert set(result) <= set(BSI_LANGUAGES) and len(result) == len(set(result))
+    assert set(result) <= set(EU_LANGUAGES) and len(result) == len(set(result))
 
 
-@given(st.lists(st.tuples(st.sampled_from([*BSI_LANGUAGES, "ja", "es", "*"]),
+@given(st.lists(st.tuples(st.sampled_from([*EU_LANGUAGES, "ja", "zh", "*"]),
                           st.sampled_from(["", "-PL", "-at"]),
                           st.sampled_from([None, 0, 0.1, 0.5, 1]))))
 def test_accept_language_respects_quality(parts) -> None:
     header = ", ".join(f"{tag}{region}" + ("" if q is None else f";q={q}") for tag, region, q in parts)
     result = parse_accept_language(header)
-    allowed = [(tag, 1 if q is None else q) for tag, _, q in parts if tag in BSI_LANGUAGES]
+    allowed = [(tag, 1 if q is None else q) for tag, _, q in parts if tag in EU_LANGUAGES]
     assert all(any(t == lang and q > 0 for t, q in allowed) for lang in result)
     if result:
         best = max(q for t, q in allowed if t in result)
@@ -349,7 +349,8 @@ def test_accept_language_respects_quality(parts) -> None:
 def test_language_choice_order() -> None:
     assert choose_language("pl", "el", "de") == "pl"
     assert choose_language(None, "el", "de") == "el"
-    assert choose_language("xx", "ga", "de;q=0.5, sv") == "sv"
+    assert choose_language("xx", "is", "de;q=0.5, sv") == "sv"  # Icelandic: an EEA language, not an EU one
+    assert choose_language(None, "ga", "sv") == "ga"  # Irish and the other EU languages have their pages
     assert choose_language(None, None, None) == "en"
 
 
@@ -357,7 +358,8 @@ def test_accept_language_region_variants_and_fallback() -> None:
     assert parse_accept_language("pl-PL") == ["pl"]
     assert parse_accept_language("DE-at;q=0.4, fr_BE;q=0.9, ja") == ["fr", "de"]
     assert parse_accept_language("sv;q=0, sv-SE;q=0.5, en;q=nan") == ["sv"]
-    assert choose_language(None, None, "pt-BR, es;q=0.9") == "en"
+    assert choose_language(None, None, "pt-BR, es;q=0.9") == "pt"  # all 24 EU languages are offered
+    assert choose_language(None, None, "ja, zh-CN;q=0.9") == "en"
     assert choose_language(None, None, "*, el-GR;q=0.1") == "el"
 
 

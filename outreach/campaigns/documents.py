@@ -10,16 +10,16 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from outreach.errors import InputError
 
 if TYPE_CHECKING:
     from outreach.campaigns.folder import Campaign
 
-FRONT_MATTER_KEYS = ("subject", "preheader", "translated_from")
+FRONT_MATTER_KEYS = ("subject", "preheader", "name", "translated_from")
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,12 @@ class Document:
     path: Path
     subject: str
     preheader: str
-    translated_from: str | None
+    translated_from: str | None  # the older form: the revision of the whole source file
     body: str
     body_line: int  # 1-based line of the file on which the body starts
     raw: bytes
+    name: str | None = None  # the campaign's name in this language, for readers (the archive heading)
+    pins: dict[str, str] = field(default_factory=dict)  # `[translated_from]`: segment id → its source revision
 
 
 def line_of(text: str, key: str, table: str | None = None) -> int:
@@ -88,13 +90,19 @@ def read_document(path: Path, language: str) -> Document:
     if end is None:
         raise InputError(f"{path}:1: the front matter is not closed", "Add a line with +++ after it.")
     front_text = "".join(lines[1:end])
-    subject, preheader, translated_from = _front_matter(path, front_text)
-    return Document(language=language, path=path, subject=subject, preheader=preheader,
-                    translated_from=translated_from, body="".join(lines[end + 1:]), body_line=end + 2, raw=raw)
+    front = _front_matter(path, front_text)
+    pinned = front.get("translated_from")
+    return Document(language=language, path=path, subject=front["subject"].strip(),
+                    preheader=str(front.get("preheader", "")).strip(),
+                    translated_from=pinned if isinstance(pinned, str) else None,
+                    body="".join(lines[end + 1:]), body_line=end + 2, raw=raw,
+                    name=str(front["name"]).strip() if front.get("name") else None,
+                    pins=dict(pinned) if isinstance(pinned, dict) else {})
 
 
-def _front_matter(path: Path, front_text: str) -> tuple[str, str, str | None]:
-    """(subject, preheader, translated_from) from the TOML between the `+++` lines, which start on line 2."""
+def _front_matter(path: Path, front_text: str) -> dict[str, Any]:
+    """The TOML between the `+++` lines (which starts on line 2), checked: subject, preheader, name,
+    translated_from (a revision string, or a table of segment revisions)."""
     try:
         front = tomllib.loads(front_text)
     except tomllib.TOMLDecodeError as error:
@@ -102,18 +110,24 @@ def _front_matter(path: Path, front_text: str) -> tuple[str, str, str | None]:
     unknown = sorted(set(front) - set(FRONT_MATTER_KEYS))
     if unknown:
         raise InputError(f"{path}:{1 + line_of(front_text, unknown[0])}: unknown front matter key {unknown[0]!r}",
-                         "Keys: subject, preheader, translated_from.")
+                         "Keys: subject, preheader, name, translated_from.")
     subject = front.get("subject")
     if not isinstance(subject, str) or not subject.strip():
         line = 1 + line_of(front_text, "subject") if "subject" in front else 2
         raise InputError(f"{path}:{line}: the front matter has no subject", 'Add subject = "…" between the +++ lines.')
-    for key in ("preheader", "translated_from"):
+    for key in ("preheader", "name"):
         if key in front and not isinstance(front[key], str):
             raise InputError(f"{path}:{1 + line_of(front_text, key)}: {key} must be a string in double quotes")
+    pinned = front.get("translated_from")
+    if pinned is not None and not isinstance(pinned, str) and not (
+            isinstance(pinned, dict) and all(isinstance(v, str) for v in pinned.values())):
+        raise InputError(f"{path}:{1 + line_of(front_text, 'translated_from')}: translated_from must be a string "
+                         "or a [translated_from] table of segment revisions",
+                         "Let `outreach campaign pin` write it.")
     if re.search(r"[\r\n]", subject) or "{{" in subject or "{%" in subject:
         raise InputError(f"{path}:{1 + line_of(front_text, 'subject')}: the subject must be one line of plain text",
                          "Subjects cannot hold line breaks or template variables.")
-    return subject.strip(), str(front.get("preheader", "")).strip(), front.get("translated_from")
+    return front
 
 
 @dataclass(frozen=True)
@@ -124,20 +138,24 @@ class TranslationStatus:
     is_source: bool
     translated_from: str | None
     outdated: bool  # records another revision than the current source
+    changed: tuple[str, ...] = ()  # the segments changed in the source since (all of them for a whole-file pin)
+    per_segment: bool = False  # revisions are recorded per segment (`[translated_from]`)
 
     @property
     def unrecorded(self) -> bool:
         """A translation that records no `translated_from`: whether it is current cannot be known."""
-        return not self.is_source and self.translated_from is None
+        return not self.is_source and self.translated_from is None and not self.per_segment
 
 
 def translation_status(campaign: Campaign) -> list[TranslationStatus]:
     """Per language file: which source revision it was translated from and whether that is still current."""
-    current = source_revision(campaign)
+    from outreach.campaigns.revisions import changed_segments
+
     result = []
     for language in campaign.languages:
         doc = campaign.documents[language]
         is_source = language == campaign.source_language
-        outdated = not is_source and doc.translated_from is not None and doc.translated_from != current
-        result.append(TranslationStatus(language, is_source, doc.translated_from, outdated))
+        changed = None if is_source else changed_segments(campaign, language)
+        ids = tuple(segment.id for segment in changed or ())
+        result.append(TranslationStatus(language, is_source, doc.translated_from, bool(ids), ids, bool(doc.pins)))
     return result

@@ -105,6 +105,12 @@ class Campaign:
             raise NotFoundError(f"Campaign {self.slug!r} has no {language}.md",
                                 f"Languages with a file: {', '.join(self.languages)}.") from None
 
+    def name_for(self, language: str) -> str:
+        """The campaign's name as readers of `language` see it (the archive heading): the `name` of its
+        `<lang>.md` front matter, else the name in campaign.toml."""
+        document = self.documents.get(language)
+        return document.name if document is not None and document.name else self.name
+
     def attachments_for(self, language: str) -> list[Attachment]:
         """The files to attach for this language: its own list if it has one, else the `all` list."""
         import mimetypes

@@ -1,4 +1,5 @@
-"""`outreach campaign new|list|preview|check`, `outreach init` and `outreach i18n check`."""
+"""`outreach campaign new|list|preview|check`, `outreach init` and `outreach i18n check` (export, import and pin are
+in `campaign_translate`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from outreach.cli import campaign_translate
 from outreach.cli._common import App, AppState, err, out, print_json, print_table, state
 
 if TYPE_CHECKING:
@@ -14,6 +16,7 @@ if TYPE_CHECKING:
 
 campaign_app = App(help="Campaigns: one folder per mailing, one Markdown file per language.")
 i18n_app = App(help="Translations of the layout and web-page strings.")
+campaign_translate.register(campaign_app)  # export, import, pin: translator files (their own module)
 
 
 @campaign_app.command("new")
@@ -83,15 +86,21 @@ def _print_report(report: CheckReport) -> None:
 
     console = out()
     console.print(f"Campaign {escape(report.slug)}: source {report.source_language}, revision "
-                  f"[bold]{report.revision}[/] (translators write translated_from = \"{report.revision}\")")
+                  f"[bold]{report.revision}[/] (translations record it per segment: outreach campaign export, import, "
+                  "pin)")
     rows: list[list[str | Text]] = []
     for row in report.languages:
         status = ("source" if row.language == report.source_language else Text("-", "red") if not row.file else
+                  Text(f"outdated: {' '.join(row.changed)}", "yellow") if row.outdated and row.per_segment else
                   Text("outdated", "yellow") if row.outdated else
-                  Text("no translated_from", "yellow") if row.translated_from is None else "current")
+                  Text("no translated_from", "yellow") if row.translated_from is None and not row.per_segment
+                  else "current")
         rows.append([row.language, "yes" if row.file else Text("missing", "red"), status, str(row.recipients),
                      str(row.fallback), str(row.skipped)])
     print_table(["language", "file", "translation", "recipients", "fallback", "skipped"], rows)
+    if report.not_translated:
+        console.print(f"Not translated (nobody in the audience needs them): {' '.join(report.not_translated)}",
+                      markup=False, highlight=False)
     for issue in report.issues:
         colour = "red" if issue.level == "error" else "yellow"
         console.print(f"[{colour}]{issue.level}[/] {escape(issue.where)}: {escape(issue.message)}")
@@ -104,6 +113,8 @@ def preview(
     lang: Annotated[list[str] | None, typer.Option("--lang", help="Only this language (repeatable).")] = None,
     kind: Annotated[list[str] | None, typer.Option("--kind", help="Only this kind (repeatable).")] = None,
     contact: Annotated[str | None, typer.Option("--contact", help="Render for this stored contact.")] = None,
+    session: Annotated[list[str] | None, typer.Option(
+        "--session", help="Event session (country code, repeatable) or 'all': one variant per session.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Folder to write (default: preview/SLUG).")] = None,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the index in a browser.")] = False,
 ) -> None:
@@ -120,8 +131,11 @@ def preview(
     reader = require_contact(app_state.db, contact) if contact else None
     languages = [parse_language(value) for value in lang or []]
     kinds = [clean_kind(value) for value in kind or []]
+    from outreach.render.preview import pick_sessions
+
+    sessions = pick_sessions(campaign, session)
     index, items = write_preview(settings, campaign, out or Path("preview") / slug, SystemClock(),
-                                 languages or None, kinds or None, reader)
+                                 languages or None, kinds or None, reader, sessions or None)
     err().print(f"Wrote {len(items)} variant(s) to {index.parent}/ — open {index}")
     if open_browser:
         import webbrowser

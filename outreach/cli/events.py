@@ -25,6 +25,8 @@ event_app = App(help="Events: the sessions of an invitation, who registered, rem
 attendance_app = App(help="Who came to a session.")
 
 Slug = Annotated[str, typer.Argument(help="The campaign (folder name under campaigns/).")]
+RetryUnknown = Annotated[bool, typer.Option("--retry-unknown", help="Send again the mails an interrupted run left "
+                                                                 "unknown (a person may get a second copy).")]
 SessionOpt = Annotated[str | None, typer.Option("--session", help="Only this session: its code in campaign.toml "
                                                                   "([events.HR] → HR).")]
 
@@ -94,7 +96,7 @@ def attendees(
         raise typer.BadParameter("choose one of --json and --csv", param_hint="--csv")
     app_state = state()
     campaign = load_campaign(app_state.settings, slug)
-    rows = list_attendees(app_state.db, _clock(), campaign, session)
+    rows = list_attendees(app_state.db, campaign, session)
     columns = ["session", "email", "name", "organisation", "language", "status", "source", "answered_at",
                "attended"]
     values = [[r.session, r.email, r.name, r.organisation, r.language, r.status, r.source, r.answered_at,
@@ -119,6 +121,7 @@ def remind(
     slug: Slug, session: SessionOpt = None,
     before: Annotated[str, typer.Option("--before", help="Remind this long before the start: 2d (days) or 12h "
                                                          "(hours).")] = "2d",
+    retry_unknown: RetryUnknown = False,
 ) -> None:
     """Remind those holding a place, once each, when the session starts within --before."""
     from outreach.errors import InputError
@@ -130,22 +133,23 @@ def remind(
         raise typer.BadParameter(f"{before!r} is not a time span; write e.g. 2d (two days) or 12h (twelve hours).",
                                  param_hint="--before") from error
     _run(lambda settings, db, clock, campaign, transport: lifecycle.remind(
-        settings, db, clock, campaign, before, session, transport), slug, "reminders")
+        settings, db, clock, campaign, before, session, transport, retry_unknown), slug, "reminders")
 
 
 @event_app.command("update")
-def update(slug: Slug, session: SessionOpt = None) -> None:
+def update(slug: Slug, session: SessionOpt = None, retry_unknown: RetryUnknown = False) -> None:
     """Mail a session's change (edit campaign.toml first) to those registered, with a calendar file that replaces
     the entry (same UID, higher SEQUENCE); a raised capacity moves people up from the waiting list."""
     from outreach.events import lifecycle
 
     _run(lambda settings, db, clock, campaign, transport: lifecycle.update(
-        settings, db, clock, campaign, session, transport), slug, "updates")
+        settings, db, clock, campaign, session, transport, retry_unknown), slug, "updates")
 
 
 @event_app.command("cancel")
 def cancel(slug: Slug, session: SessionOpt = None,
-           yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False) -> None:
+           yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+           retry_unknown: RetryUnknown = False) -> None:
     """Cancel sessions and tell everyone registered or waiting (METHOD:CANCEL removes the calendar entry)."""
     import sys
 
@@ -161,7 +165,7 @@ def cancel(slug: Slug, session: SessionOpt = None,
         what = f"session {session} of {slug!r}" if session else f"every session of {slug!r}"
         typer.confirm(f"Cancel {what} and mail everyone registered?", abort=True, err=True)
     _run(lambda settings, db, clock, campaign, transport: lifecycle.cancel(
-        settings, db, clock, campaign, session, transport), slug, "cancellations")
+        settings, db, clock, campaign, session, transport, retry_unknown), slug, "cancellations")
 
 
 @attendance_app.command("import")
@@ -232,7 +236,8 @@ def _print_outcome(outcome: SessionOutcome, what: str) -> bool:
     for email, reply in mails.failed:
         console.print(f"  failed: {email}: {reply}", markup=False)
     for email in mails.unknown:
-        console.print(f"  unknown (an earlier run stopped while sending; not sent again): {email}", markup=False)
+        console.print(f"  unknown (a run stopped while sending it; not sent again — --retry-unknown to send it): "
+                      f"{email}", markup=False)
     return bool(mails.failed or mails.unknown)
 
 

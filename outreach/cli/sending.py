@@ -57,6 +57,8 @@ def send(
                           ] = None,
     test_to: Annotated[str | None, typer.Option("--test-to", metavar="ADDRESS", help="Send one test message per "
                                                 "language and kind to this address (not recorded).")] = None,
+    session: Annotated[ListOpt, typer.Option("--session", help="With --test-to: the event sessions (country codes, "
+                                             "or 'all') to send each language in.")] = None,
     at: Annotated[str | None, typer.Option("--at", metavar="WHEN", help='Schedule the send instead, e.g. '
                                            '"2027-03-01 09:00"; run by `outreach run-due` or `outreach serve`.',
                                            show_default=False)] = None,
@@ -88,13 +90,15 @@ def send(
         from outreach.scheduling import SendRequest
 
         request = SendRequest(tuple(country or ()), tuple(kind or ()), tuple(language or ()), tuple(tag or ()),
-                              limit, rate, domain_rate, workers)
+                              limit, rate, domain_rate, workers, force)
         _schedule(settings, app_state.db, clock, campaign, extra, request, at, tz, yes=yes,
                   other=dry_run or bool(test_to) or retry_unknown or retry_failed)
         return
     if test_to:
         check_dkim(settings, campaign.sender_address)
-        _send_tests(settings, clock, campaign, test_to, extra, rate)
+        from outreach.cli.sending_test_to import send_tests, sessions_option
+
+        send_tests(settings, clock, campaign, test_to, extra, rate, sessions_option(campaign, session))
         return
     db = app_state.db
     if dry_run:
@@ -151,6 +155,10 @@ def _schedule(settings: Settings, db: Database, clock: Clock, campaign: Campaign
                                  "--retry-failed run now, without --at.", param_hint="--at")
     when = parse_at(at, tz, settings.timezone, clock.now())
     check_dkim(settings, campaign.sender_address)
+    if campaign.event and not request.force:  # an invitation to a session that will have started by then
+        from outreach.events.invitations import refuse_past_sessions
+
+        refuse_past_sessions(db, campaign, iter_audience(db, campaign, extra), when.utc)
     plan = plan_send(db, campaign.slug, (campaign.audience, extra), iter_audience(db, campaign, extra))
     _print_plan(plan, describe_transport(settings))
     if not yes:
@@ -175,6 +183,11 @@ def start_scheduled(settings: Settings, db: Database, clock: Clock, slug: str, r
     extra = ContactFilter.parse(countries=list(request.countries), kinds=list(request.kinds),
                                 languages=list(request.languages), tags=list(request.tags))
     check_dkim(settings, campaign.sender_address)
+    if campaign.event and not request.force:
+        from outreach.campaigns.folder import iter_audience
+        from outreach.events.invitations import refuse_past_sessions
+
+        refuse_past_sessions(db, campaign, iter_audience(db, campaign, extra), clock.now())
     options = SendOptions.from_settings(settings, rate=request.rate, domain_rate=request.domain_rate,
                                         workers=request.workers, limit=request.limit)
     return _send(settings, db, clock, campaign, extra, options)
@@ -232,6 +245,7 @@ def _send(settings: Settings, db: Database, clock: Clock, campaign: Campaign, ex
     Ctrl-C stops it after the current message. The report is printed (also when the transport fails)."""
     from outreach.campaigns.folder import iter_audience
     from outreach.delivery.compose import MessageSource
+    from outreach.delivery.relays import relay_pool
     from outreach.delivery.sender import Sender
     from outreach.delivery.store import DatabaseStore
     from outreach.delivery.transport import open_transport
@@ -240,7 +254,8 @@ def _send(settings: Settings, db: Database, clock: Clock, campaign: Campaign, ex
     source = MessageSource(settings, campaign, _renderer(settings, campaign), calendars=_calendars(campaign, clock, db))
     sender = Sender(DatabaseStore(db, clock, (campaign.audience, extra)), source, lambda: open_transport(settings),
                     clock, audience=lambda: iter_audience(db, campaign, extra),
-                    on_hard_bounce=smtp_bounce_recorder(db, clock), options=options)
+                    on_hard_bounce=smtp_bounce_recorder(db, clock), options=options,
+                    connections=relay_pool(settings, clock))
     stop = threading.Event()
     restore = _on_ctrl_c(stop)
     try:
@@ -267,29 +282,6 @@ def _calendars(campaign: Campaign, clock: Clock, db: Database | None) -> Calenda
     from outreach.events.invitations import calendars_for
 
     return calendars_for(campaign, clock, db)
-
-
-def _send_tests(settings: Settings, clock: Clock, campaign: Campaign, address: str, extra: ContactFilter,
-                rate: str | None) -> None:
-    from outreach.delivery.compose import MessageSource, send_test
-    from outreach.delivery.ratelimit import configured_rates
-    from outreach.delivery.transport import open_transport
-    from outreach.models import Kind
-
-    languages = [lang for lang in campaign.languages if not extra.languages or lang in extra.languages]
-    kinds = extra.kinds or campaign.audience.kinds or tuple(Kind)
-    transport = open_transport(settings)
-    rates = configured_rates(rate, settings.rate, "--rate", "OUTREACH_RATE")
-    try:
-        source = MessageSource(settings, campaign, _renderer(settings, campaign),
-                               subject_prefix=lambda lang, kind: f"[TEST {lang}/{kind}] ",
-                               calendars=_calendars(campaign, clock, None))
-        results = send_test(source, clock, address, languages, kinds, transport, rates)
-    finally:
-        transport.close()
-    for lang, kind, reply in results:
-        err().print(f"[TEST {lang}/{kind}] → {address}: {reply}")
-    err().print(f"{len(results)} test messages sent to {address} (not recorded as deliveries).")
 
 
 def _on_ctrl_c(stop: threading.Event) -> Callable[[], object]:

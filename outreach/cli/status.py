@@ -31,6 +31,8 @@ def status(
     if queue.retrying.count:
         console.print(f"{queue.retrying.count} waiting to retry after a temporary refusal "
                       f"(next at {queue.retrying.next_attempt_at}).")
+    for relay, figures in queue.by_relay().items():
+        console.print(f"  relay {relay}: " + ", ".join(f"{count} {status}" for status, count in figures.items()))
     for failure in queue.failures[:10]:
         console.print(f"  failed ×{failure.count}: {failure.reply}")
     if queue.failures:

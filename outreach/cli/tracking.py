@@ -109,19 +109,29 @@ def _show_inbound(result: InboundReport, json_output: bool) -> None:
 
 def report(
     target: Annotated[str | None, typer.Argument(
-        help="A campaign slug (default: every campaign), or `reach` for the distinct authorities and suppliers "
-             "per country that received at least one campaign.", show_default=False)] = None,
+        help="A campaign slug (default: every campaign); `reach` for the people and organisations per country "
+             "and audience with a delivered message; `kpi` for the KPI pack (needs --from and --to).",
+        show_default=False)] = None,
     by: Annotated[list[str] | None, typer.Option(
         "--by", help="Break down by country, kind, language (comma-separated or repeated).")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="First day, YYYY-MM-DD (sending date).")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="Last day, YYYY-MM-DD (inclusive).")] = None,
+    since: Annotated[str | None, typer.Option("--since", "--from", help="First day, YYYY-MM-DD (sending date).")]
+    = None,
+    until: Annotated[str | None, typer.Option("--until", "--to", help="Last day, YYYY-MM-DD (inclusive).")] = None,
     output_format: Annotated[str, typer.Option(
-        "--format", help="table | csv | json | html (html: one standalone file for the Commission report).")] = "table",
+        "--format", help="table | csv | json | html (one standalone file for the Commission report) | xlsx "
+                         "(`report kpi` only).")] = "table",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file instead of stdout.")] = None,
     clicks: Annotated[bool, typer.Option("--clicks", help="Clicks on tracked links per link × country × language "
                                          "instead (counts 1–4 shown as <5; table, csv or json).")] = False,
+    country: Annotated[list[str] | None, typer.Option(
+        "--country", help="`report kpi` only: these countries (codes or names, comma-separated or repeated).")]
+    = None,
+    campaign: Annotated[list[str] | None, typer.Option(
+        "--campaign", help="`report kpi` only: the messages of these campaigns (comma-separated or repeated).")]
+    = None,
 ) -> None:
-    """Targeted, sent, failed, unknown, bounced, complained, unsubscribed and pending, with totals and rates."""
+    """Targeted, sent, delivered, failed, unknown, pending, bounces, complaints, unsubscribes, rates over sent;
+    `report reach` for reach, `report kpi` for the KPI pack. What each figure means: docs/tracking.md."""
     if clicks:
         from outreach.cli.clicks import show_clicks
 
@@ -131,8 +141,18 @@ def report(
     from outreach.errors import InputError
     from outreach.tracking.reports import build_reach, build_report, parse_by, parse_day
 
-    output_format = one_of(output_format, ("table", "csv", "json", "html"), "--format")  # else exit 2
+    output_format = one_of(output_format, ("table", "csv", "json", "html", "xlsx"), "--format")  # else exit 2
+    if target == "kpi":
+        from outreach.cli.kpi import kpi_report
+
+        kpi_report(parse_day(since, "--from"), parse_day(until, "--to"), country, campaign, by, output_format, output)
+        return
     first, last = parse_day(since, "--since"), parse_day(until, "--until")
+    if country or campaign:
+        raise InputError("--country and --campaign apply to `report kpi` only",
+                         "Give a campaign as `outreach report SLUG`, or ask for the KPI pack: outreach report kpi …")
+    if output_format == "xlsx":
+        raise InputError("--format xlsx is for `report kpi` only", "Use csv, json, html or table here.")
     dimensions = parse_by(by)
     db, clock = state().db, SystemClock()
     if target == "reach":
@@ -220,7 +240,7 @@ def _emit_table(table: Table, output: Path | None) -> None:
 
 
 def _report_table(result: Report) -> Table:
-    from outreach.tracking.reports import METRICS, TOTAL
+    from outreach.tracking.reports import METRICS, RATES, TOTAL
 
     period = f"{result.since or 'start'} … {result.until or 'today'}"
     rows: list[list[str | Text]] = []
@@ -228,18 +248,22 @@ def _report_table(result: Report) -> Table:
         rates = row.counts.rates()
         rows.append([row.campaign or TOTAL, *[row.group[d] or TOTAL for d in result.by],
                      *[str(getattr(row.counts, m)) for m in METRICS],
-                     *["–" if rates[r] is None else f"{rates[r]:.1%}" for r in
-                       ("delivery_rate", "bounce_rate", "complaint_rate", "unsubscribe_rate")]])
-    return (f"Deliveries, {period}", ["campaign", *result.by, *METRICS, "delivered", "bounce", "complaint", "unsub."],
-            rows, ["bold" if row.is_total else None for row in result.rows])
+                     *["–" if rates[r] is None else f"{rates[r]:.1%}" for r in RATES]])
+    # Every rate is over sent (docs/tracking.md, "What the figures mean").
+    return (f"Deliveries, {period}", ["campaign", *result.by, *METRICS, "delivered %", "bounce %", "complaint %",
+                                      "unsub. %"], rows, ["bold" if row.is_total else None for row in result.rows])
 
 
 def _reach_table(reach: Reach) -> Table:
+    from outreach.tracking.reports import AUDIENCES, REACH_COLUMNS, TOTAL
+
     period = f"{reach.since or 'start'} … {reach.until or 'today'}"
-    entries = [*reach.countries.items(), ("(all)", reach.totals)]
+    entries = [*[(code, values, reach.organisations.get(code, {})) for code, values in reach.countries.items()],
+               (TOTAL, reach.totals, reach.organisation_totals)]
     rows: list[list[str | Text]] = [
-        [code, *[str(values[k]) for k in ("authority", "supplier", "others", "total", "campaigns")]]
-        for code, values in entries]
-    return (f"Distinct contacts reached, {period}",
-            ["country", "authorities", "suppliers", "others", "total", "campaigns"], rows,
-            ["bold" if code == "(all)" else None for code, _ in entries])
+        [code, *[str(values[k]) for k in REACH_COLUMNS], *[str(orgs.get(k, 0)) for k in (*AUDIENCES, "total")]]
+        for code, values, orgs in entries]
+    return (f"People and organisations reached (at least one message delivered), {period}",
+            ["country", "authorities", "suppliers", "others", "total", "campaigns", "authority orgs",
+             "supplier orgs", "other orgs", "total orgs"], rows,
+            ["bold" if code == TOTAL else None for code, _, _ in entries])

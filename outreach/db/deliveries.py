@@ -178,13 +178,14 @@ def settle(db: Database, delivery_id: int, outcome: Outcome, now: str) -> None:
     status = outcome.status
     if status == SENT:
         db.execute("UPDATE deliveries SET status = ?, last_reply = ?, sent_at = ?, updated_at = ?, "
-                   "next_attempt_at = NULL WHERE id = ?", [status, reply, now, now, delivery_id])
+                   "next_attempt_at = NULL, relay = ? WHERE id = ?", [status, reply, now, now, outcome.relay,
+                                                                      delivery_id])
     elif status == FAILED:
-        db.execute("UPDATE deliveries SET status = ?, last_reply = ?, updated_at = ?, next_attempt_at = NULL "
-                   "WHERE id = ?", [status, reply, now, delivery_id])
+        db.execute("UPDATE deliveries SET status = ?, last_reply = ?, updated_at = ?, next_attempt_at = NULL, "
+                   "relay = ? WHERE id = ?", [status, reply, now, outcome.relay, delivery_id])
     elif status == UNKNOWN:
-        db.execute("UPDATE deliveries SET status = ?, last_reply = ?, updated_at = ? WHERE id = ?",
-                   [status, reply, now, delivery_id])
+        db.execute("UPDATE deliveries SET status = ?, last_reply = ?, updated_at = ?, relay = ? WHERE id = ?",
+                   [status, reply, now, outcome.relay, delivery_id])
     elif status == QUEUED and not outcome.counted:
         db.execute("UPDATE deliveries SET status = ?, attempts = attempts - 1, updated_at = ? "
                    "WHERE id = ? AND status = ?", [status, now, delivery_id, SENDING])
@@ -213,6 +214,13 @@ def status_counts(db: Database, campaign: str) -> dict[DeliveryStatus, int]:
     """Deliveries of the campaign per status (statuses without any are left out)."""
     return {DeliveryStatus(status): count for status, count in db.execute(
         "SELECT status, count(*) FROM deliveries WHERE campaign = ? GROUP BY status", [campaign])}
+
+
+def relay_counts(db: Database, campaign: str) -> list[tuple[str, DeliveryStatus, int]]:
+    """(relay, status, deliveries) of the campaign's deliveries that name a relay (OUTREACH_RELAYS)."""
+    return [(relay, DeliveryStatus(status), count) for relay, status, count in db.execute(
+        "SELECT relay, status, count(*) FROM deliveries WHERE campaign = ? AND relay IS NOT NULL "
+        "GROUP BY relay, status ORDER BY relay, status", [campaign])]
 
 
 def sent_span(db: Database, campaign: str) -> tuple[str | None, str | None]:

@@ -18,7 +18,8 @@ from urllib.parse import quote
 
 # The schema steps of `schema.migrations`, by name: a reader opens only a file that has exactly these
 # (tests/test_db_reading.py checks that this list is the migrations' own).
-SCHEMA_STEPS = ("m001_initial", "m003_report_indexes", "m004_event_sessions", "m005_link_clicks", "m008_schedules")
+SCHEMA_STEPS = ("m001_initial", "m003_report_indexes", "m004_event_sessions", "m005_link_clicks", "m007_delivery_relay",
+                "m008_schedules")
 
 
 class Reader(Protocol):

@@ -154,16 +154,18 @@ def attended(db: Database, session_id: int) -> dict[str, str]:
 
 # --- event mails (recorded before they are sent) --------------------------------------------------------------
 
-def claim_mail(db: Database, now: str, registration_id: int, kind: str) -> bool:
+def claim_mail(db: Database, now: str, registration_id: int, kind: str, retry_unknown: bool = False) -> bool:
     """Record that the mail `kind` (e.g. "reminder:2d", "update:3") is about to go to this registration.
 
     False when it was sent before or is `sending` (a run that stopped after handing it over may have sent it), so
-    that it never goes twice; a mail the server refused (`failed`) may be claimed again.
+    that it never goes twice; a mail the server refused (`failed`) may be claimed again, and with `retry_unknown`
+    one left `sending` too (the user accepts a possible second copy).
     """
     cursor = db.execute(
         "INSERT INTO event_mails (registration_id, kind, status, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4) "
-        "ON CONFLICT(registration_id, kind) DO UPDATE SET status = ?3, updated_at = ?4 WHERE status = ?5",
-        [registration_id, kind, EventMailStatus.SENDING.value, now, EventMailStatus.FAILED.value])
+        "ON CONFLICT(registration_id, kind) DO UPDATE SET status = ?3, updated_at = ?4 WHERE status = ?5 "
+        "OR (?6 AND status = ?3)",
+        [registration_id, kind, EventMailStatus.SENDING.value, now, EventMailStatus.FAILED.value, retry_unknown])
     return bool(cursor.rowcount)
 
 

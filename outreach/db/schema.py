@@ -247,6 +247,12 @@ def m005_link_clicks(db: Database) -> None:
 
 
 @migrations()
+def m007_delivery_relay(db: Database) -> None:
+    """Which relay (OUTREACH_RELAYS) answered for a delivery; NULL with the one relay of OUTREACH_SMTP_*."""
+    db.execute("ALTER TABLE deliveries ADD COLUMN relay TEXT")
+
+
+@migrations()
 def m008_schedules(db: Database) -> None:
     """Scheduled sends: a campaign, when (UTC, and the local time and zone it was asked in), the send's filters."""
     db.executescript("""

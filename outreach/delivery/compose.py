@@ -15,6 +15,7 @@ from outreach.contacts.model import Contact, normalize_email
 from outreach.delivery.ratelimit import Rate, RateLimiter
 from outreach.delivery.seams import CalendarSource, CampaignLike, RecipientLike, VariantLike, VariantSource
 from outreach.delivery.transport import Transport
+from outreach.emblem import related_parts
 from outreach.mail.dkim import signer_for
 from outreach.mail.headers import address_domain
 from outreach.mail.message import MessageFactory, Personal, SenderInfo, make_message_id
@@ -54,7 +55,8 @@ class MessageSource:
                                 reply_to=campaign.reply_to or self.settings.reply_to,
                                 list_name=campaign.organisation or campaign.sender_name,
                                 unsubscribe_mailto=self.settings.unsubscribe_mailto, language=language)
-            found = (self.renderer.variant(language, kind), MessageFactory(sender, campaign.attachments_for(language)))
+            factory = MessageFactory(sender, campaign.attachments_for(language), related_parts(self.settings))
+            found = (self.renderer.variant(language, kind), factory)
             self._variants[key] = found
         return found
 
@@ -97,9 +99,11 @@ class MessageSource:
 
 
 def send_test(source: MessageSource, clock: Clock, address: str, languages: Iterable[str], kinds: Iterable[str],
-              transport: Transport, rates: Sequence[Rate] = ()) -> list[tuple[str, str, str]]:
+              transport: Transport, rates: Sequence[Rate] = (),
+              country: str | None = None) -> list[tuple[str, str, str]]:
     """`--test-to`: one message per language × kind to one address, not recorded. Give `source` a subject prefix
-    such as `[TEST lang/kind] `; `rates` pace the messages as a send would.
+    such as `[TEST lang/kind] `; `rates` pace the messages as a send would. `country` places the test reader
+    (and so picks the campaign's event session for that country).
 
     Returns (language, kind, server reply) per message; a refusal raises (it is the one address asked for).
     """
@@ -111,7 +115,7 @@ def send_test(source: MessageSource, clock: Clock, address: str, languages: Iter
     for language in languages:
         for kind in kinds:
             contact = Contact(id=0, email=email, name="Test", organisation=campaign.organisation, kind=Kind(kind),
-                              language=language)
+                              country=country, language=language)
             message = source.build(contact, language, kind, source.message_id(f"test-{language}-{kind}"),
                                    clock.now())
             if limiter:

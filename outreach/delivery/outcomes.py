@@ -7,6 +7,7 @@
     PermanentFailure (5xx)       → failed; 5.1.x at RCPT (no such mailbox) is also a hard bounce
     DeliveryUncertain            → unknown (after the final dot no parsed reply — lost, timed out, unreadable:
                                    the server may hold the message)
+    Rerouted                     → queued again, the attempt not counted: its relay was set aside, another takes it
     TransportError               → queued again, the attempt not counted (nothing left this machine); the run stops
                                    — also SenderRefused (5xx at MAIL FROM, login required, relay denied)
     anything else                → unknown (it broke while the message was handed over); the run stops
@@ -21,12 +22,17 @@ from datetime import datetime, timedelta
 
 from outreach.clock import isoformat
 from outreach.delivery.transport import DeliveryUncertain, PermanentFailure, TemporaryFailure
-from outreach.errors import TransportError
+from outreach.errors import OutreachError, TransportError
 from outreach.models import DeliveryStatus
 from outreach.models.deliveries import Outcome
 
 BACKOFF_BASE = 60.0  # seconds before the first retry of a 4xx; doubles each time
 BACKOFF_MAX = 3600.0
+
+
+class Rerouted(OutreachError):
+    """The relay that had the message was set aside (delivery.relays): the delivery goes back to the queue, its
+    attempt not counted, and the next pass gives it to another relay."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +64,8 @@ def judge(answer: str | BaseException, attempts: int, max_attempts: int, now: da
                        hard_bounce=answer.no_such_user)
     if isinstance(answer, DeliveryUncertain):
         return Verdict(Outcome(DeliveryStatus.UNKNOWN, answer.message))
+    if isinstance(answer, Rerouted):
+        return Verdict(Outcome.given_back())
     if isinstance(answer, TransportError):
         return Verdict(Outcome.given_back(), stop=answer)
     return Verdict(Outcome(DeliveryStatus.UNKNOWN, f"interrupted: {type(answer).__name__}"), stop=answer)

@@ -100,6 +100,14 @@ class QueueStatus:
     lock: LockHolder | None  # the process sending it now, or the one that was when it died
     lock_gone: bool = False  # that process is certainly gone (killed, crashed): the next send takes over
     sent_span: tuple[str | None, str | None] = (None, None)  # first and last sent_at of its deliveries
+    relays: list[tuple[str, DeliveryStatus, int]] = field(default_factory=list)  # (relay, status, count)
+
+    def by_relay(self) -> dict[str, dict[str, int]]:
+        """Deliveries per relay (OUTREACH_RELAYS) and status; empty with the one relay of OUTREACH_SMTP_*."""
+        figures: dict[str, dict[str, int]] = {}
+        for relay, status, count in self.relays:
+            figures.setdefault(relay, {})[status.value] = count
+        return figures
 
     @property
     def total(self) -> int:
@@ -120,6 +128,7 @@ class QueueStatus:
             "failures": [{"reply": f.reply, "count": f.count} for f in self.failures],
             "unknown": [{"email": u.email or "(erased)", "message_id": u.message_id, "reply": u.reply}
                         for u in self.unknown],
+            "by_relay": self.by_relay(),
             "by_country_language": [{"country": c.country or "--", "language": c.language, "status": c.status.value,
                                      "count": c.count} for c in self.cells],
             "lock": None if lock is None else {"host": lock.host, "pid": lock.pid, "since": lock.acquired_at,
@@ -146,4 +155,4 @@ def queue_status(db: Database, slug: str, clock: Clock | None = None) -> QueueSt
     gone = lock is not None and is_stale(clock or SystemClock(), lock)
     return QueueStatus(slug, get_campaign(db, slug), counts, rows.retries(db, slug), rows.failure_groups(db, slug),
                        rows.unknown_deliveries(db, slug), rows.queue_cells(db, slug), lock, gone,
-                       rows.sent_span(db, slug))
+                       rows.sent_span(db, slug), rows.relay_counts(db, slug))

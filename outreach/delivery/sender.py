@@ -9,7 +9,8 @@ Only the sender's thread touches the store. Each SMTP connection (`--workers N`,
 own that takes one message at a time (delivery.connections); while a connection is busy with a message, this
 thread renders and builds the next one. A message is committed `sending` only when it is handed to a connection,
 in the same transaction that records how the connection's previous message ended — one commit per message, and
-never more than N deliveries `sending` (so at most N `unknown` after a crash). Rates and backoff go through the
+never more than N deliveries `sending` (so at most N `unknown` after a crash); a connection that pipelines (RFC
+2920, delivery.pipelining) holds up to three, see delivery.connections. Rates and backoff go through the
 injected Clock, and deliveries are read in small batches so that 100,000 recipients never sit in memory at once.
 """
 
@@ -18,14 +19,14 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from outreach.clock import Clock
 from outreach.config import Settings
 from outreach.contacts.model import Contact
 from outreach.delivery.compose import MessageSource
-from outreach.delivery.connections import Answer, ConnectionPool, Job
+from outreach.delivery.connections import Answer, ConnectionPool, Connections, Job
 from outreach.delivery.outcomes import Verdict, judge
 from outreach.delivery.ratelimit import DomainLimiter, Rate, RateLimiter, configured_rates
 from outreach.delivery.seams import DeliveryStore, RecipientLike, SendLock
@@ -129,7 +130,8 @@ class Sender:
 
     def __init__(self, store: DeliveryStore, source: MessageSource, transports: Callable[[], Transport],
                  clock: Clock, *, audience: Callable[[], Iterable[RecipientLike]],
-                 on_hard_bounce: Callable[[HardBounce], None], options: SendOptions | None = None) -> None:
+                 on_hard_bounce: Callable[[HardBounce], None], options: SendOptions | None = None,
+                 connections: Connections | None = None) -> None:
         self.store = store
         self.source = source
         self.campaign = source.campaign
@@ -141,7 +143,8 @@ class Sender:
         self.domains = DomainLimiter(clock, self.options.domain_rates)
         self.report = SendReport(self.campaign.slug)
         self.progress = Progress()
-        self._connections = ConnectionPool(self.options.workers, transports)
+        # Several relays (delivery.relays) bring their own connections; else `workers` of `transports`.
+        self._connections = connections or ConnectionPool(self.options.workers, transports)
         self.watch = RunWatch(clock, self.options.stall_limit, self.options.refusal_streak)
         self._stop = threading.Event()
         self._on_progress: Callable[[Progress], None] = lambda progress: None
@@ -304,7 +307,8 @@ class Sender:
         """Record how `job` ended; returns the error that stops the run after this answer, if any."""
         delivery = job.delivery
         verdict = judge(answer, delivery.attempts + 1, self.options.max_attempts, self.clock.now())
-        self.store.settle(delivery, verdict.outcome)
+        relay = self._connections.relay_of(job)
+        self.store.settle(delivery, replace(verdict.outcome, relay=relay) if relay else verdict.outcome)
         self._count(delivery, verdict)
         if verdict.hard_bounce:
             self.on_hard_bounce(HardBounce(delivery.contact, delivery.campaign, delivery.id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -64,6 +65,25 @@ def peer_spoke_or_closed(smtp: smtplib.SMTP) -> bool:
             pass
 
 
+def reply_waiting(smtp: smtplib.SMTP) -> bool:
+    """Whether a reply is already buffered or arriving, without waiting (used when no command awaits one: a
+    pipelined flight has had all its replies, so anything more is out of step)."""
+    sock, file = smtp.sock, smtp.file
+    if sock is None or file is None:
+        return False
+    timeout = sock.gettimeout()
+    try:
+        sock.settimeout(0)
+        return bool(file.peek(1))  # a buffered line, or a non-blocking read into the buffer (b"" when none)
+    except (ssl.SSLWantReadError, OSError, ValueError):
+        return False
+    finally:
+        try:
+            sock.settimeout(timeout)
+        except OSError:
+            pass
+
+
 class Deadline:
     """Calls `expire` (from a timer thread) once `seconds` have passed, unless cancelled first."""
 
@@ -83,3 +103,42 @@ class Deadline:
         """The message is done: no shutdown any more."""
         if self._timer is not None:
             self._timer.cancel()
+
+
+class Watchdog:
+    """Deadlines for many steps in a row with one thread (a pipelined flight each): `arm(seconds)` before a step,
+    `disarm()` after it; `expire` is called (from the watchdog's thread) when a step overruns. Cheaper than a
+    Deadline per step, whose timer thread start and stop would each wait for the interpreter lock."""
+
+    def __init__(self, expire: Callable[[], None]) -> None:
+        self.expired = False
+        self._expire = expire
+        self._due: float | None = None
+        self._closed = False
+        self._wake = threading.Condition()
+        threading.Thread(target=self._watch, name="outreach-smtp-watchdog", daemon=True).start()
+
+    def arm(self, seconds: float) -> None:
+        """The next step must end within `seconds` (0: no limit)."""
+        self._due = time.monotonic() + seconds if seconds > 0 else None
+
+    def disarm(self) -> None:
+        """The step ended in time."""
+        self._due = None
+
+    def close(self) -> None:
+        """No more steps: the thread ends."""
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+
+    def _watch(self) -> None:
+        with self._wake:
+            while not self._closed:
+                due = self._due
+                left = 1.0 if due is None else due - time.monotonic()
+                if due is not None and left <= 0:
+                    self.expired, self._due = True, None
+                    self._expire()
+                    continue
+                self._wake.wait(min(left, 1.0))

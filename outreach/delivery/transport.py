@@ -91,6 +91,15 @@ class SmtpTransport:
         self.host = settings.smtp_host
         self.port = settings.effective_smtp_port
         self._smtp: smtplib.SMTP | None = None
+        self.pipelining_off: str | None = None  # why this connection stopped pipelining (delivery.pipelining)
+
+    def pipelines(self) -> bool:
+        """Connect when needed; whether the next messages go pipelined: the relay offers PIPELINING (RFC 2920),
+        OUTREACH_SMTP_PIPELINING is on and this connection has not fallen back to one command at a time."""
+        if self._smtp is None:
+            self._smtp = self._connect()
+        return (self.settings.smtp_pipelining == "on" and self.pipelining_off is None
+                and self._smtp.has_extn("pipelining"))
 
     # --- connection --------------------------------------------------------------------------------------
 
@@ -375,6 +384,8 @@ def open_transport(settings: Settings) -> Transport:
 
 def describe_transport(settings: Settings) -> str:
     """Where messages will go, for the confirmation prompt (no secrets)."""
+    if settings.relays:
+        return f"SMTP relays {', '.join(settings.relays)} (OUTREACH_RELAYS)"
     if settings.smtp_host:
         user = f" as {settings.smtp_user}" if settings.smtp_user else ""
         return f"SMTP {settings.smtp_host}:{settings.effective_smtp_port} ({settings.smtp_security}){user}"

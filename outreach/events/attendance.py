@@ -16,8 +16,9 @@ from outreach.clock import Clock, utcnow_iso
 from outreach.db import registrations as store
 from outreach.db.contacts import get_contact
 from outreach.db.schema import Database
+from outreach.db.sessions import get_session
 from outreach.errors import InputError
-from outreach.events.sessions import OpenSession, open_session, open_sessions
+from outreach.events.sessions import OpenSession, find_session, open_session
 
 if TYPE_CHECKING:
     from outreach.campaigns.folder import Campaign
@@ -107,19 +108,24 @@ class AttendeeRow:
     attended: bool
 
 
-def attendees(db: Database, clock: Clock, campaign: Campaign, code: str | None) -> list[AttendeeRow]:
+def attendees(db: Database, campaign: Campaign, code: str | None) -> list[AttendeeRow]:
     """Everyone who answered, per session (registered first, then the waiting list in order), and who came."""
     rows: list[AttendeeRow] = []
-    for opened in open_sessions(db, clock, campaign, code):
-        came = store.attended(db, opened.row.id)
+    codes = [find_session(campaign, code).code] if code else sorted(campaign.event, key=lambda c: (
+        campaign.event[c].starts, c))
+    for session_code in codes:  # read only: a session never used has no row and no answers
+        row = get_session(db, campaign.slug, session_code)
+        if row is None:
+            continue
+        came = store.attended(db, row.id)
         seen = set()
-        for r in store.list_registrations(db, opened.row.id):
+        for r in store.list_registrations(db, row.id):
             seen.add(r.email)
-            rows.append(AttendeeRow(opened.session.code, r.email, r.name, r.organisation, r.language or "",
+            rows.append(AttendeeRow(session_code, r.email, r.name, r.organisation, r.language or "",
                                     r.status.value, r.source.value, r.updated_at, r.email in came))
         for email in sorted(set(came) - seen):
             contact = get_contact(db, email)
-            rows.append(AttendeeRow(opened.session.code, email, contact.name if contact else "",
+            rows.append(AttendeeRow(session_code, email, contact.name if contact else "",
                                     contact.organisation if contact else "", contact.language or "" if contact
                                     else "", "walk-in", "sheet", came[email], True))
     return rows

@@ -54,7 +54,7 @@ class SessionOutcome:
 
 
 def remind(settings: Settings, db: Database, clock: Clock, campaign: Campaign, before: str, code: str | None,
-           transport: Transport) -> list[SessionOutcome]:
+           transport: Transport, retry_unknown: bool = False) -> list[SessionOutcome]:
     """Remind those holding a place of each session starting within `before` (once per person and span)."""
     span, label = parse_before(before)
     now = clock.now()
@@ -70,14 +70,15 @@ def remind(settings: Settings, db: Database, clock: Clock, campaign: Campaign, b
             outcome.note = f"not due yet: reminders from {_stamp(starts - span)}"
         else:
             people = store.list_registrations(db, opened.row.id, HOLDING)
-            outcome.mails = send_event_mails(settings, db, clock, opened, MailKind.REMINDER,
-                                             mail_key(MailKind.REMINDER, opened, label), people, transport)
+            key = mail_key(MailKind.REMINDER, opened, label)
+            outcome.mails = send_event_mails(settings, db, clock, opened, MailKind.REMINDER, key, people, transport,
+                                             retry_unknown)
         outcomes.append(outcome)
     return outcomes
 
 
 def update(settings: Settings, db: Database, clock: Clock, campaign: Campaign, code: str | None,
-           transport: Transport) -> list[SessionOutcome]:
+           transport: Transport, retry_unknown: bool = False) -> list[SessionOutcome]:
     """Mail the change of each session whose calendar fields changed since its invitation (SEQUENCE > 0), with a
     calendar file that replaces the entry; a raised capacity moves people up from the waiting list."""
     outcomes = []
@@ -95,13 +96,13 @@ def update(settings: Settings, db: Database, clock: Clock, campaign: Campaign, c
             people = [r for r in store.list_registrations(db, opened.row.id, CONCERNED)
                       if r.created_at <= opened.row.updated_at]
             outcome.mails.add(send_event_mails(settings, db, clock, opened, MailKind.UPDATE,
-                                               mail_key(MailKind.UPDATE, opened), people, transport))
+                                               mail_key(MailKind.UPDATE, opened), people, transport, retry_unknown))
         outcomes.append(outcome)
     return outcomes
 
 
 def cancel(settings: Settings, db: Database, clock: Clock, campaign: Campaign, code: str | None,
-           transport: Transport) -> list[SessionOutcome]:
+           transport: Transport, retry_unknown: bool = False) -> list[SessionOutcome]:
     """Cancel sessions (SEQUENCE raised, STATUS:CANCELLED) and mail everyone holding or waiting for a place."""
     outcomes = []
     for opened in open_sessions(db, clock, campaign, code):
@@ -111,7 +112,7 @@ def cancel(settings: Settings, db: Database, clock: Clock, campaign: Campaign, c
         people = store.list_registrations(db, opened.row.id, CONCERNED)
         outcome = SessionOutcome(opened.session.code, sequence=opened.row.sequence)
         outcome.mails = send_event_mails(settings, db, clock, opened, MailKind.CANCEL,
-                                         mail_key(MailKind.CANCEL, opened), people, transport)
+                                         mail_key(MailKind.CANCEL, opened), people, transport, retry_unknown)
         outcomes.append(outcome)
     return outcomes
 

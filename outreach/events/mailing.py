@@ -22,6 +22,7 @@ from outreach.events.calendar import session_calendar
 from outreach.events.mails import MailKind, compose, mail_language
 from outreach.events.sessions import OpenSession
 from outreach.mail.calendar import CalendarMethod
+from outreach.mail.dkim import signer_for
 from outreach.mail.headers import address_domain
 from outreach.mail.message import MessageFactory, Personal, SenderInfo, make_message_id
 from outreach.models.sessions import EventMailStatus, Registration, RegistrationStatus
@@ -68,17 +69,21 @@ def build_event_mail(settings: Settings, clock: Clock, opened: OpenSession, regi
         calendar = session_calendar(opened, language, METHODS.get(kind, CalendarMethod.REQUEST), clock.now(),
                                     (registration.name, registration.email))
     message_id = make_message_id(address_domain(campaign.sender_address), campaign.slug, "event", registration.id)
-    return MessageFactory(sender).build(Personal(registration.name, registration.email, words.subject, words.text,
+    data = MessageFactory(sender).build(Personal(registration.name, registration.email, words.subject, words.text,
                                                  words.html, "", message_id, clock.now(), calendar))
+    signer = signer_for(settings, campaign.sender_address)  # DKIM, when OUTREACH_DKIM_KEY is set
+    return signer.sign(data) if signer else data
 
 
 def send_event_mails(settings: Settings, db: Database, clock: Clock, opened: OpenSession, kind: MailKind, key: str,
-                     registrations: Iterable[Registration], transport: Transport) -> MailReport:
-    """Send the mail `kind` (recorded under `key`) to each registration that has not had it; see the module."""
+                     registrations: Iterable[Registration], transport: Transport,
+                     retry_unknown: bool = False) -> MailReport:
+    """Send the mail `kind` (recorded under `key`) to each registration that has not had it; see the module.
+    `retry_unknown` sends again those a stopped run left unknown."""
     report = MailReport()
     for registration in registrations:
         with db.atomic():
-            claimed = store.claim_mail(db, utcnow_iso(clock), registration.id, key)
+            claimed = store.claim_mail(db, utcnow_iso(clock), registration.id, key, retry_unknown)
         if not claimed:
             status = store.mail_status(db, registration.id, key)
             (report.unknown if status is EventMailStatus.SENDING else report.already).append(registration.email)

@@ -50,6 +50,16 @@ class AttachmentLike(Protocol):
     def content_type(self) -> str: ...
 
 
+@dataclass(frozen=True)
+class RelatedPart:
+    """An image the HTML shows from inside the message (`<img src="cid:CONTENT_ID">`), e.g. the EU emblem."""
+
+    content_id: str  # without angle brackets
+    content_type: str
+    filename: str
+    data: bytes
+
+
 def make_message_id(domain: str, *parts: str | int) -> str:
     """A Message-ID on the sender's domain: `<parts.random@domain>` (the parts help find a delivery again)."""
     stem = ".".join(re.sub(r"[^A-Za-z0-9-]", "-", str(part)) for part in parts if str(part))
@@ -193,7 +203,8 @@ def _read_attachment(attachment: AttachmentLike) -> bytes:
 class MessageFactory:
     """Builds the bytes of a personalised message fast; one factory per campaign variant."""
 
-    def __init__(self, sender: SenderInfo, attachments: Sequence[AttachmentLike] = ()) -> None:
+    def __init__(self, sender: SenderInfo, attachments: Sequence[AttachmentLike] = (),
+                 related: Sequence[RelatedPart] = ()) -> None:
         self.sender = sender
         self._qp_text, self._qp_html = _QuotedPrintable(), _QuotedPrintable()
         self._subjects: dict[str, bytes] = {}
@@ -233,6 +244,8 @@ class MessageFactory:
         self._html_open = (b"\r\n--" + alt
                            + b'\r\nContent-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: ')
         self._alt_close = b"\r\n--" + alt + b"--\r\n"
+        if related:
+            self._wrap_related(token, related)
         if self._mixed_boundary:
             mixed = self._mixed_boundary.encode("ascii")
             self._mixed_open = (b"--" + mixed + b'\r\nContent-Type: multipart/alternative;\r\n boundary="' + alt
@@ -250,6 +263,21 @@ class MessageFactory:
                             + _base64_lines(data))
             self._attachment_parts = b"".join(tail)
             self._mixed_tail = self._attachment_parts + b"\r\n--" + mixed + b"--\r\n"
+
+    def _wrap_related(self, token: str, related: Sequence[RelatedPart]) -> None:
+        """multipart/alternative { text, multipart/related { html, images } }: the HTML's images travel with it."""
+        alt, rel = self._alt_boundary.encode("ascii"), f"==rel-{token}==".encode("ascii")
+        self._html_open = (b"\r\n--" + alt + b'\r\nContent-Type: multipart/related;\r\n type="text/html";\r\n'
+                           b' boundary="' + rel + b'"\r\n\r\n--' + rel
+                           + b'\r\nContent-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: ')
+        parts = []
+        for part in related:
+            headers = (f"Content-Type: {clean_header_value(part.content_type)}\r\n"
+                       f"Content-Transfer-Encoding: base64\r\n"
+                       f"Content-ID: <{clean_header_value(part.content_id)}>\r\n"
+                       f"Content-Disposition: inline{mime_param('filename', part.filename)}\r\n")
+            parts.append(b"\r\n--" + rel + b"\r\n" + headers.encode("ascii") + b"\r\n" + _base64_lines(part.data))
+        self._alt_close = b"".join(parts) + b"\r\n--" + rel + b"--" + self._alt_close
 
     @property
     def cached_lines(self) -> int:

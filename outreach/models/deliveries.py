@@ -46,6 +46,7 @@ class Outcome:
     reply: str | None = None  # the server's reply, or why: kept as `last_reply`
     retry_at: str | None = None
     counted: bool = True
+    relay: str | None = None  # the relay that answered (OUTREACH_RELAYS); None with the one relay of OUTREACH_SMTP_*
 
     @classmethod
     def given_back(cls) -> Outcome:

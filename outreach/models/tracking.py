@@ -147,10 +147,11 @@ class OutcomeFigures:
 
 @dataclass(frozen=True)
 class ReachFigures:
-    """Distinct people sent at least one campaign: per (country, kind), per country, or overall."""
+    """Distinct people and organisations with at least one message delivered: per country, kind, both, or overall."""
 
     country: str | None
     kind: str | None
     people: int  # distinct contact ids
-    anonymous: int  # deliveries of erased people (no contact id any more): each counts once
-    campaigns: int  # distinct campaigns (0 in the per-kind rows, where it is not asked for)
+    anonymous: int  # erased people (no contact id any more): the most of them one campaign reached
+    organisations: int  # distinct organisation names per country (erased people have none)
+    campaigns: int  # distinct campaigns

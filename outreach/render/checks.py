@@ -8,7 +8,6 @@ attachment sizes. Errors make the command fail; warnings are worth reading but d
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,11 +15,9 @@ from outreach.campaigns.audience import iter_audience
 from outreach.campaigns.documents import Document, source_revision, translation_status
 from outreach.campaigns.folder import Campaign, load_campaign
 from outreach.config import Settings
-from outreach.countries import country_languages, default_language
+from outreach.countries import EU_LANGUAGES, country_languages, default_language
 from outreach.db.schema import Database
 from outreach.errors import OutreachError
-from outreach.models import Kind
-from outreach.models.contacts import Contact
 
 if TYPE_CHECKING:
     from jinja2 import Template
@@ -68,6 +65,8 @@ class LanguageRow:
     recipients: int = 0  # audience members who want this language
     fallback: int = 0  # … of whom get the fallback language instead
     skipped: int = 0  # … or get nothing
+    changed: list[str] = field(default_factory=list)  # segments changed in the source since the translation
+    per_segment: bool = False  # the translation records its revision per segment
 
 
 @dataclass
@@ -79,6 +78,9 @@ class CheckReport:
     revision: str
     languages: list[LanguageRow] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
+    lacking: dict[str, int] | None = None  # per optional contact field, audience members without it (with a db)
+    # EU languages the layouts and pages speak but this campaign has no file for, and nobody needs: information only
+    not_translated: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Issue]:
@@ -94,7 +96,7 @@ class CheckReport:
         """The JSON document of `campaign check --json`."""
         return {"slug": self.slug, "source_language": self.source_language, "revision": self.revision,
                 "ok": not self.errors, "languages": [asdict(row) for row in self.languages],
-                "issues": [asdict(issue) for issue in self.issues]}
+                "issues": [asdict(issue) for issue in self.issues], "not_translated": self.not_translated}
 
 
 def check_campaign(settings: Settings, db: Database | None, slug: str) -> CheckReport:
@@ -118,22 +120,28 @@ def _style_checks(campaign: Campaign, report: CheckReport) -> None:
 
 
 def _matrix(campaign: Campaign, db: Database | None, report: CheckReport) -> None:
-    rows = {status.language: LanguageRow(status.language, True, status.outdated, status.translated_from)
+    rows = {status.language: LanguageRow(status.language, True, status.outdated, status.translated_from,
+                                         changed=list(status.changed), per_segment=status.per_segment)
             for status in translation_status(campaign)}
     for status in translation_status(campaign):
         doc = campaign.documents[status.language]
         if status.is_source:
             continue
         where = f"{doc.path}:{_line_in(doc.raw, 'translated_from')}"
-        if status.translated_from is None:
+        if status.unrecorded:
             report.issues.append(Issue("warning", where, f'no translated_from recorded, so whether it is current '
                                                          f'cannot be told; if it is, add translated_from = '
                                                          f'"{report.revision}"'))
-        elif status.outdated:
+        elif status.outdated and not status.per_segment:
             report.issues.append(Issue("warning", where, f"outdated: translated from {status.translated_from}, the "
                                                          f"{campaign.source_language}.md revision is now "
                                                          f"{report.revision}; update the text, then "
-                                                         f'translated_from = "{report.revision}"'))
+                                                         f'translated_from = "{report.revision}" (or outreach '
+                                                         f"campaign pin {campaign.slug} --lang {status.language})"))
+        elif status.outdated:
+            from outreach.render.coverage import changed_issue
+
+            report.issues.append(changed_issue(campaign, status.language, where))
     needed = set(campaign.audience.languages)
     for country in campaign.audience.countries:
         needed.update(country_languages(country)[:1])
@@ -141,8 +149,11 @@ def _matrix(campaign: Campaign, db: Database | None, report: CheckReport) -> Non
         rows.setdefault(language, LanguageRow(language, False))
     no_event = 0
     if db is not None:
+        report.lacking = dict.fromkeys(("name", "organisation", "role", "country"), 0)
         for recipient in iter_audience(db, campaign):
             contact = recipient.contact
+            for key in report.lacking:
+                report.lacking[key] += not getattr(contact, key)
             wanted = contact.language or default_language(contact.country) or "?"
             row = rows.setdefault(wanted, LanguageRow(wanted, wanted in campaign.documents))
             row.recipients += 1
@@ -161,6 +172,7 @@ def _matrix(campaign: Campaign, db: Database | None, report: CheckReport) -> Non
         report.issues.append(Issue("warning", str(campaign.toml_path), f"{no_event} recipient(s) live in a country "
                                                                        "without an [events.CC] table and are skipped"))
     report.languages = sorted(rows.values(), key=lambda r: (r.language != campaign.source_language, r.language))
+    report.not_translated = [language for language in EU_LANGUAGES if language not in rows]
 
 
 def _settings_checks(campaign: Campaign, report: CheckReport) -> None:
@@ -184,23 +196,9 @@ def _settings_checks(campaign: Campaign, report: CheckReport) -> None:
 
 def _line_in(raw: bytes, key: str) -> int:
     for number, line in enumerate(raw.decode("utf-8", "replace").splitlines(), 1):
-        if re.match(rf"\s*{re.escape(key)}\s*=", line):
+        if re.match(rf"\s*(?:{re.escape(key)}\s*=|\[\s*{re.escape(key)}\s*\])", line):
             return number
     return 1
-
-
-def samples(campaign: Campaign, language: str) -> Iterator[Contact]:
-    """Sample recipients that reach every branch a body is likely to test: each kind, each event country,
-    with and without a name."""
-    kinds = campaign.audience.kinds or tuple(Kind)
-    countries: list[str | None] = [c for c in sorted(campaign.event) if language in country_languages(c)]
-    if not countries:
-        countries = [sorted(campaign.event)[0]] if campaign.event else [None]
-    for kind in kinds:
-        for country in countries:
-            for name in ("Ana Example", ""):
-                yield Contact(id=0, email="sample@example.org", name=name, organisation="Example Organisation",
-                              kind=kind, country=country, language=language)
 
 
 def _language_checks(settings: Settings, campaign: Campaign, language: str, report: CheckReport) -> None:
@@ -244,17 +242,21 @@ def _language_checks(settings: Settings, campaign: Campaign, language: str, repo
 def _sample_checks(settings: Settings, campaign: Campaign, language: str, body: Template,
                    report: CheckReport) -> None:
     """Render the body alone, then the whole message, for every sample recipient; report each problem once."""
+    from outreach.emblem import eu_block_missing
+    from outreach.render.i18n import get_translations
     from outreach.render.renderer import Links, Renderer, template_error
 
     doc = campaign.documents[language]
     renderer = Renderer(settings, campaign)
     links = Links(*SAMPLE_LINKS)
     seen: set[str] = set()
+    from outreach.render.coverage import samples
+
     for contact in samples(campaign, language):
         context = {"contact": {"name": contact.name, "organisation": contact.organisation, "role": "",
                                "kind": contact.kind, "country": contact.country or "", "language": language,
                                "email": contact.email, "attributes": {}},
-                   "links": links, "event": campaign.event_for(contact.country)}
+                   "links": links, "event": campaign.event_for(contact.country, language)}
         where = f"{language}/{contact.kind}" + (f"/{contact.country}" if campaign.event else "")
         try:
             body.render(context)
@@ -271,6 +273,14 @@ def _sample_checks(settings: Settings, campaign: Campaign, language: str, body: 
             continue
         for issue in html_issues(rendered.html, rendered.text, links, doc):
             _add_once(report, seen, issue if issue.where else Issue(issue.level, where, issue.message))
+        translate = get_translations(language, "emails").ugettext
+        if missing := eu_block_missing(settings, rendered.html, rendered.text, translate):
+            _add_once(report, seen, Issue("warning", f"{campaign.layout} layout ({where})", missing))
+    from outreach.render.coverage import field_gaps, session_failures
+
+    for issue in [*session_failures(campaign, language, body, links),
+                  *field_gaps(campaign, language, body, links, report.lacking)]:
+        _add_once(report, seen, issue)
 
 
 def _add_once(report: CheckReport, seen: set[str], issue: Issue) -> None:

@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from outreach.countries import BSI_LANGUAGES, SOURCE_LANGUAGE
+from outreach.countries import EU_LANGUAGES, SOURCE_LANGUAGE
 from outreach.resources import locale_dir
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class CatalogStatus:
         return self.exists and not self.missing and not self.fuzzy
 
 
-def check_catalogs(domain: str, languages: tuple[str, ...] = BSI_LANGUAGES,
+def check_catalogs(domain: str, languages: tuple[str, ...] = EU_LANGUAGES,
                    root: Path | None = None) -> list[CatalogStatus]:
     """Per language: strings of the English catalog that are missing or fuzzy in that language."""
     from babel.messages.pofile import read_po
@@ -94,6 +94,19 @@ def check_catalogs(domain: str, languages: tuple[str, ...] = BSI_LANGUAGES,
                 fuzzy.append(str(msgid))
         results.append(CatalogStatus(language, domain, tuple(missing), tuple(fuzzy), True))
     return results
+
+
+def missing_report(statuses: list[CatalogStatus]) -> str:
+    """Per incomplete catalog, which msgids are missing or fuzzy: what a translator (or a failing test) needs."""
+    lines = []
+    for status in statuses:
+        if status.ok:
+            continue
+        state = "no catalog" if not status.exists else f"{len(status.missing)} missing, {len(status.fuzzy)} fuzzy"
+        lines.append(f"{status.domain}/{status.language}: {state}")
+        lines += [f"    missing: {msgid}" for msgid in status.missing if status.exists]
+        lines += [f"    fuzzy:   {msgid}" for msgid in status.fuzzy]
+    return "\n".join(lines)
 
 
 def format_date(value: date | datetime, language: str, fmt: str = "long") -> str:

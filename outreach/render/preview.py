@@ -17,6 +17,7 @@ from outreach.clock import Clock
 from outreach.config import Settings
 from outreach.contacts.model import Contact
 from outreach.countries import BSI_COUNTRIES, country_languages
+from outreach.emblem import CONTENT_ID, png_data_uri
 from outreach.models import Kind
 from outreach.render.renderer import Links, Rendered, Renderer
 
@@ -42,12 +43,14 @@ class PreviewItem:
     eml_path: Path
 
 
-def sample_contact(campaign: Campaign, language: str, kind: str) -> Contact:
-    """A made-up reader of this language and kind, living where the language is spoken (and an event is)."""
+def sample_contact(campaign: Campaign, language: str, kind: str, session: str | None = None) -> Contact:
+    """A made-up reader of this language and kind, living in `session`'s country when given, else where the
+    language is spoken and an event session is, else in the first session's country (an English reader of a
+    campaign whose only event is in Croatia reads about that event)."""
     countries = [c for c in sorted(campaign.event or BSI_COUNTRIES) if language in country_languages(c)]
+    country = session or (countries[0] if countries else min(campaign.event) if campaign.event else None)
     return Contact(id=0, email=f"preview.{language}@example.org", name=SAMPLE_NAMES.get(language, "Alex Example"),
-                   organisation="Example Organisation", kind=Kind(kind), country=countries[0] if countries else None,
-                   language=language)
+                   organisation="Example Organisation", kind=Kind(kind), country=country, language=language)
 
 
 def preview_links(settings: Settings, campaign: Campaign, language: str, contact: Contact) -> Links:
@@ -67,8 +70,10 @@ def preview_links(settings: Settings, campaign: Campaign, language: str, contact
 
 def write_preview(settings: Settings, campaign: Campaign, out_dir: Path, clock: Clock,
                   languages: list[str] | None = None, kinds: Sequence[str] | None = None,
-                  contact: Contact | None = None) -> tuple[Path, list[PreviewItem]]:
-    """Write the variants and index.html into `out_dir`; returns the index path and what was written."""
+                  contact: Contact | None = None,
+                  sessions: Sequence[str] | None = None) -> tuple[Path, list[PreviewItem]]:
+    """Write the variants and index.html into `out_dir`; returns the index path and what was written.
+    With `sessions` (event countries), every language × kind is written once per session."""
     from outreach.errors import NotFoundError
 
     for language in languages or []:
@@ -83,15 +88,17 @@ def write_preview(settings: Settings, campaign: Campaign, out_dir: Path, clock: 
     renderer = Renderer(settings, campaign)
     out_dir.mkdir(parents=True, exist_ok=True)
     items = []
+    _check_sessions(campaign, sessions)
     for language in languages or list(campaign.languages):
-        for kind in kinds:
-            reader = contact or sample_contact(campaign, language, kind)
+        for kind, session in [(k, s) for k in kinds for s in _or_none(sessions)]:
+            reader = contact or sample_contact(campaign, language, kind, session)
             links = preview_links(settings, campaign, language, reader)
             rendered = renderer.variant(language, kind).render(reader, links)
-            stem = f"{language}-{kind}"
+            stem = f"{language}-{kind}" + (f"-{session}" if session else "")
             html_path, text_path, eml_path = (out_dir / f"{stem}.html", out_dir / f"{stem}.txt",
                                               out_dir / f"{stem}.eml")
-            html_path.write_text(rendered.html, encoding="utf-8")
+            # the .html file is opened alone in a browser: the emblem comes inline instead of from the mail's part
+            html_path.write_text(rendered.html.replace(f"cid:{CONTENT_ID}", png_data_uri()), encoding="utf-8")
             text_path.write_text(rendered.text, encoding="utf-8")
             eml_path.write_bytes(_eml(settings, campaign, language, kind, reader, links, rendered, clock))
             items.append(PreviewItem(language, kind, rendered.subject, rendered.preheader, html_path, text_path,
@@ -101,15 +108,43 @@ def write_preview(settings: Settings, campaign: Campaign, out_dir: Path, clock: 
     return index, items
 
 
+def _or_none(sessions: Sequence[str] | None) -> list[str | None]:
+    return list(sessions) if sessions else [None]
+
+
+def pick_sessions(campaign: Campaign, values: Sequence[str] | None) -> list[str]:
+    """The session codes named on a command line (any case, comma-separated or repeated; `all`: every one);
+    NotFoundError naming the campaign's sessions for one it lacks."""
+    from outreach.errors import NotFoundError
+
+    wanted = [v.strip() for v in ",".join(values or []).split(",") if v.strip()]
+    if any(v.lower() == "all" for v in wanted):
+        return sorted(campaign.event)
+    codes = {code.lower(): code for code in campaign.event}
+    result = []
+    for value in wanted:
+        if value.lower() not in codes:
+            raise NotFoundError(f"Campaign {campaign.slug!r} has no event session {value!r}",
+                                "Sessions ([events.CODE] in campaign.toml): "
+                                f"{', '.join(sorted(campaign.event)) or 'none'}.")
+        result.append(codes[value.lower()])
+    return result
+
+
+def _check_sessions(campaign: Campaign, sessions: Sequence[str] | None) -> None:
+    pick_sessions(campaign, sessions)
+
+
 def _eml(settings: Settings, campaign: Campaign, language: str, kind: str, contact: Contact, links: Links,
          rendered: Rendered, clock: Clock) -> bytes:
     """The complete message as the sender would build it (outreach.mail.message)."""
+    from outreach.emblem import related_parts
     from outreach.mail.message import MessageFactory, Personal, SenderInfo, make_message_id
 
     address = campaign.sender_address or "sender-not-configured@example.org"
     sender = SenderInfo(name=campaign.sender_name, address=address, reply_to=campaign.reply_to,
                         list_name=campaign.name, unsubscribe_mailto=settings.unsubscribe_mailto, language=language)
-    factory = MessageFactory(sender, campaign.attachments_for(language))
+    factory = MessageFactory(sender, campaign.attachments_for(language), related_parts(settings))
     personal = Personal(to_name=contact.name, to_address=contact.email, subject=rendered.subject,
                         text=rendered.text, html=rendered.html, unsubscribe_url=links.unsubscribe_url,
                         message_id=make_message_id(sender.domain, "preview", campaign.slug, language, kind),

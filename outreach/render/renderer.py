@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from outreach.campaigns.folder import Campaign, layout_dirs
 from outreach.config import Settings
+from outreach.emblem import funding_for, png_data_uri
 from outreach.errors import TemplateError
 from outreach.models import Kind
 from outreach.render.inline import Inliner, PremailerInliner
@@ -224,8 +225,13 @@ class Variant:
         self._click_urls: dict[tuple[str | None, str], list[str]] = {}  # (event key, country) → tracked links
 
     def _event_key(self, contact: Contact) -> str | None:
-        session = self.campaign.session_for(contact.country) if self.campaign.event else None
-        return session.code if session else None
+        """The event session a reader sees (`Campaign.session_for`). A preview or test reader whom no session
+        reaches (no country, or one without a session) sees the first session, so that every language can be looked
+        at; the audience never holds such a reader (`recipient_for` skips them)."""
+        if not self.campaign.event:
+            return None
+        session = self.campaign.session_for(contact.country)
+        return session.code if session else min(self.campaign.event)
 
     def _build(self, key: str | None) -> _Built:
         from outreach.render.clicks import event_resolver, replace_links, tracked_links
@@ -345,12 +351,15 @@ class Renderer:
         env = jinja_environment(self.dirs, language, html, "layout")
         name = f"{self.campaign.layout}.{'html' if html else 'txt'}.j2"
         doc = self.campaign.document(language)
-        values = dict(lang=language, subject=doc.subject, preheader=doc.preheader, campaign=self.campaign.name,
+        values = dict(lang=language, subject=doc.subject, preheader=doc.preheader,
+                      campaign=self.campaign.name_for(language),
                       sender={"name": self.campaign.sender_name, "address": self.campaign.sender_address,
                               "organisation": self.campaign.organisation,
                               "postal_address": self.campaign.postal_address},
                       web_version=False, layout=self.campaign.layout)
         values.update(context)
+        # the archive's page of a mail has no related parts: its emblem comes inline
+        values["eu"] = funding_for(self.settings, src=png_data_uri() if values["web_version"] else None)
         try:
             return env.get_template(name).render(values)
         except LateValueError:

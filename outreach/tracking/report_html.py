@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from outreach.countries import country_name
 from outreach.models import Kind
+from outreach.tracking.definitions import DEFINITIONS, Definition
 from outreach.tracking.reports import METRICS, RATES, TOTAL, Counts, Reach, Report
 
 if TYPE_CHECKING:
@@ -22,10 +23,7 @@ if TYPE_CHECKING:
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-_LABELS = {"targeted": "Targeted", "sent": "Sent", "failed": "Failed", "unknown": "Unknown", "pending": "Pending",
-           "bounced": "Bounced (hard)", "soft_bounced": "Soft bounces", "complained": "Complaints",
-           "unsubscribed": "Unsubscribed", "delivery_rate": "Delivery rate", "bounce_rate": "Bounce rate",
-           "complaint_rate": "Complaint rate", "unsubscribe_rate": "Unsubscribe rate",
+_LABELS = {**{name: d.label for name, d in DEFINITIONS.items()},
            "country": "Country", "kind": "Audience", "language": "Language"}
 _AUDIENCE = {Kind.AUTHORITY.value: "Contracting authorities", Kind.SUPPLIER.value: "Social-economy suppliers",
              "others": "Other audiences"}
@@ -46,12 +44,16 @@ class TableRow:
 
 @dataclass(frozen=True)
 class Table:
-    """One accessible table: its id, caption, column heads (the row-header column first) and rows."""
+    """One accessible table: its id, caption, column heads (the row-header column first) and rows.
+
+    The first `text_cells` cells of each row are words (they may wrap); the rest are figures (they never do).
+    """
 
     id: str
     caption: str
     heads: list[str]
     rows: list[TableRow]
+    text_cells: int = 0
 
 
 @dataclass(frozen=True)
@@ -104,27 +106,42 @@ def render_html(report: Report, reach: Reach, *, title: str = "Buying for Social
     headline = [
         (f"{len(report.campaigns):,}", "Campaigns"),
         (f"{total.sent:,}", "Messages sent"),
-        (f"{reach.totals[Kind.AUTHORITY.value]:,}", "Contracting authorities reached"),
-        (f"{reach.totals[Kind.SUPPLIER.value]:,}", "Social-economy suppliers reached"),
+        (f"{total.delivered:,}", "Messages delivered"),
+        (f"{reach.totals[Kind.AUTHORITY.value]:,}", "Contracting authorities reached (people)"),
+        (f"{reach.organisation_totals.get(Kind.AUTHORITY.value, 0):,}",
+         "Contracting authorities reached (organisations)"),
+        (f"{reach.totals[Kind.SUPPLIER.value]:,}", "Social-economy suppliers reached (people)"),
         (_pct(rates["bounce_rate"]), "Bounce rate"),
         (_pct(rates["complaint_rate"]), "Complaint rate"),
         (_pct(rates["unsubscribe_rate"]), "Unsubscribe rate"),
     ]
+    campaigns, outcomes = _campaign_tables(report)
+    breakdown = _breakdown_tables(report) if report.by else (None, None)
     return _template().render(
         title=title, period=_period(report.since, report.until), generated_at=report.generated_at,
         generated=_when(report.generated_at), headline=headline, chart=_reach_chart(reach),
-        reach=_reach_table(reach), campaigns=_campaign_table(report),
-        breakdown=_breakdown_table(report) if report.by else None,
-        breakdown_by=", ".join(_LABELS[d].lower() for d in report.by))
+        reach=_reach_table(reach), campaigns=campaigns, outcomes=outcomes, breakdown=breakdown[0],
+        breakdown_outcomes=breakdown[1],
+        breakdown_by=", ".join(_LABELS[d].lower() for d in report.by), footnotes=footnotes(FOOTNOTES))
+
+
+# The figures the report shows, in the order its footnotes define them.
+FOOTNOTES = ("period", *METRICS, *RATES, "reached_people", "reached_organisations")
+
+
+def footnotes(names: tuple[str, ...]) -> list[Definition]:
+    """The definitions printed at the foot of a report (the same text as docs/tracking.md)."""
+    return [DEFINITIONS[name] for name in names]
 
 
 @cache
-def _template() -> Template:
+def _template(name: str = "report.html.j2") -> Template:
+    """A template of the standalone reports (this one, and the KPI pack's), autoescaped and strict."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, auto_reload=False)
-    return env.get_template("report.html.j2")
+    return env.get_template(name)
 
 
 def _reach_chart(reach: Reach) -> Chart:
@@ -147,39 +164,66 @@ def _reach_chart(reach: Reach) -> Chart:
 
 
 def _reach_table(reach: Reach) -> Table:
-    heads = ["Contracting authorities", "Social-economy suppliers", "Other audiences", "All", "Campaigns"]
-    keys = [Kind.AUTHORITY.value, Kind.SUPPLIER.value, "others", "total", "campaigns"]
-    body = [_row(_country(code), [values[k] for k in keys]) for code, values in reach.countries.items()]
-    body.append(_row("All countries", [reach.totals[k] for k in keys], total=True))
-    return Table("reach", "Distinct contacts reached per country and audience", ["Country", *heads], body)
+    heads = ["Authorities: people", "Authorities: organisations", "Suppliers: people", "Suppliers: organisations",
+             "Others: people", "All: people", "All: organisations", "Campaigns"]
+    people_keys = {0: Kind.AUTHORITY.value, 2: Kind.SUPPLIER.value, 4: "others", 5: "total", 7: "campaigns"}
+    org_keys = {1: Kind.AUTHORITY.value, 3: Kind.SUPPLIER.value, 6: "total"}
+
+    def cells(people: dict[str, int], organisations: dict[str, int]) -> list[int | str]:
+        return [people[people_keys[i]] if i in people_keys else organisations.get(org_keys[i], 0)
+                for i in range(len(heads))]
+
+    body = [_row(_country(code), cells(values, reach.organisations.get(code, {})))
+            for code, values in reach.countries.items()]
+    body.append(_row("All countries", cells(reach.totals, reach.organisation_totals), total=True))
+    return Table("reach", "People and organisations reached per country and audience", ["Country", *heads], body)
 
 
-def _campaign_table(report: Report) -> Table:
+# The report's figures in two narrower tables, so that each fits 1100 px and an A4 portrait page.
+MESSAGES = ("targeted", "sent", "delivered", "failed", "unknown", "pending")
+OUTCOMES = ("bounced", "soft_bounced", "complained", "unsubscribed")
+
+
+def _campaign_tables(report: Report) -> tuple[Table, Table]:
     names = {c.slug: c.name for c in report.campaigns}
-    heads = [_LABELS[m] for m in (*METRICS, *RATES)]
-    body = []
+    messages, outcomes = [], []
     for row in report.rows:
         if row.is_total:
             label = names.get(row.campaign or "", row.campaign or "") if row.campaign else "All campaigns"
-            body.append(_row(label, _cells(row.counts), total=row.campaign is None))
-    return Table("campaigns", "Messages and outcomes per campaign", ["Campaign", *heads], body)
+            messages.append(_row(label, _messages(row.counts), total=row.campaign is None))
+            outcomes.append(_row(label, _outcomes(row.counts), total=row.campaign is None))
+    return (Table("campaigns", "Messages per campaign", ["Campaign", *_heads(MESSAGES)], messages),
+            Table("outcomes", "Outcomes per campaign (rates over sent)", ["Campaign", *_heads(OUTCOMES, RATES)],
+                  outcomes))
 
 
-def _breakdown_table(report: Report) -> Table:
+def _breakdown_tables(report: Report) -> tuple[Table, Table]:
     names = {c.slug: c.name for c in report.campaigns}
-    heads = [_LABELS[d] for d in report.by] + [_LABELS[m] for m in (*METRICS, *RATES)]
-    body = []
+    group_head = ", ".join(_LABELS[d] for d in report.by)
+    messages, outcomes = [], []
     for row in report.rows:
         label = names.get(row.campaign, row.campaign) if row.campaign else "All campaigns"
-        groups: list[int | str] = [_group_value(d, row.group[d]) for d in report.by]
-        body.append(_row(label, [*groups, *_cells(row.counts)], total=row.is_total))
-    caption = "Messages and outcomes per campaign and " + ", ".join(_LABELS[d].lower() for d in report.by)
-    return Table("breakdown", caption, ["Campaign", *heads], body)
+        group = ", ".join(_group_value(d, row.group[d]) for d in report.by) if not row.is_total else "All"
+        messages.append(_row(label, [group, *_messages(row.counts)], total=row.is_total))
+        outcomes.append(_row(label, [group, *_outcomes(row.counts)], total=row.is_total))
+    by = ", ".join(_LABELS[d].lower() for d in report.by)
+    return (Table("breakdown", f"Messages per campaign and {by}", ["Campaign", group_head, *_heads(MESSAGES)],
+                  messages, text_cells=1),
+            Table("breakdown-outcomes", f"Outcomes per campaign and {by} (rates over sent)",
+                  ["Campaign", group_head, *_heads(OUTCOMES, RATES)], outcomes, text_cells=1))
 
 
-def _cells(counts: Counts) -> list[int | str]:
+def _heads(*names: tuple[str, ...]) -> list[str]:
+    return [_LABELS[name] for group in names for name in group]
+
+
+def _messages(counts: Counts) -> list[int | str]:
+    return [getattr(counts, m) for m in MESSAGES]
+
+
+def _outcomes(counts: Counts) -> list[int | str]:
     rates = counts.rates()
-    return [*[getattr(counts, m) for m in METRICS], *[_pct(rates[r]) for r in RATES]]
+    return [*[getattr(counts, m) for m in OUTCOMES], *[_pct(rates[r]) for r in RATES]]
 
 
 def _row(label: str, values: list[int | str], *, total: bool = False) -> TableRow:

@@ -1,5 +1,8 @@
 """The coordinator's figures: per campaign and for all campaigns, broken down by country, audience and language.
 
+What each figure means is written once, in `outreach.tracking.definitions` (and docs/tracking.md); every format
+computes from `Counts` and `Reach` here, so the table, CSV, JSON and HTML agree.
+
 Everything is aggregated in SQL with GROUP BY over the delivery's own country/kind/language columns (a snapshot
 taken when the message was queued, so a contact who moves country later does not rewrite history), which keeps a
 million deliveries well under two seconds. The period selects deliveries by when they were sent (or queued, for
@@ -24,7 +27,9 @@ from outreach.db import reports as store
 from outreach.db.schema import Database
 from outreach.errors import InputError, NotFoundError
 from outreach.models import BounceType, EventType, Kind
-from outreach.models.tracking import CampaignInfo, DeliveryRecord, Event, SignupRecord
+from outreach.models.tracking import CampaignInfo, DeliveryRecord, Event, ReachFigures, SignupRecord
+from outreach.suggest import did_you_mean
+from outreach.tracking.definitions import as_document
 
 DIMENSIONS = store.BREAKDOWNS
 TOTAL = "(all)"
@@ -32,17 +37,22 @@ TOTAL = "(all)"
 
 @dataclass
 class Counts:
-    """The figures of one row of the report."""
+    """The figures of one row of the report (definitions: `outreach.tracking.definitions`)."""
 
     targeted: int = 0  # deliveries queued
     sent: int = 0  # accepted by the relay
     failed: int = 0  # refused for good at sending time
     unknown: int = 0  # a crash left it unclear whether the relay took it
     pending: int = 0  # queued or being sent
-    bounced: int = 0  # hard bounces
-    soft_bounced: int = 0  # transient bounces (mailbox full, …)
-    complained: int = 0  # marked as spam (ARF)
-    unsubscribed: int = 0  # unsubscribed from this campaign
+    bounced: int = 0  # sent, then a hard bounce came back
+    soft_bounced: int = 0  # sent, then a transient bounce came back (mailbox full, …)
+    complained: int = 0  # sent, then marked as spam (ARF)
+    unsubscribed: int = 0  # sent, then the recipient unsubscribed from this campaign
+
+    @property
+    def delivered(self) -> int:
+        """Sent minus hard bounces (a bounce is only ever counted for a sent message)."""
+        return self.sent - self.bounced
 
     def add(self, other: Counts) -> None:
         """Add another row's figures to these (for totals)."""
@@ -50,21 +60,22 @@ class Counts:
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
     def rates(self) -> dict[str, float | None]:
-        """Delivery rate over targeted; bounce, complaint and unsubscribe rates over sent."""
-        def ratio(numerator: int, denominator: int) -> float | None:
-            return round(numerator / denominator, 4) if denominator else None
+        """Delivered, bounce, complaint and unsubscribe rates, all over sent (None when nothing was sent)."""
+        def ratio(numerator: int) -> float | None:
+            return round(numerator / self.sent, 4) if self.sent else None
 
-        return {"delivery_rate": ratio(self.sent, self.targeted), "bounce_rate": ratio(self.bounced, self.sent),
-                "complaint_rate": ratio(self.complained, self.sent),
-                "unsubscribe_rate": ratio(self.unsubscribed, self.sent)}
+        return {"delivered_rate": ratio(self.delivered), "bounce_rate": ratio(self.bounced),
+                "complaint_rate": ratio(self.complained), "unsubscribe_rate": ratio(self.unsubscribed)}
 
     def as_dict(self) -> dict[str, Any]:
         """The figures and their rates, as one row of the JSON report."""
-        return {f.name: getattr(self, f.name) for f in fields(self)} | self.rates()
+        return {m: getattr(self, m) for m in METRICS} | self.rates()
 
 
-METRICS = tuple(f.name for f in fields(Counts))
-RATES = ("delivery_rate", "bounce_rate", "complaint_rate", "unsubscribe_rate")
+# The figures in the order every format shows them; their definitions are in outreach.tracking.definitions.
+METRICS = ("targeted", "sent", "delivered", "failed", "unknown", "pending", "bounced", "soft_bounced", "complained",
+           "unsubscribed")
+RATES = ("delivered_rate", "bounce_rate", "complaint_rate", "unsubscribe_rate")
 
 
 @dataclass
@@ -136,7 +147,7 @@ def build_report(db: Database, clock: Clock, *, campaign: str | None = None, by:
     known = {info.slug: info for info in store.campaigns_in_order(db)}
     if campaign is not None and campaign not in known:
         hint = "Known campaigns: " + ", ".join(known) if known else "No campaign has been sent yet."
-        raise NotFoundError(f"No campaign {campaign!r} in the database", hint)
+        raise NotFoundError(f"No campaign {campaign!r} in the database{did_you_mean(campaign, known)}", hint)
     cells: dict[tuple[str | None, ...], Counts] = {}
     for figures in store.delivery_figures(db, by, campaign=campaign, since=since, until=until):
         counts = cells.setdefault(figures.key, Counts())
@@ -178,6 +189,7 @@ def report_document(report: Report) -> dict[str, Any]:
         "by": list(report.by), "campaigns": [asdict(info) for info in report.campaigns],
         "rows": [{"campaign": row.campaign, **row.group, "total": row.is_total, **row.counts.as_dict()}
                  for row in report.rows],
+        "definitions": as_document(("period", *METRICS, *RATES)),
     }
 
 
@@ -194,62 +206,93 @@ def report_csv(report: Report) -> str:
     return out.getvalue()
 
 
-# --- reach: distinct authorities and suppliers per country ------------------------------------------------------
+# --- reach: distinct people and organisations per country and audience --------------------------------------
 
 AUDIENCES = (Kind.AUTHORITY.value, Kind.SUPPLIER.value, "others")
+REACH_COLUMNS = (*AUDIENCES, "total", "campaigns")
 
 
 @dataclass
 class Reach:
-    """Distinct contacts that received at least one campaign in the period, per country and audience."""
+    """People and organisations with at least one delivered message in the period, per country and audience.
+
+    `countries` and `totals` count people (the reach the reports have always shown), `organisations` and
+    `organisation_totals` the same cells for organisations; "campaigns" is the campaigns delivered there.
+    """
 
     since: str | None
     until: str | None
     generated_at: str
-    countries: dict[str, dict[str, int]]  # country → audience → distinct contacts (plus "total", "campaigns")
+    countries: dict[str, dict[str, int]]  # country → audience → distinct people (plus "total", "campaigns")
     totals: dict[str, int]
+    organisations: dict[str, dict[str, int]] = field(default_factory=dict)  # country → audience → organisations
+    organisation_totals: dict[str, int] = field(default_factory=dict)
 
 
-def build_reach(db: Database, clock: Clock, *, since: date | None = None, until: date | None = None) -> Reach:
-    """Count distinct people reached (a sent delivery) per country × audience; BSI countries always listed.
+def audience_of(kind: str | None) -> str:
+    """The reach audience of a delivery's kind: authorities, suppliers, and everyone else as "others"."""
+    return kind if kind in (Kind.AUTHORITY, Kind.SUPPLIER) else "others"
 
-    A person counts in the country and audience of their delivery (the snapshot taken at queue time); the
-    audience totals add the countries up. An erased person's deliveries keep no contact id, so each of those
-    counts once (they cannot be told apart any more).
+
+def build_reach(db: Database, clock: Clock, *, since: date | None = None, until: date | None = None,
+                countries: tuple[str, ...] = (), campaigns: tuple[str, ...] = ()) -> Reach:
+    """Count distinct people and organisations reached (a delivered message) per country × audience.
+
+    BSI countries are always listed (the asked ones only, when `countries` is given). Each cell, each country
+    total, each audience total and the grand total is counted distinct on its own (a person who got mail as an
+    authority and later as a supplier is one person in the total), see `outreach.tracking.definitions`.
     """
-    per_kind, per_country, overall = store.reach_figures(db, since=since, until=until)
-    columns = (*AUDIENCES, "total", "campaigns")
-    countries: dict[str, dict[str, int]] = {code: dict.fromkeys(columns, 0) for code in BSI_COUNTRIES}
-    totals = dict.fromkeys(columns, 0)
-    for figures in per_kind:
-        audience = figures.kind if figures.kind in (Kind.AUTHORITY, Kind.SUPPLIER) else "others"
-        assert audience is not None
-        reached = figures.people + figures.anonymous
-        countries.setdefault(figures.country or "??", dict.fromkeys(columns, 0))[audience] += reached
-        totals[audience] += reached
-    for figures in per_country:
-        countries[figures.country or "??"]["total"] = figures.people + figures.anonymous
-        countries[figures.country or "??"]["campaigns"] = figures.campaigns
-    totals["total"], totals["campaigns"] = overall.people + overall.anonymous, overall.campaigns
+    levels = store.reach_figures(db, since=since, until=until, countries=countries, campaigns=campaigns)
+    listed = countries or tuple(BSI_COUNTRIES)
+    people: dict[str, dict[str, int]] = {code: dict.fromkeys(REACH_COLUMNS, 0) for code in listed}
+    organisations: dict[str, dict[str, int]] = {code: dict.fromkeys(REACH_COLUMNS, 0) for code in listed}
+    totals, organisation_totals = dict.fromkeys(REACH_COLUMNS, 0), dict.fromkeys(REACH_COLUMNS, 0)
+
+    def cell(table: dict[str, dict[str, int]], country: str | None) -> dict[str, int]:
+        return table.setdefault(country or "??", dict.fromkeys(REACH_COLUMNS, 0))
+
+    def figures(level: tuple[str, ...]) -> list[ReachFigures]:
+        return levels[level]
+
+    for f in figures(("country", "kind")):
+        cell(people, f.country)[audience_of(f.kind)] += f.people + f.anonymous
+        cell(organisations, f.country)[audience_of(f.kind)] += f.organisations
+    for f in figures(("country",)):
+        cell(people, f.country).update(total=f.people + f.anonymous, campaigns=f.campaigns)
+        cell(organisations, f.country).update(total=f.organisations, campaigns=f.campaigns)
+    for f in figures(("kind",)):
+        totals[audience_of(f.kind)] += f.people + f.anonymous
+        organisation_totals[audience_of(f.kind)] += f.organisations
+    for f in figures(()):
+        totals.update(total=f.people + f.anonymous, campaigns=f.campaigns)
+        organisation_totals.update(total=f.organisations, campaigns=f.campaigns)
     return Reach(since=since.isoformat() if since else None, until=until.isoformat() if until else None,
-                 generated_at=utcnow_iso(clock), countries=dict(sorted(countries.items())), totals=totals)
+                 generated_at=utcnow_iso(clock), countries=dict(sorted(people.items())), totals=totals,
+                 organisations=dict(sorted(organisations.items())), organisation_totals=organisation_totals)
 
 
 def reach_document(reach: Reach) -> dict[str, Any]:
-    """The JSON shape of `outreach report reach --format json`."""
+    """The JSON shape of `outreach report reach --format json`: people per cell, and organisations beside."""
     return {"period": {"since": reach.since, "until": reach.until}, "generated_at": reach.generated_at,
-            "countries": [{"country": code, **values} for code, values in reach.countries.items()],
-            "totals": reach.totals}
+            "countries": [{"country": code, **values, "organisations": reach.organisations.get(code, {})}
+                          for code, values in reach.countries.items()],
+            "totals": reach.totals, "organisation_totals": reach.organisation_totals,
+            "definitions": as_document(("period", "reached_people", "reached_organisations"))}
+
+
+REACH_CSV_HEADER = ("country", "authorities", "suppliers", "others", "total", "campaigns", "authority_organisations",
+                    "supplier_organisations", "other_organisations", "total_organisations")
 
 
 def reach_csv(reach: Reach) -> str:
-    """One CSV line per country, then the totals marked (all)."""
+    """One CSV line per country (people, then organisations), then the totals marked (all)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["country", "authorities", "suppliers", "others", "total", "campaigns"])
-    for code, values in [*reach.countries.items(), (TOTAL, reach.totals)]:
-        writer.writerow([code, values[Kind.AUTHORITY.value], values[Kind.SUPPLIER.value], values["others"],
-                         values["total"], values["campaigns"]])
+    writer.writerow(REACH_CSV_HEADER)
+    entries = [(code, values, reach.organisations.get(code, {})) for code, values in reach.countries.items()]
+    for code, values, orgs in [*entries, (TOTAL, reach.totals, reach.organisation_totals)]:
+        writer.writerow([code, *[values[k] for k in REACH_COLUMNS],
+                         *[orgs.get(k, 0) for k in (*AUDIENCES, "total")]])
     return out.getvalue()
 
 

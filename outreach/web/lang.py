@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from outreach.countries import BSI_LANGUAGES, SOURCE_LANGUAGE
+from outreach.countries import EU_LANGUAGES, SOURCE_LANGUAGE
 
 if TYPE_CHECKING:
     from babel.support import NullTranslations
@@ -58,15 +58,15 @@ def _quality(params: list[str]) -> float:
 
 
 def negotiate(tags: list[str]) -> str | None:
-    """The first BSI language the tags ask for; a region variant (`pl-PL`, `de-AT`) matches its language."""
+    """The first EU language the tags ask for; a region variant (`pl-PL`, `de-AT`) matches its language."""
     from babel import negotiate_locale
 
     # No aliases: Babel's map region-qualifies bare languages (de → de_DE), which our plain codes never match.
-    return negotiate_locale(tags, BSI_LANGUAGES, sep="-", aliases={})
+    return negotiate_locale(tags, EU_LANGUAGES, sep="-", aliases={})
 
 
 def parse_accept_language(header: str | None) -> list[str]:
-    """BSI languages named in an Accept-Language header, most preferred first (q-values honoured, q=0 excluded)."""
+    """EU languages named in an Accept-Language header, most preferred first (q-values honoured, q=0 excluded)."""
     languages: list[str] = []
     for tag in ranked_tags(header):
         language = negotiate([tag])
@@ -78,7 +78,7 @@ def parse_accept_language(header: str | None) -> list[str]:
 def choose_language(query_lang: str | None, contact_lang: str | None, accept_language: str | None) -> str:
     """The page language: explicit choice → contact's → browser's → English."""
     for candidate in (query_lang, contact_lang):
-        if candidate and candidate.lower() in BSI_LANGUAGES:
+        if candidate and candidate.lower() in EU_LANGUAGES:
             return candidate.lower()
     return negotiate(ranked_tags(accept_language)) or SOURCE_LANGUAGE
 
@@ -106,10 +106,10 @@ class PageText:
 
 
 def language_names() -> list[tuple[str, str]]:
-    """(code, the language's own name) for the switcher and the language field, in BSI order."""
+    """(code, the language's own name) for the switcher and the language field, in the EU's order."""
     from outreach.countries import language_name
 
-    return [(code, language_name(code, code)) for code in BSI_LANGUAGES]
+    return [(code, language_name(code, code)) for code in EU_LANGUAGES]
 
 
 def own_language_name(code: str) -> str:
@@ -125,4 +125,4 @@ def own_language_name(code: str) -> str:
 
 def mail_language(contact_language: str | None, page_language: str) -> str:
     """The language of a mail to a known contact: their own when the pages speak it, else the page's."""
-    return contact_language if contact_language in BSI_LANGUAGES else page_language
+    return contact_language if contact_language in EU_LANGUAGES else page_language

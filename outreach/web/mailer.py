@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from outreach.clock import Clock
 from outreach.config import Settings
+from outreach.emblem import related_parts
 from outreach.errors import ConfigError
 from outreach.mail.dkim import signer_for
 from outreach.mail.headers import address_domain
@@ -58,8 +59,8 @@ def build_message(settings: Settings, clock: Clock, *, to_email: str, to_name: s
     sender = SenderInfo(name=from_name, address=from_address, reply_to=reply_to, language=language,
                         transactional=True)
     message_id = make_message_id(address_domain(from_address))
-    data = MessageFactory(sender).build(Personal(to_name, to_email, subject, text, html, "", message_id,
-                                                 clock.now(), calendar))
+    factory = MessageFactory(sender, related=related_parts(settings))  # the EU emblem, when set
+    data = factory.build(Personal(to_name, to_email, subject, text, html, "", message_id, clock.now(), calendar))
     signer = signer_for(settings, from_address)
     if signer is not None:
         data = signer.sign(data)

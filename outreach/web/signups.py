@@ -30,6 +30,7 @@ from outreach.contacts.model import (
 )
 from outreach.db import signups as store
 from outreach.db.schema import Database
+from outreach.emblem import funding_for
 from outreach.mail.tokens import MAX_AGE, Purpose, TokenError, make_token, preferences_url, public_link, read_token
 from outreach.models import ContactStatus, EventType, Kind
 from outreach.models.signups import ConsentDetail, Signup, SignupData
@@ -83,7 +84,8 @@ def mail_owner(site: Site, template: str, subject: str, link: str, *, to_email: 
     text = PageText(language)
     context: dict[str, object] = {"link": link, **text.callables(), "lang": language,
                                   "organisation": site.settings.organisation or "",
-                                  "postal_address": site.settings.postal_address or "", "email": to_email}
+                                  "postal_address": site.settings.postal_address or "", "email": to_email,
+                                  "eu": funding_for(site.settings)}
     plain, html = render_mail(site.templates, template, context)
     message = build_message(site.settings, site.clock, to_email=to_email, to_name=to_name, language=language,
                             subject=text.gettext(subject), text=plain, html=html)

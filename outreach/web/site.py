@@ -21,6 +21,7 @@ from outreach.clock import Clock
 from outreach.config import Settings
 from outreach.contacts.model import Contact
 from outreach.db.schema import Database, connect
+from outreach.emblem import funding_for
 from outreach.mail.tokens import Purpose, contact_token, public_link, require_secret
 from outreach.web.lang import PageText, choose_language, language_names, own_language_name
 from outreach.web.security import CSRF_COOKIE, AttemptLimiter, CsrfGuard, safe_path
@@ -136,7 +137,7 @@ class Site:
             "lang": language, "dir": "ltr", "switcher": switcher, "csrf_token": self.csrf.form_token(cookie),
             "organisation": self.settings.organisation or "", "postal_address": self.settings.postal_address or "",
             "site_name": self.settings.organisation or text.gettext("Newsletter"),
-            "lang_query": f"?lang={language}",
+            "lang_query": f"?lang={language}", "eu": funding_for(self.settings, src="/static/eu-emblem.svg"),
             **text.callables(), **context,
         }
         body = self.templates.get_template(template).render(values)

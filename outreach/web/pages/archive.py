@@ -39,18 +39,39 @@ class ArchiveEntry:
     name: str
     sent: datetime
     links: tuple[LanguageLink, ...]
+    name_lang: str = "en"  # the language the name is written in (the page's, when the campaign names itself in it)
 
     @classmethod
-    def of(cls, campaign: SentCampaign) -> ArchiveEntry:
-        """The entry for a sent campaign."""
-        return cls(campaign.slug, campaign.name, parse_stamp(campaign.first_sent_at),
-                   tuple(LanguageLink(code, own_language_name(code)) for code in campaign.languages))
+    def of(cls, campaign: SentCampaign, names: dict[str, str] | None = None, language: str = "en",
+           source_language: str = "en") -> ArchiveEntry:
+        """The entry for a sent campaign, named in the page's language when the campaign has that name."""
+        translated = (names or {}).get(language)
+        return cls(campaign.slug, translated or campaign.name, parse_stamp(campaign.first_sent_at),
+                   tuple(LanguageLink(code, own_language_name(code)) for code in campaign.languages),
+                   language if translated else source_language)
 
 
 def list_sent(site: Site) -> list[SentCampaign]:
     """Sent campaigns, newest first. Runs in the thread pool."""
     with site.database() as db:
         return sent_campaigns(db)
+
+
+def entries(site: Site, language: str) -> list[ArchiveEntry]:
+    """The archive's entries for a page in `language`: each campaign's name in that language when its folder
+    gives one (`name` in `<lang>.md`), else the name it was sent under. Runs in the thread pool."""
+    from outreach.campaigns.folder import load_campaign
+
+    result = []
+    for campaign in list_sent(site):
+        try:
+            loaded = load_campaign(site.settings, campaign.slug)
+        except OutreachError:  # the folder was removed or broken since it was sent: the stored name
+            result.append(ArchiveEntry.of(campaign))
+            continue
+        names = {code: loaded.name_for(code) for code in loaded.languages if loaded.documents[code].name}
+        result.append(ArchiveEntry.of(campaign, names, language, loaded.source_language))
+    return result
 
 
 def web_version(site: Site, slug: str, language: str) -> str | None:
@@ -78,7 +99,7 @@ async def index(request: Request) -> Response:
     """GET /archive/: the sent campaigns, each with links to the languages it went out in."""
     site = site_of(request)
     language = site.page_language(request)
-    campaigns = [ArchiveEntry.of(campaign) for campaign in await site.run(list_sent, site)]
+    campaigns = await site.run(entries, site, language)
     return site.render(request, "archive.html", language, campaigns=campaigns)
 
 

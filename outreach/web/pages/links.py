@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from outreach.clock import utcnow_iso
 from outreach.contacts.model import Contact, get_contact_by_id, update_contact
-from outreach.countries import BSI_LANGUAGES
+from outreach.countries import EU_LANGUAGES
 from outreach.db.campaigns import campaign_exists
 from outreach.errors import OutreachError
 from outreach.mail.tokens import Purpose, TokenError, email_fingerprint, read_token
@@ -199,7 +199,7 @@ async def preferences_post(request: Request) -> Response:
     contact, form = checked.contact, checked.form
     errors: dict[str, str] = {}
     language, kind = form_text(form, "language"), form_text(form, "kind")
-    if language not in BSI_LANGUAGES:
+    if language not in EU_LANGUAGES:
         errors["language"] = N_("Choose a language from the list.")
     if kind not in KIND_CHOICES:
         errors["kind"] = N_("Choose whom you represent.")

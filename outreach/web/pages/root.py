@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from outreach.countries import BSI_LANGUAGES
+from outreach.countries import EU_LANGUAGES
 from outreach.db.schema import ping
 from outreach.web.site import Site, site_of
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 async def home(request: Request) -> Response:
     """GET /: to the sign-up form, keeping a valid `?lang=` (and only that: no open redirect)."""
     lang = request.query_params.get("lang", "")
-    return site_of(request).redirect("/subscribe", 303, f"lang={lang}" if lang in BSI_LANGUAGES else "")
+    return site_of(request).redirect("/subscribe", 303, f"lang={lang}" if lang in EU_LANGUAGES else "")
 
 
 def database_answers(site: Site) -> bool:

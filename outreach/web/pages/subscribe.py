@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from outreach.config import Settings
 from outreach.contacts.model import clean_text, normalize_email
-from outreach.countries import BSI_COUNTRIES, BSI_LANGUAGES, COUNTRIES, country_name
+from outreach.countries import BSI_COUNTRIES, COUNTRIES, EU_LANGUAGES, country_name
 from outreach.errors import InputError, OutreachError
 from outreach.mail.tokens import Purpose
 from outreach.models import Kind
@@ -83,7 +83,7 @@ def validate(values: FormValues, settings: Settings) -> tuple[SignupData | None,
         errors["kind"] = N_("Choose whom you represent.")
     if values.country and values.country not in COUNTRIES:
         errors["country"] = N_("Choose a country from the list.")
-    if values.language not in BSI_LANGUAGES:
+    if values.language not in EU_LANGUAGES:
         errors["language"] = N_("Choose a language from the list.")
     if not values.consent:
         errors["consent"] = N_("Tick the box to agree to receive the news; we cannot send it otherwise.")
