@@ -146,6 +146,12 @@ def test_every_layout_carries_the_emblem_block(runner, smtpd, tmp_path, polish_r
     images = [part for part in message.walk() if part.get_content_type() == "image/png"]
     assert len(images) == 1
     image = images[0]
+    if layout == "invitation":  # the HTML's images stay with the HTML, beside the calendar alternative
+        [related] = [p for p in message.walk() if p.get_content_type() == "multipart/related"]
+        assert image in related.get_payload()
+        [alternative] = [p for p in message.walk() if p.get_content_type() == "multipart/alternative"]
+        assert [p.get_content_type() for p in alternative.get_payload()] == [
+            "text/plain", "multipart/related", "text/calendar"]
     assert image["Content-ID"] == f"<{CONTENT_ID}>" and image.get_content_disposition() == "inline"
     assert image.get_content() == png_bytes()
     related = next(part for part in message.walk() if part.get_content_type() == "multipart/related")

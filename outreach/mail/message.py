@@ -243,6 +243,7 @@ class MessageFactory:
         self._text_open = b"--" + alt + b'\r\nContent-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: '
         self._html_open = (b"\r\n--" + alt
                            + b'\r\nContent-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: ')
+        self._html_close = b""  # the HTML's images and the end of its multipart/related, when it has images
         self._alt_close = b"\r\n--" + alt + b"--\r\n"
         if related:
             self._wrap_related(token, related)
@@ -277,7 +278,7 @@ class MessageFactory:
                        f"Content-ID: <{clean_header_value(part.content_id)}>\r\n"
                        f"Content-Disposition: inline{mime_param('filename', part.filename)}\r\n")
             parts.append(b"\r\n--" + rel + b"\r\n" + headers.encode("ascii") + b"\r\n" + _base64_lines(part.data))
-        self._alt_close = b"".join(parts) + b"\r\n--" + rel + b"--" + self._alt_close
+        self._html_close = b"".join(parts) + b"\r\n--" + rel + b"--"
 
     @property
     def cached_lines(self) -> int:
@@ -312,7 +313,7 @@ class MessageFactory:
         if self._mixed_boundary:
             parts.append(self._mixed_open)
         parts += [self._text_open, text_cte, b"\r\n\r\n", text_body,
-                  self._html_open, html_cte, b"\r\n\r\n", html_body, self._alt_close]
+                  self._html_open, html_cte, b"\r\n\r\n", html_body, self._html_close, self._alt_close]
         if self._mixed_boundary:
             parts.append(self._mixed_tail)
         return b"".join(parts)
@@ -333,6 +334,7 @@ class MessageFactory:
         data = self._calendar_encoded[1]
         return [b"--" + mixed + b'\r\nContent-Type: multipart/alternative;\r\n boundary="' + alt + b'"\r\n\r\n',
                 self._text_open, text_cte, b"\r\n\r\n", text_body, self._html_open, html_cte, b"\r\n\r\n", html_body,
+                self._html_close,
                 b"\r\n--" + alt + b'\r\nContent-Type: text/calendar; charset="utf-8"; method=' + method
                 + b"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + data, self._alt_close,
                 self._attachment_parts,

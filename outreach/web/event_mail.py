@@ -18,7 +18,7 @@ from outreach.models.sessions import EventMailStatus, Registration
 from outreach.web.event_sessions import load_session, occupancy
 from outreach.web.event_view import session_state, session_view
 from outreach.web.lang import N_, PageText
-from outreach.web.mailer import build_message, render_mail, send_message
+from outreach.web.mailer import build_message, mail_context, render_mail, send_message
 from outreach.web.site import Site
 
 if TYPE_CHECKING:
@@ -81,9 +81,7 @@ def calendar_part(site: Site, opened: OpenSession, registration: Registration) -
 def _send(site: Site, kind: str, language: str, to_email: str, to_name: str, values: dict[str, object],
           calendar: CalendarPart | None) -> str:
     text = PageText(language)
-    context: dict[str, object] = {**text.callables(), "lang": language, "email": to_email,
-                                  "organisation": site.settings.organisation or "",
-                                  "postal_address": site.settings.postal_address or "", **values}
+    context = {**mail_context(site.settings, text, language, to_email), **values}
     plain, html = render_mail(site.templates, f"email_event_{kind}", context)
     message = build_message(site.settings, site.clock, to_email=to_email, to_name=to_name, language=language,
                             subject=text.gettext(SUBJECTS[kind]), text=plain, html=html, calendar=calendar)

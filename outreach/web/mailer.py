@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from jinja2 import Environment
 
     from outreach.mail.calendar import CalendarPart
+    from outreach.web.lang import PageText
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,15 @@ def send_message(settings: Settings, message: OutgoingMail) -> str:
         return transport.send(message.data, message.envelope_from, [message.recipient])
     finally:
         transport.close()
+
+
+def mail_context(settings: Settings, text: PageText, language: str, to_email: str) -> dict[str, object]:
+    """What every mail of the pages shows besides its own words: the strings of its language, the address it goes
+    to, the sender's organisation and postal address, and the EU funding block when OUTREACH_EU_FUNDING is set."""
+    from outreach.emblem import funding_for
+
+    return {**text.callables(), "lang": language, "email": to_email, "organisation": settings.organisation or "",
+            "postal_address": settings.postal_address or "", "eu": funding_for(settings)}
 
 
 def render_mail(env: Environment, name: str, context: Mapping[str, object]) -> tuple[str, str]:

@@ -30,12 +30,11 @@ from outreach.contacts.model import (
 )
 from outreach.db import signups as store
 from outreach.db.schema import Database
-from outreach.emblem import funding_for
 from outreach.mail.tokens import MAX_AGE, Purpose, TokenError, make_token, preferences_url, public_link, read_token
 from outreach.models import ContactStatus, EventType, Kind
 from outreach.models.signups import ConsentDetail, Signup, SignupData
 from outreach.web.lang import N_, PageText, mail_language
-from outreach.web.mailer import build_message, render_mail, send_message
+from outreach.web.mailer import build_message, mail_context, render_mail, send_message
 from outreach.web.site import LinkState, Site
 
 # Bump when the form or its consent statement changes: the consent record names the version the person saw.
@@ -82,10 +81,7 @@ def mail_owner(site: Site, template: str, subject: str, link: str, *, to_email: 
     sign-up, seeing or erasing the data held) goes through a fresh link sent this way.
     """
     text = PageText(language)
-    context: dict[str, object] = {"link": link, **text.callables(), "lang": language,
-                                  "organisation": site.settings.organisation or "",
-                                  "postal_address": site.settings.postal_address or "", "email": to_email,
-                                  "eu": funding_for(site.settings)}
+    context = {**mail_context(site.settings, text, language, to_email), "link": link}
     plain, html = render_mail(site.templates, template, context)
     message = build_message(site.settings, site.clock, to_email=to_email, to_name=to_name, language=language,
                             subject=text.gettext(subject), text=plain, html=html)
