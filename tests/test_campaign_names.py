@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -19,9 +20,9 @@ def test_the_archive_heading_is_in_the_page_language(db_path: Path, tmp_path: Pa
 
     folder = tmp_path / "campaigns"
     shutil.copytree(REPO / "campaigns" / "bsi-awareness", folder / "bsi-awareness")
-    de = folder / "bsi-awareness" / "de.md"
-    lines = de.read_text("utf-8").splitlines(keepends=True)
-    de.write_text("".join([lines[0], f'name = "{GERMAN}"\n', *lines[1:]]), "utf-8")
+    de, fr = folder / "bsi-awareness" / "de.md", folder / "bsi-awareness" / "fr.md"
+    de.write_text(re.sub(r'(?m)^name = ".*"$', f'name = "{GERMAN}"', de.read_text("utf-8"), count=1), "utf-8")
+    fr.write_text(re.sub(r'(?m)^name = ".*"\n', "", fr.read_text("utf-8"), count=1), "utf-8")  # none: English
     settings = web_settings(db_path, tmp_path).with_overrides(campaigns_dir=folder)
     db = open_database(db_path)
     db.execute("INSERT INTO campaigns (slug, name, source_language, content_hashes, created_at, first_sent_at, "

@@ -63,7 +63,7 @@ def test_reminder_goes_once_to_those_holding_a_place(world, db, smtpd) -> None:
     message = smtpd.messages[0].message()
     assert message["Subject"] == "Przypomnienie: Dzień szkoleniowy" and message["Auto-Submitted"]
     text = message.get_body(("plain",)).get_content()
-    assert "Przypominamy, że są Państwo zarejestrowani" in text and "18 marca 2027" in text
+    assert "Przypominamy o Państwa rejestracji" in text and "18 marca 2027" in text
     calendar = calendar_of(message)
     assert calendar.method.value == "REQUEST"
     event = calendar.vevent

@@ -83,13 +83,18 @@ BAD = [
     ("it", "Cofinanziato dall'Unione europea", "straight apostrophe"),
     ("it", "Solo me stesso, come persona interessata", "gendered label"),
     ("it", "Iscriviti", "breaks the register (Lei)"),
+    ("it", "Aggiungi a Google Calendar", "breaks the register (Lei)"),
+    ("it", "Partecipa online", "breaks the register (Lei)"),
     ("it", "Siamo lieti di invitarvi", "breaks the register (Lei)"),
     ("it", "i vostri documenti di gara", "breaks the register (Lei)"),
     ("cs", "Přihlášen k odběru", "gendered label"),
     ("cs", "protože je vaše adresa v seznamu", "breaks the register (Vy)"),
+    ("cs", "ve vašem kalendáři", "breaks the register (Vy)"),
     ("sk", "Prihlásený na odber", "gendered label"),
     ("sk", "pretože vaša adresa je v zozname", "breaks the register (Vy)"),
+    ("sk", "vo vašom kalendári", "breaks the register (Vy)"),
     ("hr", "Potvrdi", "breaks the register (Vi)"),
+    ("hr", "Dodaj u Google kalendar", "breaks the register (Vi)"),
     ("hr", "jer se vaša adresa nalazi", "breaks the register (Vi)"),
     ("hr", "zadrugu, zaštitnu radionicu", "is not the glossary term"),
     ("hr", "koje organizira {{ event.starts | date }}. Mjesto", "a full stop after a date"),
@@ -250,12 +255,19 @@ def test_english_event_box_is_day_month_year() -> None:
 def test_event_texts_are_checked_in_their_country_language(settings: Settings, tmp_path: Path) -> None:
     shutil.copytree(CAMPAIGNS / "bsi-training", tmp_path / "c" / "bsi-training")
     toml = tmp_path / "c" / "bsi-training" / "campaign.toml"
-    toml.write_text(toml.read_text("utf-8").replace("formation\u00a0: achats", "formation : achats"), "utf-8")
+    original = toml.read_text("utf-8")
+    french, english = ("formation\u00a0: achats", '[events.FR.en]\ntitle = "National training day')
+    assert french in original and english in original  # the samples below really change the file
+    toml.write_text(original.replace(french, "formation : achats")
+                    .replace(english, '[events.FR.en]\ntitle = "National \\"training day\\"'), "utf-8")
     campaign = load_campaign(settings.with_overrides(campaigns_dir=tmp_path / "c"), "bsi-training")
-    findings = campaign_findings(campaign, "fr")
+    findings = campaign_findings(campaign, "fr")  # the session's own texts ([events.FR], in French)
     assert [f.where for f in findings] == [f"{toml} [events.FR]"], findings
     assert "ordinary space before ':'" in findings[0].message
-    assert campaign_findings(campaign, "de") == []  # the French title is not judged by the German style sheet
+    findings = campaign_findings(campaign, "en")  # its English texts ([events.FR.en]), by the English sheet
+    assert [f.where for f in findings] == [f"{toml} [events.FR.en]"], findings
+    assert "straight quotes" in findings[0].message
+    assert campaign_findings(campaign, "de") == []  # neither is judged by the German style sheet
 
 
 def test_archive_sent_on_line_uses_the_running_text_date() -> None:

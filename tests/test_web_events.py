@@ -166,7 +166,7 @@ def test_after_the_deadline_a_clear_page_in_the_readers_language(server, db_path
     with client(base) as http:
         page = http.get(attend)
         assert page.status_code == 200 and 'lang="cs"' in page.text
-        assert "Registrace na tento termín je uzavřena, proto jsme vás nemohli zaregistrovat." in page.text
+        assert "Registrace na tento termín je uzavřena, proto jsme Vás nemohli zaregistrovat." in page.text
         assert "<form" not in page.text
         public = http.get("/events/training/CZ?lang=cs")
         assert "Registrace na tento termín je uzavřena." in public.text and "<form" not in public.text

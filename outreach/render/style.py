@@ -209,7 +209,8 @@ def campaign_findings(campaign: Campaign, language: str) -> list[Finding]:
     for code, session in sorted(campaign.event.items()):
         texts = session.texts.get(language)  # the session's texts written in this language, if any
         if texts is not None:
-            pieces.extend(value_pieces(f"{campaign.toml_path} [events.{code}]",
+            table = f"events.{code}" if language == session.language else f"events.{code}.{language}"
+            pieces.extend(value_pieces(f"{campaign.toml_path} [{table}]",
                                        [texts.title, texts.venue, texts.venue_description, texts.notes]))
     emails = catalog_path(language, "emails")
     if emails.is_file():
