@@ -15,17 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from outreach.config import Settings
-from outreach.contacts.model import clean_text, normalize_email
-from outreach.countries import COUNTRIES
-from outreach.errors import InputError
 from outreach.models import Kind
 from outreach.models.signups import SignupData
 from outreach.web.lang import N_, PageText
+from outreach.web.signups import MAX_TEXT, check_person
 
 # Bump when the form or its statements change: the consent record names the version the person saw.
 FORM_VERSION = "event-registration-form/2026-11"
-MAX_TEXT = 200
-KIND_CHOICES = (Kind.AUTHORITY, Kind.SUPPLIER, Kind.OTHER, Kind.SUBSCRIBER)
 EVENT_CONSENT = N_("I agree that %(organisation)s uses my data to organise this event and sends me emails about "
                    "it (confirmation, changes, reminder). My data is used for nothing else.")
 NEWS_CONSENT = N_("Also send me the news of %(organisation)s by email (optional; I can unsubscribe at any time).")
@@ -81,27 +77,9 @@ def read_values(get: dict[str, str]) -> RegistrationValues:
 def validate(values: RegistrationValues, settings: Settings,
              language: str) -> tuple[Registration | None, dict[str, str]]:
     """(the registration, or None when a field is wrong; errors by field as msgids, translated when shown)."""
-    errors: dict[str, str] = {}
-    email = ""
-    try:
-        email = normalize_email(values.email)
-    except InputError:
-        errors["email"] = N_("Enter a valid email address, such as name@example.org.")
-    clean: dict[str, str] = {}
-    for key, value in (("name", values.name), ("organisation", values.organisation)):
-        try:
-            clean[key] = clean_text(key, value)
-        except InputError:
-            clean[key] = ""
-            errors[key] = N_("This field cannot contain line breaks.")
-        if len(clean[key]) > MAX_TEXT:
-            errors[key] = N_("This field is too long (at most 200 characters).")
+    email, clean, errors = check_person(values.email, values.name, values.organisation, values.kind, values.country)
     if not clean["name"] and "name" not in errors:
         errors["name"] = N_("Enter your name, so that we can prepare your badge and the list of participants.")
-    if values.kind not in KIND_CHOICES:
-        errors["kind"] = N_("Choose whom you represent.")
-    if values.country and values.country not in COUNTRIES:
-        errors["country"] = N_("Choose a country from the list.")
     if not values.consent:
         errors["consent"] = N_("Tick the box to agree; we cannot register you otherwise.")
     if errors:

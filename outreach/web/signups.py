@@ -22,14 +22,18 @@ from outreach.config import Settings
 from outreach.contacts.model import (
     Contact,
     clean_fields,
+    clean_text,
     get_contact,
     insert_contact,
     is_suppressed,
+    normalize_email,
     unsuppress,
     update_contact,
 )
+from outreach.countries import COUNTRIES
 from outreach.db import signups as store
 from outreach.db.schema import Database
+from outreach.errors import InputError
 from outreach.mail.tokens import MAX_AGE, Purpose, TokenError, make_token, preferences_url, public_link, read_token
 from outreach.models import ContactStatus, EventType, Kind
 from outreach.models.signups import ConsentDetail, Signup, SignupData
@@ -42,6 +46,33 @@ FORM_VERSION = "subscribe-form/2026-11"
 SIGNUP_LIFETIME = timedelta(seconds=MAX_AGE[Purpose.CONFIRM] or 7 * 24 * 3600)
 CONSENT_SOURCE = "web form"
 KIND_CHOICES = (Kind.AUTHORITY, Kind.SUPPLIER, Kind.OTHER, Kind.SUBSCRIBER)
+MAX_TEXT = 200  # characters of a name or an organisation in the forms
+
+
+def check_person(email: str, name: str, organisation: str, kind: str, country: str
+                 ) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The fields the sign-up form and an event's registration form both ask, checked: (the normalised address,
+    the cleaned name and organisation, the errors by field as msgids — translated when shown)."""
+    errors: dict[str, str] = {}
+    address = ""
+    try:
+        address = normalize_email(email)
+    except InputError:
+        errors["email"] = N_("Enter a valid email address, such as name@example.org.")
+    clean: dict[str, str] = {}
+    for key, value in (("name", name), ("organisation", organisation)):
+        try:
+            clean[key] = clean_text(key, value)
+        except InputError:
+            clean[key] = ""
+            errors[key] = N_("This field cannot contain line breaks.")
+        if len(clean[key]) > MAX_TEXT:
+            errors[key] = N_("This field is too long (at most 200 characters).")
+    if kind not in KIND_CHOICES:
+        errors["kind"] = N_("Choose whom you represent.")
+    if country and country not in COUNTRIES:
+        errors["country"] = N_("Choose a country from the list.")
+    return address, clean, errors
 CONSENT_STATEMENT = N_("I agree to receive the news of %(organisation)s by email. I can unsubscribe at any time "
                        "with the link in every email, and my data is used for nothing else.")
 

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 from outreach.errors import OutreachError
 from outreach.mail.tokens import Purpose
 from outreach.web.event_answers import AnswerLink, AnswerProblem, Outcome, apply_answer, read_answer_link
-from outreach.web.event_forms import KIND_CHOICES, RegistrationValues, read_values, statements, validate
+from outreach.web.event_forms import RegistrationValues, read_values, statements, validate
 from outreach.web.event_sessions import SessionNotFound, load_session, load_sessions, occupancy
 from outreach.web.event_signups import confirm_registration, load_pending, start_registration
 from outreach.web.event_view import SessionState, session_state, session_view
 from outreach.web.lang import N_, mail_language
 from outreach.web.pages.subscribe import country_choices
+from outreach.web.signups import KIND_CHOICES
 from outreach.web.site import LinkState, Site, client_address, form_text, masked_email, read_form, site_of
 
 if TYPE_CHECKING:

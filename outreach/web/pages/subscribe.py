@@ -10,14 +10,21 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from outreach.config import Settings
-from outreach.contacts.model import clean_text, normalize_email
 from outreach.countries import BSI_COUNTRIES, COUNTRIES, EU_LANGUAGES, country_name
-from outreach.errors import InputError, OutreachError
+from outreach.errors import OutreachError
 from outreach.mail.tokens import Purpose
 from outreach.models import Kind
 from outreach.models.signups import SignupData
 from outreach.web.lang import N_
-from outreach.web.signups import KIND_CHOICES, confirm, consent_statement, load_signup, start_signup
+from outreach.web.signups import (
+    KIND_CHOICES,
+    MAX_TEXT,
+    check_person,
+    confirm,
+    consent_statement,
+    load_signup,
+    start_signup,
+)
 from outreach.web.site import LinkState, client_address, form_text, parse_stamp, read_form, site_of
 
 if TYPE_CHECKING:
@@ -25,7 +32,6 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-MAX_TEXT = 200
 
 
 @dataclass
@@ -64,25 +70,7 @@ def form_values(form: FormData, language: str) -> FormValues:
 
 def validate(values: FormValues, settings: Settings) -> tuple[SignupData | None, dict[str, str]]:
     """(the sign-up, or None when a field is wrong; errors by field). Errors are msgids, translated when shown."""
-    errors: dict[str, str] = {}
-    email = ""
-    try:
-        email = normalize_email(values.email)
-    except InputError:
-        errors["email"] = N_("Enter a valid email address, such as name@example.org.")
-    clean: dict[str, str] = {}
-    for key, value in (("name", values.name), ("organisation", values.organisation)):
-        try:
-            clean[key] = clean_text(key, value)
-        except InputError:
-            clean[key] = ""
-            errors[key] = N_("This field cannot contain line breaks.")
-        if len(clean[key]) > MAX_TEXT:
-            errors[key] = N_("This field is too long (at most 200 characters).")
-    if values.kind not in KIND_CHOICES:
-        errors["kind"] = N_("Choose whom you represent.")
-    if values.country and values.country not in COUNTRIES:
-        errors["country"] = N_("Choose a country from the list.")
+    email, clean, errors = check_person(values.email, values.name, values.organisation, values.kind, values.country)
     if values.language not in EU_LANGUAGES:
         errors["language"] = N_("Choose a language from the list.")
     if not values.consent:
