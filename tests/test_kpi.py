@@ -58,12 +58,12 @@ def history(db, clock) -> Ledger:
 
 
 def rows_of(pack, key: str) -> dict[str, dict]:
-    table = pack.table(key)
+    table = pack.table_named(key)
     return {str(row[0]): dict(zip([c.key for c in table.columns], row, strict=True)) for row in table.rows}
 
 
 def total_of(pack, key: str) -> dict:
-    table = pack.table(key)
+    table = pack.table_named(key)
     return dict(zip([c.key for c in table.columns], table.total, strict=True))
 
 
@@ -87,11 +87,11 @@ def test_the_tables_of_the_pack(db, clock, history) -> None:
     assert {lang: (r["campaigns"], r["sent"], r["delivered"]) for lang, r in languages.items()} == {
         "de": (1, 3, 3), "fr": (2, 3, 3), "it": (2, 2, 2), "pl": (2, 4, 3)}
 
-    events = {(row[0], row[1]): row[2:] for row in pack.table("events").rows}
+    events = {(row[0], row[1]): row[2:] for row in pack.table_named("events").rows}
     assert events == {(MAY, "FR"): [date(2027, 5, 20), 1, 0, 0], (MAY, "IT"): [date(2027, 5, 20), 1, 0, 0],
                       (MAY, "PL"): [date(2027, 5, 20), 1, 2, 1]}  # the guest counts in the session's country
     assert total_of(pack, "events")["registered"] == 2
-    assert build_kpi(db, clock, date(2027, 6, 1), TO).table("events").rows == []  # the session was in May
+    assert build_kpi(db, clock, date(2027, 6, 1), TO).table_named("events").rows == []  # the session was in May
 
     subscribers = rows_of(pack, "subscribers")  # sub2 signed up before the period
     assert subscribers == {"PL": {"country": "PL", "signups": 1, "unsubscribed": 0, "net": 1},
@@ -113,7 +113,7 @@ def test_filters_narrow_the_pack(db, clock, history) -> None:
     assert list(rows_of(poland, "reach")) == ["PL"]
     assert {slug: r["sent"] for slug, r in rows_of(poland, "campaigns").items()} == {SPRING: 3, MAY: 1}
     assert list(rows_of(poland, "subscribers")) == ["PL"]
-    assert [row[1] for row in poland.table("events").rows] == ["PL"]
+    assert [row[1] for row in poland.table_named("events").rows] == ["PL"]
     only_may = build_kpi(db, clock, FROM, TO, campaigns=check_campaigns(db, ["may"]))
     assert list(rows_of(only_may, "campaigns")) == [MAY] and total_of(only_may, "reach")["all_people"] == 3
     assert parse_countries(["pl,CZ", "Deutschland", "PL"]) == ("PL", "CZ", "DE")
@@ -136,7 +136,7 @@ def test_an_empty_period_gives_zeros(db, clock, history) -> None:
     pack = build_kpi(db, clock, date(2030, 1, 1), date(2030, 6, 30))
     assert pack.empty
     assert total_of(pack, "reach")["all_people"] == 0 and rows_of(pack, "reach")["PL"]["all_organisations"] == 0
-    assert pack.table("campaigns").rows == [] and total_of(pack, "campaigns")["sent"] == 0
+    assert pack.table_named("campaigns").rows == [] and total_of(pack, "campaigns")["sent"] == 0
     assert total_of(pack, "subscribers") == {"country": "All countries", "signups": 0, "unsubscribed": 0, "net": 0}
     assert total_of(pack, "consent")["all"] == 8  # held now, not a figure of the period
 

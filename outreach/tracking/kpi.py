@@ -70,7 +70,7 @@ class KpiPack:
     tables: list[KpiTable] = field(default_factory=list)
     empty: bool = False  # nothing sent, no sign-up, unsubscribe or bounce in the period: every figure is zero
 
-    def table(self, key: str) -> KpiTable:
+    def table_named(self, key: str) -> KpiTable:
         """The table named `key` (KeyError when the pack has no such table)."""
         for table in self.tables:
             if table.key == key:
@@ -133,7 +133,7 @@ def build_kpi(db: Database, clock: Clock, date_from: date, date_to: date, *, cou
     pack.tables = [_reach(db, clock, pack), _campaigns(db, pack), _languages(db, pack), _events(db, pack),
                    _subscribers(store.subscriber_changes(db, *scope)), _consent(store.consent_held(db, countries)),
                    _bounces(store.bounces_cleaned(db, *scope))]
-    moved = [pack.table(key) for key in ("campaigns", "events", "subscribers", "bounces")]
+    moved = [pack.table_named(key) for key in ("campaigns", "events", "subscribers", "bounces")]
     pack.empty = not any(table.rows for table in moved)
     return pack
 

@@ -76,10 +76,10 @@ class Section:
 
 def render_kpi_html(pack: KpiPack, *, title: str = TITLE) -> str:
     """The whole standalone document for one KPI pack."""
-    reach = pack.table("reach")
+    reach = pack.table_named("reach")
     total = dict(zip([c.key for c in reach.columns], reach.total or [], strict=False))
-    campaigns, languages = pack.table("campaigns"), pack.table("languages")
-    subscribers, events = (dict(zip([c.key for c in pack.table(key).columns], pack.table(key).total or [],
+    campaigns, languages = pack.table_named("campaigns"), pack.table_named("languages")
+    subscribers, events = (dict(zip([c.key for c in pack.table_named(key).columns], pack.table_named(key).total or [],
                                     strict=False)) for key in ("subscribers", "events"))
     headline = [(_format(total.get("all_people")), "People reached"),
                 (_format(total.get("all_organisations")), "Organisations reached"),
