@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -268,12 +269,18 @@ class DueWatcher:
 
         first = True
         while not self._stop.is_set():
-            db = open_database(self.db_path)
             try:
-                wanted = first or bool(due_schedules(db, utcnow_iso(self.clock))) or any(
-                    _runner_gone(s.runner) for s in list_schedules(db, (ScheduleStatus.RUNNING,)))
-            finally:
-                db.close()
+                db = open_database(self.db_path)
+            except (OutreachError, sqlite3.Error):  # busy, damaged or gone for now: the child would say why
+                wanted = first
+            else:
+                try:
+                    wanted = first or bool(due_schedules(db, utcnow_iso(self.clock))) or any(
+                        _runner_gone(s.runner) for s in list_schedules(db, (ScheduleStatus.RUNNING,)))
+                except sqlite3.Error:  # a write holding the file longer than the busy timeout: look again later
+                    wanted = False
+                finally:
+                    db.close()
             first = False
             if wanted:
                 subprocess.run(self.command, check=False)
