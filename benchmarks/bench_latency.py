@@ -10,10 +10,17 @@ Targets: ≥ 18 msg/s and ≥ 0.8× the floor on one connection, ≥ 70 msg/s on
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
-from benchmarks.bench_send import bare_smtplib, mailmerge_files, mailmerge_venv, outreach_send, prebuilt, whole_process
+from benchmarks.bench_send import (
+    bare_smtplib,
+    mailmerge_files,
+    mailmerge_venv,
+    outreach_send,
+    prebuilt,
+    threaded,
+    whole_process,
+)
 from benchmarks.common import (
     SLUG,
     Context,
@@ -28,7 +35,6 @@ from benchmarks.common import (
     outreach_command,
     prepare_campaign,
     settings_env,
-    timed,
 )
 from benchmarks.delay_proxy import ProxyProcess
 from benchmarks.reference_pipelined import send_all
@@ -53,26 +59,7 @@ class _Via:
 
 def floor(messages: list[tuple[str, bytes]], port: int, workers: int) -> float:
     """Seconds for the hand-pipelined client, one connection per thread."""
-    errors: list[BaseException] = []
-
-    def work(chunk: list[tuple[str, bytes]]) -> None:
-        try:
-            send_all(port, chunk)
-        except BaseException as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=work, args=(messages[i::workers],)) for i in range(workers)]
-
-    def run() -> None:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-
-    seconds, _ = timed(run)
-    if errors:
-        raise errors[0]
-    return seconds
+    return threaded(messages, workers, lambda chunk: send_all(port, chunk))
 
 
 def _checked(via: _Via, n: int, send: object) -> float:

@@ -16,6 +16,7 @@ import smtplib
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.bench_render import DATE, recipients
@@ -98,13 +99,24 @@ def outreach_send(ctx: Context, base: Path, n: int, workers: int, sink: Sink | N
 
 def bare_smtplib(messages: list[tuple[str, bytes]], port: int, workers: int) -> float:
     """Seconds for `workers` threads, one reused connection each, to send the pre-built messages."""
+
+    def send(chunk: list[tuple[str, bytes]]) -> None:
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            for to, data in chunk:
+                smtp.sendmail(FROM, [to], data)
+
+    return threaded(messages, workers, send)
+
+
+def threaded(messages: list[tuple[str, bytes]], workers: int,
+             send: Callable[[list[tuple[str, bytes]]], None]) -> float:
+    """Seconds for `workers` threads to each `send` their share of the pre-built messages; the first error of any
+    thread is raised once all have finished."""
     errors: list[BaseException] = []
 
     def work(chunk: list[tuple[str, bytes]]) -> None:
         try:
-            with smtplib.SMTP("127.0.0.1", port) as smtp:
-                for to, data in chunk:
-                    smtp.sendmail(FROM, [to], data)
+            send(chunk)
         except BaseException as error:
             errors.append(error)
 
