@@ -50,7 +50,11 @@ MAX_AGE: dict[Purpose, int | None] = {
 
 
 class TokenError(InputError):
-    """A link that is forged, damaged, expired or meant for something else."""
+    """A link that is forged, damaged, expired or meant for something else; `expired` tells the last apart."""
+
+    def __init__(self, message: str, hint: str | None = None, *, expired: bool = False) -> None:
+        super().__init__(message, hint)
+        self.expired = expired
 
 
 def require_secret(settings: Settings) -> str:
@@ -89,7 +93,7 @@ def read_token(secret: str, purpose: Purpose, token: str, max_age: int | None = 
     try:
         payload = _serializer(secret, purpose).loads(token, max_age=age)
     except SignatureExpired:
-        raise TokenError("This link has expired", "Ask for a new one.") from None
+        raise TokenError("This link has expired", "Ask for a new one.", expired=True) from None
     except BadSignature:
         raise TokenError("This link is not valid", "Check that the whole link was copied.") from None
     if not isinstance(payload, dict):

@@ -71,7 +71,7 @@ def read_answer_link(site: Site, purpose: Purpose, token: str) -> AnswerLink:
     try:
         payload = read_token(site.secret, purpose, token)
     except TokenError as error:
-        raise AnswerProblem(LinkState.EXPIRED if "expired" in str(error) else LinkState.INVALID) from None
+        raise AnswerProblem(LinkState.of(error)) from None
     fingerprint, slug, code = payload.get("e"), payload.get("v"), payload.get("s")
     if not (isinstance(fingerprint, str) and isinstance(slug, str) and isinstance(code, str)):
         raise AnswerProblem(LinkState.INVALID)

@@ -63,7 +63,7 @@ def load_pending(site: Site, token: str) -> tuple[LinkState, PendingRegistration
     try:
         payload = read_token(site.secret, Purpose.REGISTER, token)
     except TokenError as error:
-        return (LinkState.EXPIRED if "expired" in str(error) else LinkState.INVALID), None
+        return LinkState.of(error), None
     nonce, slug, code = payload.get("s"), payload.get("v"), payload.get("x")
     if not (isinstance(nonce, str) and isinstance(slug, str) and isinstance(code, str)):
         return LinkState.INVALID, None

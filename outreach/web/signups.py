@@ -132,7 +132,7 @@ def load_signup(site: Site, token: str) -> tuple[LinkState, Signup | None]:
         payload = read_token(site.secret, Purpose.CONFIRM, token)
     except TokenError as error:
         # tokens.read_token says "expired" for a good signature past its age: a clearer page than "invalid".
-        return (LinkState.EXPIRED if "expired" in str(error) else LinkState.INVALID), None
+        return LinkState.of(error), None
     nonce = payload.get("s")
     if not isinstance(nonce, str):
         return LinkState.INVALID, None

@@ -22,7 +22,7 @@ from outreach.config import Settings
 from outreach.contacts.model import Contact
 from outreach.db.schema import Database, connect
 from outreach.emblem import funding_for
-from outreach.mail.tokens import Purpose, contact_token, public_link, require_secret
+from outreach.mail.tokens import Purpose, TokenError, contact_token, public_link, require_secret
 from outreach.web.lang import PageText, choose_language, language_names, own_language_name
 from outreach.web.security import CSRF_COOKIE, AttemptLimiter, CsrfGuard, safe_path
 
@@ -53,6 +53,11 @@ class LinkState(StrEnum):
     INVALID = "invalid"  # forged, damaged or meant for something else: 400
     EXPIRED = "expired"  # 410
     GONE = "gone"  # its contact was erased or changed address: 410
+
+    @classmethod
+    def of(cls, error: TokenError) -> LinkState:
+        """What a token that could not be read leads to: EXPIRED when it is only too old, else INVALID."""
+        return cls.EXPIRED if error.expired else cls.INVALID
 
     @property
     def status(self) -> int:

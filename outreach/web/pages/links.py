@@ -63,7 +63,7 @@ def contact_for(site: Site, purpose: Purpose, token: str) -> ContactLink:
     try:
         payload = read_token(site.secret, purpose, token)
     except TokenError as error:
-        raise LinkProblem(LinkState.EXPIRED if "expired" in str(error) else LinkState.INVALID) from None
+        raise LinkProblem(LinkState.of(error)) from None
     contact_id, fingerprint, campaign = payload.get("c"), payload.get("e"), payload.get("k")
     if not isinstance(contact_id, int) or not isinstance(fingerprint, str):
         raise LinkProblem(LinkState.INVALID)
